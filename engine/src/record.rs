@@ -1,0 +1,159 @@
+//! The run record: one JSON format written by `swarm sim`, by `swarm demo` and by real
+//! runs on namespaced networks, and read by `swarm report`.
+//!
+//! Everything here is plain data. Field names carry their units (`_s`, `_bps`, `_bytes`).
+//! Node order is the order the runtime created nodes in (origin first), never a hash order,
+//! so that the same run always serializes to the same bytes.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordSource {
+    /// Predicted by the discrete-event simulator.
+    Sim,
+    /// Measured on real sockets (loopback demo or namespaced hosts).
+    Real,
+}
+
+/// What a node was in the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeRole {
+    /// The server that holds the file at the start.
+    Origin,
+    /// A server that downloads the file.
+    Peer,
+}
+
+/// One point of a node's cumulative byte counters.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Time since the start of the run.
+    pub t_s: f64,
+    /// Payload bytes this node has sent so far.
+    pub uploaded_bytes: u64,
+    /// Payload bytes this node has received so far.
+    pub downloaded_bytes: u64,
+}
+
+/// One node's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// Stable name, e.g. `origin`, `peer-07`.
+    pub id: String,
+    /// Origin or peer.
+    pub role: NodeRole,
+    /// Nominal uplink capacity.
+    pub upload_bps: u64,
+    /// Nominal downlink capacity.
+    pub download_bps: u64,
+    /// When the node joined the swarm.
+    #[serde(default)]
+    pub joined_s: f64,
+    /// When the node held every verified piece; `None` if it never finished.
+    pub completed_s: Option<f64>,
+    /// Payload bytes sent in total.
+    pub uploaded_bytes: u64,
+    /// Payload bytes received in total (including data later discarded as corrupt).
+    pub downloaded_bytes: u64,
+    /// Cumulative counters over time, in increasing `t_s`.
+    #[serde(default)]
+    pub samples: Vec<Sample>,
+}
+
+/// A whole run: the scenario, the bound it is held against, and every node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Scenario name (file stem) or a short description.
+    pub scenario: String,
+    /// Root seed of the run (0 for real runs that used no seed).
+    pub seed: u64,
+    /// `bittorrent`, `naive` or `queued`.
+    pub strategy: String,
+    /// Predicted or measured.
+    pub source: RecordSource,
+    /// Size of the file in bytes.
+    pub file_size: u64,
+    /// Piece length in bytes.
+    pub piece_length: u64,
+    /// The fluid bound `T_min` of DESIGN.md for this scenario, in seconds.
+    pub bound_s: f64,
+    /// Time at which the last peer finished; `None` if some peer never finished.
+    pub makespan_s: Option<f64>,
+    /// Payload bytes the origin uploaded in total.
+    pub origin_uploaded_bytes: u64,
+    /// Every node, origin first.
+    pub nodes: Vec<NodeRecord>,
+}
+
+impl RunRecord {
+    /// Origin upload as a multiple of the file size.
+    pub fn origin_copies(&self) -> f64 {
+        if self.file_size == 0 {
+            return 0.0;
+        }
+        self.origin_uploaded_bytes as f64 / self.file_size as f64
+    }
+
+    /// `makespan / bound`, when the run finished and the bound is positive.
+    pub fn makespan_over_bound(&self) -> Option<f64> {
+        let makespan = self.makespan_s?;
+        (self.bound_s > 0.0).then(|| makespan / self.bound_s)
+    }
+
+    /// Serializes with a trailing newline; the same record always gives the same bytes.
+    pub fn to_json_pretty(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a run record always serializes");
+        text.push('\n');
+        text
+    }
+}
+
+/// The fluid lower bound on completion time (DESIGN.md): no schedule can beat
+/// `max(F/u_s, F/min(d_i), N·F/(u_s + Σu_i))`. Rates are in bits per second.
+pub fn fluid_bound_s(file_size_bytes: u64, origin_upload_bps: u64, peers: &[(u64, u64)]) -> f64 {
+    let bits = file_size_bytes as f64 * 8.0;
+    if peers.is_empty() {
+        return 0.0;
+    }
+    let origin_term = bits / origin_upload_bps.max(1) as f64;
+    let min_down = peers
+        .iter()
+        .map(|&(_, down)| down)
+        .min()
+        .unwrap_or(1)
+        .max(1);
+    let download_term = bits / min_down as f64;
+    let total_up: u64 = origin_upload_bps + peers.iter().map(|&(up, _)| up).sum::<u64>();
+    let swarm_term = peers.len() as f64 * bits / total_up.max(1) as f64;
+    origin_term.max(download_term).max(swarm_term)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_of_symmetric_swarm_is_one_copy_time() {
+        let gbps = 1_000_000_000;
+        let peers = vec![(gbps, gbps); 30];
+        let bound = fluid_bound_s(1_000_000_000, gbps, &peers);
+        assert!((bound - 8.0).abs() < 1e-9, "{bound}");
+    }
+
+    #[test]
+    fn bound_is_limited_by_slow_origin_and_swarm_upload() {
+        // Origin at 100 Mbps dominates: 8e9 bits / 1e8 = 80 s.
+        let bound = fluid_bound_s(
+            1_000_000_000,
+            100_000_000,
+            &[(1_000_000_000, 1_000_000_000)],
+        );
+        assert!((bound - 80.0).abs() < 1e-9);
+        // Peers that upload nothing: N·F / u_s.
+        let bound = fluid_bound_s(1_000_000_000, 1_000_000_000, &[(0, 10_000_000_000); 4]);
+        assert!((bound - 32.0).abs() < 1e-9);
+    }
+}
