@@ -8,9 +8,22 @@
 //! - [`bencode`], [`metainfo`]: torrent files (bounded scanner, validation, writing).
 //! - [`piece`], [`layout`]: piece and block geometry, file spans.
 //! - [`record`]: the run record shared by simulated and real runs.
+//! - [`bitfield`], [`wire`]: which pieces a peer has; the peer wire protocol codec.
+//! - [`testkit`]: an in-memory multi-node runtime for tests.
+//! - [`units`]: human sizes, rates and durations (`16MiB`, `1Gbps`, `1.5s`).
+//! - [`node`]: the runtime contract (inputs, commands, timers) and the node that hosts the
+//!   peer, picker, choker and torrent actors; [`time`] and [`rate`] support it.
 
+pub(crate) mod actors;
 pub mod bencode;
+pub mod bitfield;
 pub mod layout;
 pub mod metainfo;
+pub mod node;
 pub mod piece;
+pub mod rate;
 pub mod record;
+pub mod testkit;
+pub mod time;
+pub mod units;
+pub mod wire;

@@ -1,0 +1,525 @@
+//! The peer actor: one per connection. It speaks the wire protocol for its connection.
+//!
+//! Download side: interest (as the picker says), a request pipeline sized from the measured
+//! rate × the smallest round trip seen (never a constant), timeouts that give requests back
+//! to the picker, and snubbing. Upload side: requests are queued while the choker lets the
+//! peer download, read from storage a few at a time, and sent as piece messages; choking
+//! drops the queue (BEP 6 peers get a reject for each). Every protocol violation closes
+//! this one connection with a typed reason; nothing here panics on peer input.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::bitfield::Bitfield;
+use crate::node::ctx::{ChokeCandidate, ChokerMsg, Ctx, Envelope, PeerMsg, PickerMsg, TorrentMsg};
+use crate::node::io::{CloseReason, Command, ConnId, Direction, Frame};
+use crate::node::timers::TimerKey;
+use crate::piece::{BlockRef, BLOCK_LENGTH};
+use crate::rate::RateEstimator;
+use crate::time::Time;
+use crate::wire::{
+    validate_bitfield, validate_piece, validate_request, ExtendedHandshake, Features, Handshake,
+    Message, WireError, EXTENDED_HANDSHAKE_ID, MAX_REQUEST_SENT_LEN, MAX_REQUEST_SERVED_LEN,
+};
+
+/// Storage reads in flight for one connection.
+const MAX_READS_IN_FLIGHT: usize = 8;
+/// Send a keep-alive after this long without sending anything.
+const KEEP_ALIVE_AFTER: Duration = Duration::from_secs(90);
+/// Round trip assumed until one is measured.
+const INITIAL_RTT: Duration = Duration::from_millis(20);
+
+/// The peer actor.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    conn: ConnId,
+    direction: Direction,
+    features: Option<Features>,
+    closed: bool,
+    am_choking: bool,
+    am_interested: bool,
+    peer_choking: bool,
+    peer_interested: bool,
+    remote_pieces: u32,
+    outstanding: BTreeMap<BlockRef, Time>,
+    want_pending: bool,
+    min_rtt: Option<Duration>,
+    download: RateEstimator,
+    upload: RateEstimator,
+    last_block_at: Time,
+    last_sent_at: Time,
+    served: VecDeque<BlockRef>,
+    reads_in_flight: usize,
+}
+
+impl Peer {
+    /// A new connection: we send our handshake at once, whoever dialled.
+    pub fn new(conn: ConnId, direction: Direction, ctx: &mut Ctx<'_>) -> Self {
+        let mut peer = Peer {
+            conn,
+            direction,
+            features: None,
+            closed: false,
+            am_choking: true,
+            am_interested: false,
+            peer_choking: true,
+            peer_interested: false,
+            remote_pieces: 0,
+            outstanding: BTreeMap::new(),
+            want_pending: false,
+            min_rtt: None,
+            download: RateEstimator::new(ctx.now),
+            upload: RateEstimator::new(ctx.now),
+            last_block_at: ctx.now,
+            last_sent_at: ctx.now,
+            served: VecDeque::new(),
+            reads_in_flight: 0,
+        };
+        let mut handshake = Handshake::new(ctx.shared.info_hash, ctx.config().peer_id);
+        handshake.reserved = Features::OURS.to_reserved();
+        peer.send(Frame::Handshake(handshake), ctx);
+        peer
+    }
+
+    /// Whether this actor closed its connection and should be removed.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// What the choker needs to rank this peer.
+    pub fn choke_candidate(&mut self, now: Time, snub_timeout: Duration) -> ChokeCandidate {
+        ChokeCandidate {
+            conn: self.conn,
+            interested: self.peer_interested,
+            download_rate: self.download.bytes_per_s(now),
+            upload_rate: self.upload.bytes_per_s(now),
+            snubbed: self.am_interested && now.since(self.last_block_at) > snub_timeout,
+        }
+    }
+
+    pub fn handle(&mut self, msg: PeerMsg, ctx: &mut Ctx<'_>) {
+        if self.closed {
+            return;
+        }
+        match msg {
+            PeerMsg::Frame(Frame::Handshake(handshake)) => self.on_handshake(handshake, ctx),
+            PeerMsg::Frame(Frame::Message(message)) => {
+                if self.features.is_none() {
+                    return self.close(
+                        CloseReason::PeerError("message before handshake".into()),
+                        ctx,
+                    );
+                }
+                if let Err(error) = self.on_message(message, ctx) {
+                    self.close(CloseReason::PeerError(error.to_string()), ctx);
+                }
+            }
+            PeerMsg::WireError(error) => self.close(CloseReason::PeerError(error), ctx),
+            PeerMsg::BlockRead { block, data } => self.on_block_read(block, data, ctx),
+            PeerMsg::SetInterest(interested) => {
+                if interested != self.am_interested {
+                    self.am_interested = interested;
+                    let message = if interested {
+                        Message::Interested
+                    } else {
+                        Message::NotInterested
+                    };
+                    self.send(Frame::Message(message), ctx);
+                }
+                self.request_more(ctx);
+            }
+            PeerMsg::Assign(blocks) => self.on_assign(blocks, ctx),
+            PeerMsg::CancelBlock(block) => {
+                if self.outstanding.remove(&block).is_some() {
+                    let (index, begin, length) = wire_block(block);
+                    self.send(
+                        Frame::Message(Message::Cancel {
+                            index,
+                            begin,
+                            length,
+                        }),
+                        ctx,
+                    );
+                    self.request_more(ctx);
+                }
+            }
+            PeerMsg::Choke => self.choke(ctx),
+            PeerMsg::Unchoke => {
+                if self.am_choking {
+                    self.am_choking = false;
+                    self.send(Frame::Message(Message::Unchoke), ctx);
+                }
+            }
+            PeerMsg::Have(piece) => {
+                self.send(Frame::Message(Message::Have { piece: piece.get() }), ctx);
+                if ctx.shared.is_complete() && self.remote_is_seed(ctx) {
+                    self.close(CloseReason::BothSeeds, ctx);
+                }
+            }
+            PeerMsg::Reveal(pieces) => {
+                for piece in pieces {
+                    self.send(Frame::Message(Message::Have { piece: piece.get() }), ctx);
+                }
+            }
+            PeerMsg::Tick => self.on_tick(ctx),
+            PeerMsg::ResumeServing => self.serve_more(ctx),
+            PeerMsg::Close(reason) => self.close(reason, ctx),
+        }
+    }
+
+    fn send(&mut self, frame: Frame, ctx: &mut Ctx<'_>) {
+        self.last_sent_at = ctx.now;
+        ctx.transmit(self.conn, frame);
+    }
+
+    fn close(&mut self, reason: CloseReason, ctx: &mut Ctx<'_>) {
+        if !self.closed {
+            self.closed = true;
+            ctx.close(self.conn, reason);
+        }
+    }
+
+    fn remote_is_seed(&self, ctx: &Ctx<'_>) -> bool {
+        self.remote_pieces == ctx.shared.geometry.piece_count()
+    }
+
+    fn on_handshake(&mut self, handshake: Handshake, ctx: &mut Ctx<'_>) {
+        if self.features.is_some() {
+            return self.close(CloseReason::PeerError("second handshake".into()), ctx);
+        }
+        if handshake.info_hash != ctx.shared.info_hash {
+            return self.close(
+                CloseReason::WrongPeer(format!("other torrent {}", handshake.info_hash)),
+                ctx,
+            );
+        }
+        if handshake.peer_id == ctx.config().peer_id {
+            return self.close(
+                CloseReason::WrongPeer("connection to ourselves".into()),
+                ctx,
+            );
+        }
+        let features = Features::OURS.both(handshake.features());
+        self.features = Some(features);
+        self.send_have_set(features, ctx);
+        if features.extension_protocol {
+            let ours = ExtendedHandshake::ours(ctx.config().max_served_queue as u32, None);
+            self.send(Frame::Message(ours.to_message()), ctx);
+        }
+        ctx.send(Envelope::Torrent(TorrentMsg::PeerIdentified {
+            conn: self.conn,
+            peer_id: handshake.peer_id,
+            direction: self.direction,
+        }));
+        let pieces = ctx.shared.geometry.piece_count();
+        ctx.send(Envelope::Picker(PickerMsg::PeerBitfield {
+            conn: self.conn,
+            bitfield: Bitfield::new(pieces),
+        }));
+    }
+
+    /// Our pieces: none in origin mode (the picker reveals them one by one).
+    fn send_have_set(&mut self, features: Features, ctx: &mut Ctx<'_>) {
+        let verified = ctx.shared.verified();
+        let origin = ctx.config().origin_mode;
+        let message = if features.fast && (origin || verified.is_clear()) {
+            Some(Message::HaveNone)
+        } else if features.fast && verified.is_full() {
+            Some(Message::HaveAll)
+        } else if origin || verified.is_clear() {
+            None
+        } else {
+            Some(Message::bitfield(verified))
+        };
+        if let Some(message) = message {
+            self.send(Frame::Message(message), ctx);
+        }
+    }
+
+    fn on_message(&mut self, message: Message, ctx: &mut Ctx<'_>) -> Result<(), WireError> {
+        let geometry = ctx.shared.geometry;
+        match message {
+            Message::KeepAlive
+            | Message::Port(_)
+            | Message::Suggest { .. }
+            | Message::AllowedFast { .. } => {}
+            Message::Choke => {
+                self.peer_choking = true;
+                let dropped: Vec<BlockRef> =
+                    std::mem::take(&mut self.outstanding).into_keys().collect();
+                if !dropped.is_empty() {
+                    ctx.send(Envelope::Picker(PickerMsg::Released {
+                        conn: self.conn,
+                        blocks: dropped,
+                    }));
+                }
+            }
+            Message::Unchoke => {
+                self.peer_choking = false;
+                self.request_more(ctx);
+            }
+            Message::Interested | Message::NotInterested => {
+                self.peer_interested = message == Message::Interested;
+                ctx.send(Envelope::Choker(ChokerMsg::Interest {
+                    conn: self.conn,
+                    interested: self.peer_interested,
+                }));
+            }
+            Message::Have { piece } => {
+                let piece = validate_piece(&geometry, piece)?;
+                self.remote_pieces += 1;
+                ctx.send(Envelope::Picker(PickerMsg::PeerHave {
+                    conn: self.conn,
+                    piece,
+                }));
+                self.request_more(ctx);
+            }
+            Message::Bitfield(bytes) => {
+                let bitfield = validate_bitfield(&geometry, &bytes)?;
+                self.remote_pieces = bitfield.count_ones();
+                self.announce_remote_pieces(bitfield, ctx);
+            }
+            Message::HaveAll => {
+                self.remote_pieces = geometry.piece_count();
+                self.announce_remote_pieces(Bitfield::full(geometry.piece_count()), ctx);
+            }
+            Message::HaveNone => {}
+            Message::Request {
+                index,
+                begin,
+                length,
+            } => {
+                let block =
+                    validate_request(&geometry, index, begin, length, MAX_REQUEST_SERVED_LEN)?;
+                self.on_request(block, ctx);
+            }
+            Message::Piece { index, begin, data } => {
+                let length = u32::try_from(data.len()).unwrap_or(u32::MAX);
+                let block =
+                    validate_request(&geometry, index, begin, length, MAX_REQUEST_SENT_LEN)?;
+                self.on_piece(block, data, ctx);
+            }
+            Message::Cancel {
+                index,
+                begin,
+                length,
+            } => {
+                let block =
+                    validate_request(&geometry, index, begin, length, MAX_REQUEST_SERVED_LEN)?;
+                self.served.retain(|queued| *queued != block);
+            }
+            Message::Reject {
+                index,
+                begin,
+                length,
+            } => {
+                let block =
+                    validate_request(&geometry, index, begin, length, MAX_REQUEST_SENT_LEN)?;
+                if self.outstanding.remove(&block).is_some() {
+                    ctx.send(Envelope::Picker(PickerMsg::Released {
+                        conn: self.conn,
+                        blocks: vec![block],
+                    }));
+                }
+            }
+            Message::Extended { id, payload } => {
+                if id == EXTENDED_HANDSHAKE_ID {
+                    ExtendedHandshake::from_payload(&payload)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn announce_remote_pieces(&mut self, bitfield: Bitfield, ctx: &mut Ctx<'_>) {
+        if ctx.shared.is_complete() && self.remote_is_seed(ctx) {
+            return self.close(CloseReason::BothSeeds, ctx);
+        }
+        ctx.send(Envelope::Picker(PickerMsg::PeerBitfield {
+            conn: self.conn,
+            bitfield,
+        }));
+    }
+
+    fn on_request(&mut self, block: BlockRef, ctx: &mut Ctx<'_>) {
+        let fast = self.features.is_some_and(|f| f.fast);
+        let have = ctx.shared.verified().get(block.piece.get());
+        if self.am_choking || !have || self.served.len() >= ctx.config().max_served_queue {
+            if fast {
+                let (index, begin, length) = wire_block(block);
+                self.send(
+                    Frame::Message(Message::Reject {
+                        index,
+                        begin,
+                        length,
+                    }),
+                    ctx,
+                );
+            }
+            return;
+        }
+        self.served.push_back(block);
+        self.serve_more(ctx);
+    }
+
+    fn serve_more(&mut self, ctx: &mut Ctx<'_>) {
+        while self.reads_in_flight < MAX_READS_IN_FLIGHT && !self.am_choking {
+            let Some(&block) = self.served.front() else {
+                return;
+            };
+            if let Err(resume_at) = ctx
+                .shared
+                .take_upload_budget(ctx.now, u64::from(block.length))
+            {
+                if !ctx.timer_is_set(TimerKey::UploadBudget) {
+                    ctx.set_timer(TimerKey::UploadBudget, resume_at);
+                }
+                return;
+            }
+            self.served.pop_front();
+            self.reads_in_flight += 1;
+            ctx.command(Command::ReadBlock {
+                conn: self.conn,
+                block,
+            });
+        }
+    }
+
+    fn on_block_read(&mut self, block: BlockRef, data: Result<Bytes, String>, ctx: &mut Ctx<'_>) {
+        self.reads_in_flight = self.reads_in_flight.saturating_sub(1);
+        match data {
+            Ok(data) if !self.am_choking => {
+                let bytes = data.len() as u64;
+                let (index, begin, _) = wire_block(block);
+                self.send(Frame::Message(Message::Piece { index, begin, data }), ctx);
+                self.upload.add(ctx.now, bytes);
+                ctx.shared.uploaded_bytes += bytes;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                return self.close(
+                    CloseReason::PeerError(format!("cannot read block to serve: {error}")),
+                    ctx,
+                );
+            }
+        }
+        self.serve_more(ctx);
+    }
+
+    fn on_piece(&mut self, block: BlockRef, data: Bytes, ctx: &mut Ctx<'_>) {
+        let bytes = data.len() as u64;
+        self.download.add(ctx.now, bytes);
+        ctx.shared.downloaded_bytes += bytes;
+        let Some(requested_at) = self.outstanding.remove(&block) else {
+            return; // unrequested or cancelled: counted, then dropped
+        };
+        let rtt = ctx.now.since(requested_at);
+        self.min_rtt = Some(self.min_rtt.map_or(rtt, |min| min.min(rtt)));
+        self.last_block_at = ctx.now;
+        ctx.send(Envelope::Picker(PickerMsg::BlockReceived {
+            conn: self.conn,
+            block,
+            data,
+        }));
+        self.request_more(ctx);
+    }
+
+    fn on_assign(&mut self, blocks: Vec<BlockRef>, ctx: &mut Ctx<'_>) {
+        self.want_pending = false;
+        if self.peer_choking || !self.am_interested {
+            if !blocks.is_empty() {
+                ctx.send(Envelope::Picker(PickerMsg::Released {
+                    conn: self.conn,
+                    blocks,
+                }));
+            }
+            return;
+        }
+        let had_none = self.outstanding.is_empty();
+        for block in blocks {
+            let (index, begin, length) = wire_block(block);
+            self.send(
+                Frame::Message(Message::Request {
+                    index,
+                    begin,
+                    length,
+                }),
+                ctx,
+            );
+            self.outstanding.insert(block, ctx.now);
+        }
+        if had_none {
+            self.last_block_at = ctx.now;
+        }
+    }
+
+    /// Pipeline depth: enough blocks to cover twice the bandwidth-delay product.
+    fn pipeline_target(&mut self, ctx: &Ctx<'_>) -> u32 {
+        let config = ctx.config();
+        let rate = self.download.bytes_per_s(ctx.now);
+        let rtt = self
+            .min_rtt
+            .unwrap_or(INITIAL_RTT)
+            .max(Duration::from_micros(100));
+        let bdp_blocks = (rate * rtt.as_secs_f64() * 2.0 / f64::from(BLOCK_LENGTH)).ceil() as u32;
+        (config.min_pipeline_blocks + bdp_blocks).min(config.max_pipeline_blocks)
+    }
+
+    fn request_more(&mut self, ctx: &mut Ctx<'_>) {
+        if self.want_pending || self.peer_choking || !self.am_interested || self.closed {
+            return;
+        }
+        let target = self.pipeline_target(ctx);
+        let outstanding = self.outstanding.len() as u32;
+        if outstanding < target {
+            self.want_pending = true;
+            ctx.send(Envelope::Picker(PickerMsg::WantBlocks {
+                conn: self.conn,
+                count: target - outstanding,
+            }));
+        }
+    }
+
+    fn choke(&mut self, ctx: &mut Ctx<'_>) {
+        if self.am_choking {
+            return;
+        }
+        self.am_choking = true;
+        self.send(Frame::Message(Message::Choke), ctx);
+        let dropped = std::mem::take(&mut self.served);
+        if self.features.is_some_and(|f| f.fast) {
+            for block in dropped {
+                let (index, begin, length) = wire_block(block);
+                self.send(
+                    Frame::Message(Message::Reject {
+                        index,
+                        begin,
+                        length,
+                    }),
+                    ctx,
+                );
+            }
+        }
+    }
+
+    fn on_tick(&mut self, ctx: &mut Ctx<'_>) {
+        let timeout = ctx.config().request_timeout;
+        if !self.outstanding.is_empty() && ctx.now.since(self.last_block_at) > timeout {
+            let blocks: Vec<BlockRef> = std::mem::take(&mut self.outstanding).into_keys().collect();
+            ctx.send(Envelope::Picker(PickerMsg::Released {
+                conn: self.conn,
+                blocks,
+            }));
+        }
+        if ctx.now.since(self.last_sent_at) > KEEP_ALIVE_AFTER {
+            self.send(Frame::Message(Message::KeepAlive), ctx);
+        }
+        self.request_more(ctx);
+    }
+}
+
+fn wire_block(block: BlockRef) -> (u32, u32, u32) {
+    (block.piece.get(), block.offset, block.length)
+}

@@ -1,0 +1,537 @@
+//! The picker actor: which blocks to request from whom, and (origin mode) which pieces to
+//! reveal to whom.
+//!
+//! It owns the download-side piece states (see `engine/STATE.md`), the remote bitfields and
+//! the availability buckets. Rules, in order: finish started pieces first (strict block
+//! priority); then random pieces until `random_first_pieces` are verified; then rarest
+//! first with a random tie-break; once every startable piece is started, endgame: request
+//! blocks already requested elsewhere (at most two requesters each) and cancel the losers.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::Rng;
+
+use crate::actors::availability::Availability;
+use crate::bitfield::Bitfield;
+use crate::node::ctx::{Ctx, Envelope, PeerMsg, PickerMsg, TorrentMsg};
+use crate::node::io::ConnId;
+use crate::piece::{BlockRef, Geometry, PieceIndex};
+
+/// Most peers that may hold a request for the same block (endgame).
+const MAX_REQUESTERS_PER_BLOCK: usize = 2;
+
+/// Download state of one piece; the states are disjoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PieceState {
+    /// No block requested yet.
+    Missing,
+    /// Some blocks requested or received.
+    Partial,
+    /// Every block received; waiting for write and hash.
+    Complete,
+    /// Hash matched.
+    Verified,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BlockState {
+    Free,
+    Requested(Vec<ConnId>),
+    Received(ConnId),
+}
+
+#[derive(Debug, Clone)]
+struct PartialPiece {
+    blocks: Vec<BlockState>,
+    free: u32,
+    received: u32,
+    /// No free block below this index.
+    first_free: usize,
+}
+
+#[derive(Debug, Clone)]
+struct RemotePeer {
+    has: Bitfield,
+    /// Pieces the peer has that we have not verified.
+    useful: u32,
+    interesting: bool,
+    /// Origin mode: pieces revealed to this peer that it does not have yet.
+    revealed: BTreeSet<u32>,
+}
+
+/// The picker actor.
+#[derive(Debug)]
+pub(crate) struct Picker {
+    geometry: Geometry,
+    state: Vec<PieceState>,
+    partial: BTreeMap<u32, PartialPiece>,
+    availability: Availability,
+    peers: BTreeMap<ConnId, RemotePeer>,
+    verified_count: u32,
+    paused: bool,
+    /// Origin mode: how often each piece was revealed, and the order of first reveals.
+    reveal_count: Vec<u32>,
+    reveal_order: Vec<u32>,
+    reveal_cursor: usize,
+}
+
+impl Picker {
+    pub fn new(geometry: Geometry, verified: &Bitfield) -> Self {
+        let pieces = geometry.piece_count();
+        let state: Vec<PieceState> = (0..pieces)
+            .map(|p| {
+                if verified.get(p) {
+                    PieceState::Verified
+                } else {
+                    PieceState::Missing
+                }
+            })
+            .collect();
+        let availability = Availability::new(pieces, |p| state[p as usize] == PieceState::Missing);
+        Picker {
+            geometry,
+            verified_count: verified.count_ones(),
+            state,
+            partial: BTreeMap::new(),
+            availability,
+            peers: BTreeMap::new(),
+            paused: false,
+            reveal_count: Vec::new(),
+            reveal_order: Vec::new(),
+            reveal_cursor: 0,
+        }
+    }
+
+    /// The state of a piece (for tests and invariants).
+    #[cfg(test)]
+    pub fn piece_state(&self, piece: u32) -> PieceState {
+        self.state[piece as usize]
+    }
+
+    pub fn handle(&mut self, msg: PickerMsg, ctx: &mut Ctx<'_>) {
+        match msg {
+            PickerMsg::PeerBitfield { conn, bitfield } => {
+                for piece in bitfield.ones() {
+                    self.peer_has(conn, piece, ctx);
+                }
+                self.ensure_peer(conn);
+                self.update_interest(conn, ctx);
+                if ctx.config().origin_mode {
+                    self.reveal(conn, ctx);
+                }
+            }
+            PickerMsg::PeerHave { conn, piece } => {
+                self.peer_has(conn, piece.get(), ctx);
+                self.update_interest(conn, ctx);
+                if ctx.config().origin_mode {
+                    self.reveal(conn, ctx);
+                }
+            }
+            PickerMsg::PeerGone(conn) => self.peer_gone(conn),
+            PickerMsg::WantBlocks { conn, count } => {
+                let blocks = self.pick(conn, count as usize, ctx);
+                ctx.send(Envelope::Peer(conn, PeerMsg::Assign(blocks)));
+            }
+            PickerMsg::Released { conn, blocks } => {
+                for block in blocks {
+                    self.release(conn, block);
+                }
+            }
+            PickerMsg::BlockReceived { conn, block, data } => {
+                self.block_received(conn, block, data, ctx)
+            }
+            PickerMsg::Verified(proof) => self.piece_verified(proof.piece(), ctx),
+            PickerMsg::HashFailed(piece) => self.reset_piece(piece),
+            PickerMsg::Pause => self.paused = true,
+        }
+    }
+
+    fn ensure_peer(&mut self, conn: ConnId) -> &mut RemotePeer {
+        let pieces = self.geometry.piece_count();
+        self.peers.entry(conn).or_insert_with(|| RemotePeer {
+            has: Bitfield::new(pieces),
+            useful: 0,
+            interesting: false,
+            revealed: BTreeSet::new(),
+        })
+    }
+
+    fn peer_has(&mut self, conn: ConnId, piece: u32, _ctx: &mut Ctx<'_>) {
+        let we_lack = self.state[piece as usize] != PieceState::Verified;
+        let peer = self.ensure_peer(conn);
+        if peer.has.get(piece) {
+            return;
+        }
+        peer.has.set(piece);
+        peer.revealed.remove(&piece);
+        if we_lack {
+            peer.useful += 1;
+        }
+        self.availability.increment(piece);
+    }
+
+    fn update_interest(&mut self, conn: ConnId, ctx: &mut Ctx<'_>) {
+        let Some(peer) = self.peers.get_mut(&conn) else {
+            return;
+        };
+        let interesting = peer.useful > 0 && !self.paused;
+        if interesting != peer.interesting {
+            peer.interesting = interesting;
+            ctx.send(Envelope::Peer(conn, PeerMsg::SetInterest(interesting)));
+        }
+    }
+
+    fn peer_gone(&mut self, conn: ConnId) {
+        let Some(peer) = self.peers.remove(&conn) else {
+            return;
+        };
+        for piece in peer.has.ones() {
+            self.availability.decrement(piece);
+        }
+        for partial in self.partial.values_mut() {
+            for (index, block) in partial.blocks.iter_mut().enumerate() {
+                if let BlockState::Requested(requesters) = block {
+                    requesters.retain(|&c| c != conn);
+                    if requesters.is_empty() {
+                        *block = BlockState::Free;
+                        partial.free += 1;
+                        partial.first_free = partial.first_free.min(index);
+                    }
+                }
+            }
+        }
+    }
+
+    fn release(&mut self, conn: ConnId, block: BlockRef) {
+        let Some(partial) = self.partial.get_mut(&block.piece.get()) else {
+            return;
+        };
+        let index = block.block_index() as usize;
+        if let Some(BlockState::Requested(requesters)) = partial.blocks.get_mut(index) {
+            requesters.retain(|&c| c != conn);
+            if requesters.is_empty() {
+                partial.blocks[index] = BlockState::Free;
+                partial.free += 1;
+                partial.first_free = partial.first_free.min(index);
+            }
+        }
+    }
+
+    /// Up to `count` blocks to request from `conn`, never of a piece it lacks.
+    fn pick(&mut self, conn: ConnId, count: usize, ctx: &mut Ctx<'_>) -> Vec<BlockRef> {
+        let mut picked = Vec::new();
+        if self.paused || count == 0 || !self.peers.contains_key(&conn) {
+            return picked;
+        }
+        self.take_from_started(conn, count, &mut picked);
+        while picked.len() < count {
+            let Some(piece) = self.choose_new_piece(conn, ctx) else {
+                break;
+            };
+            self.start_piece(piece);
+            self.take_from_piece(conn, piece, count, &mut picked);
+        }
+        if picked.len() < count && self.startable_available() == 0 {
+            self.take_endgame(conn, count, &mut picked);
+        }
+        picked
+    }
+
+    /// Missing pieces some connected peer has (pieces nobody has do not hold back endgame).
+    fn startable_available(&self) -> usize {
+        self.availability.available_bucketed_len()
+    }
+
+    fn take_from_started(&mut self, conn: ConnId, count: usize, picked: &mut Vec<BlockRef>) {
+        let has = &self.peers[&conn].has;
+        let candidates: Vec<u32> = self
+            .partial
+            .iter()
+            .filter(|(&piece, partial)| partial.free > 0 && has.get(piece))
+            .map(|(&piece, _)| piece)
+            .collect();
+        for piece in candidates {
+            if picked.len() >= count {
+                break;
+            }
+            self.take_from_piece(conn, piece, count, picked);
+        }
+    }
+
+    fn take_from_piece(
+        &mut self,
+        conn: ConnId,
+        piece: u32,
+        count: usize,
+        picked: &mut Vec<BlockRef>,
+    ) {
+        let piece_index = self
+            .geometry
+            .piece(piece)
+            .expect("partial pieces are in range");
+        let partial = self.partial.get_mut(&piece).expect("piece is started");
+        let mut index = partial.first_free;
+        while picked.len() < count && partial.free > 0 && index < partial.blocks.len() {
+            if partial.blocks[index] == BlockState::Free {
+                partial.blocks[index] = BlockState::Requested(vec![conn]);
+                partial.free -= 1;
+                picked.push(
+                    self.geometry
+                        .block(piece_index, index as u32)
+                        .expect("block in range"),
+                );
+            }
+            index += 1;
+        }
+        partial.first_free = if partial.free == 0 {
+            partial.blocks.len()
+        } else {
+            index.min(partial.blocks.len())
+        };
+        if partial.free > 0 && partial.first_free >= partial.blocks.len() {
+            partial.first_free = partial
+                .blocks
+                .iter()
+                .position(|b| *b == BlockState::Free)
+                .unwrap_or(0);
+        }
+    }
+
+    fn choose_new_piece(&mut self, conn: ConnId, ctx: &mut Ctx<'_>) -> Option<u32> {
+        let has = &self.peers[&conn].has;
+        if self.verified_count < ctx.config().random_first_pieces {
+            let pieces = self.geometry.piece_count();
+            if pieces == 0 {
+                return None;
+            }
+            let start = ctx.rng.gen_range(0..pieces);
+            return (0..pieces)
+                .map(|i| (start + i) % pieces)
+                .find(|&p| self.availability.is_bucketed(p) && has.get(p));
+        }
+        let tie_break: u64 = ctx.rng.gen();
+        self.availability
+            .rarest_first(tie_break)
+            .find(|&p| has.get(p))
+    }
+
+    fn start_piece(&mut self, piece: u32) {
+        let index = self
+            .geometry
+            .piece(piece)
+            .expect("bucketed pieces are in range");
+        let blocks = self.geometry.blocks_in_piece(index);
+        self.availability.remove(piece);
+        self.state[piece as usize] = PieceState::Partial;
+        self.partial.insert(
+            piece,
+            PartialPiece {
+                blocks: vec![BlockState::Free; blocks as usize],
+                free: blocks,
+                received: 0,
+                first_free: 0,
+            },
+        );
+    }
+
+    fn take_endgame(&mut self, conn: ConnId, count: usize, picked: &mut Vec<BlockRef>) {
+        let has = &self.peers[&conn].has;
+        for (&piece, partial) in self.partial.iter_mut() {
+            if !has.get(piece) {
+                continue;
+            }
+            let piece_index = self
+                .geometry
+                .piece(piece)
+                .expect("partial pieces are in range");
+            for (index, block) in partial.blocks.iter_mut().enumerate() {
+                if picked.len() >= count {
+                    return;
+                }
+                if let BlockState::Requested(requesters) = block {
+                    if requesters.len() < MAX_REQUESTERS_PER_BLOCK && !requesters.contains(&conn) {
+                        requesters.push(conn);
+                        picked.push(
+                            self.geometry
+                                .block(piece_index, index as u32)
+                                .expect("block in range"),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn block_received(
+        &mut self,
+        conn: ConnId,
+        block: BlockRef,
+        data: bytes::Bytes,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let piece = block.piece.get();
+        let Some(partial) = self.partial.get_mut(&piece) else {
+            return; // not wanted any more (verified, or reset): drop it
+        };
+        let index = block.block_index() as usize;
+        let others = match &partial.blocks[index] {
+            BlockState::Received(_) => return, // a duplicate from endgame
+            BlockState::Free => {
+                partial.free -= 1;
+                Vec::new()
+            }
+            BlockState::Requested(requesters) => {
+                requesters.iter().copied().filter(|&c| c != conn).collect()
+            }
+        };
+        partial.blocks[index] = BlockState::Received(conn);
+        partial.received += 1;
+        for other in others {
+            ctx.send(Envelope::Peer(other, PeerMsg::CancelBlock(block)));
+        }
+        ctx.send(Envelope::Torrent(TorrentMsg::WriteBlock { block, data }));
+        if partial.received as usize == partial.blocks.len() {
+            let done = self.partial.remove(&piece).expect("present");
+            let contributors: BTreeSet<ConnId> = done
+                .blocks
+                .iter()
+                .filter_map(|b| match b {
+                    BlockState::Received(c) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            self.state[piece as usize] = PieceState::Complete;
+            ctx.send(Envelope::Torrent(TorrentMsg::PieceComplete {
+                piece: block.piece,
+                contributors: contributors.into_iter().collect(),
+            }));
+        }
+    }
+
+    fn piece_verified(&mut self, piece: PieceIndex, ctx: &mut Ctx<'_>) {
+        let p = piece.get();
+        if self.state[p as usize] == PieceState::Verified {
+            return;
+        }
+        self.state[p as usize] = PieceState::Verified;
+        self.partial.remove(&p);
+        self.availability.remove(p);
+        self.verified_count += 1;
+        let conns: Vec<ConnId> = self
+            .peers
+            .iter_mut()
+            .filter(|(_, peer)| peer.has.get(p))
+            .map(|(&conn, peer)| {
+                peer.useful -= 1;
+                conn
+            })
+            .collect();
+        for conn in conns {
+            self.update_interest(conn, ctx);
+        }
+    }
+
+    /// Back to missing: the data failed its hash or could not be written.
+    fn reset_piece(&mut self, piece: PieceIndex) {
+        let p = piece.get();
+        if self.state[p as usize] == PieceState::Verified {
+            return;
+        }
+        self.partial.remove(&p);
+        self.state[p as usize] = PieceState::Missing;
+        self.availability.insert(p);
+    }
+
+    /// Origin mode: keep `origin_reveal_per_peer` pieces advertised to `conn` that it lacks,
+    /// choosing pieces never revealed before (in a seeded random order), then the least
+    /// revealed and rarest ones.
+    fn reveal(&mut self, conn: ConnId, ctx: &mut Ctx<'_>) {
+        let pieces = self.geometry.piece_count();
+        if self.reveal_order.is_empty() && pieces > 0 {
+            self.reveal_count = vec![0; pieces as usize];
+            self.reveal_order = (0..pieces).collect();
+            for i in (1..self.reveal_order.len()).rev() {
+                let j = ctx.rng.gen_range(0..=i);
+                self.reveal_order.swap(i, j);
+            }
+        }
+        let want = ctx.config().origin_reveal_per_peer;
+        let mut new = Vec::new();
+        while self
+            .peers
+            .get(&conn)
+            .is_some_and(|p| p.revealed.len() < want && !p.has.is_full())
+        {
+            let Some(piece) = self.next_reveal(conn) else {
+                break;
+            };
+            self.reveal_count[piece as usize] += 1;
+            self.peers
+                .get_mut(&conn)
+                .expect("checked")
+                .revealed
+                .insert(piece);
+            new.push(self.geometry.piece(piece).expect("in range"));
+        }
+        if !new.is_empty() {
+            ctx.send(Envelope::Peer(conn, PeerMsg::Reveal(new)));
+        }
+    }
+
+    fn next_reveal(&mut self, conn: ConnId) -> Option<u32> {
+        let peer = &self.peers[&conn];
+        let lacks = |p: u32| !peer.has.get(p) && !peer.revealed.contains(&p);
+        while self.reveal_cursor < self.reveal_order.len() {
+            let piece = self.reveal_order[self.reveal_cursor];
+            if self.reveal_count[piece as usize] > 0 {
+                self.reveal_cursor += 1;
+                continue;
+            }
+            if lacks(piece) {
+                return Some(piece);
+            }
+            break;
+        }
+        let first_unrevealed = self.reveal_order[self.reveal_cursor..]
+            .iter()
+            .copied()
+            .find(|&p| self.reveal_count[p as usize] == 0 && lacks(p));
+        first_unrevealed.or_else(|| {
+            (0..self.geometry.piece_count())
+                .filter(|&p| lacks(p))
+                .min_by_key(|&p| (self.reveal_count[p as usize], self.availability.count(p), p))
+        })
+    }
+
+    /// Checks the invariants of `engine/STATE.md`; for tests.
+    #[cfg(test)]
+    pub fn check_invariants(&self) {
+        for (piece, state) in self.state.iter().enumerate() {
+            let p = piece as u32;
+            assert_eq!(
+                self.partial.contains_key(&p),
+                *state == PieceState::Partial,
+                "piece {p} {state:?}"
+            );
+            assert_eq!(
+                self.availability.is_bucketed(p),
+                *state == PieceState::Missing,
+                "piece {p} {state:?}"
+            );
+        }
+        for partial in self.partial.values() {
+            let free = partial
+                .blocks
+                .iter()
+                .filter(|b| **b == BlockState::Free)
+                .count();
+            let received = partial
+                .blocks
+                .iter()
+                .filter(|b| matches!(b, BlockState::Received(_)))
+                .count();
+            assert_eq!(free as u32, partial.free);
+            assert_eq!(received as u32, partial.received);
+        }
+    }
+}

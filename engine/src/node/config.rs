@@ -1,0 +1,71 @@
+//! A node's tunables, with the defaults of a datacenter swarm.
+
+use std::time::Duration;
+
+/// Settings of one node. Every limit has a unit in its name or its doc.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeConfig {
+    /// Our 20-byte peer id.
+    pub peer_id: [u8; 20],
+    /// Regular unchoke slots (Cohen's N); one optimistic slot comes on top.
+    pub upload_slots: usize,
+    /// Origin protection: reveal distinct pieces to different peers (super-seeding style)
+    /// so the origin sends each piece about once while unsent pieces remain.
+    pub origin_mode: bool,
+    /// Pieces revealed to one peer at a time in origin mode.
+    pub origin_reveal_per_peer: usize,
+    /// Upload cap in bytes per second, if any.
+    pub max_upload_bytes_per_s: Option<u64>,
+    /// Connections to keep open at most.
+    pub max_connections: usize,
+    /// How often the choker re-ranks peers.
+    pub rechoke_interval: Duration,
+    /// How often the optimistic unchoke rotates.
+    pub optimistic_interval: Duration,
+    /// A peer that sent us no block for this long while we wanted data is snubbed.
+    pub snub_timeout: Duration,
+    /// Outstanding requests to a peer that sends nothing for this long are given back.
+    pub request_timeout: Duration,
+    /// Pieces picked at random before switching to rarest first.
+    pub random_first_pieces: u32,
+    /// Bounds of the request pipeline per connection, in blocks.
+    pub min_pipeline_blocks: u32,
+    /// Upper bound of the request pipeline per connection, in blocks.
+    pub max_pipeline_blocks: u32,
+    /// Requests from one peer we queue for serving; more are rejected or dropped.
+    pub max_served_queue: usize,
+    /// Hash failures a peer may contribute to before it is banned.
+    pub ban_after_failures: u32,
+    /// Peers asked of the tracker per announce.
+    pub announce_numwant: u32,
+    /// Period of the housekeeping tick (timeouts, keep-alives, reconnects).
+    pub tick_interval: Duration,
+    /// Tracker interval used until the tracker says otherwise, and retry backoff base.
+    pub default_announce_interval: Duration,
+}
+
+impl NodeConfig {
+    /// Defaults for a node with this peer id.
+    pub fn new(peer_id: [u8; 20]) -> Self {
+        NodeConfig {
+            peer_id,
+            upload_slots: 4,
+            origin_mode: false,
+            origin_reveal_per_peer: 2,
+            max_upload_bytes_per_s: None,
+            max_connections: 50,
+            rechoke_interval: Duration::from_secs(10),
+            optimistic_interval: Duration::from_secs(30),
+            snub_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            random_first_pieces: 4,
+            min_pipeline_blocks: 4,
+            max_pipeline_blocks: 512,
+            max_served_queue: 1024,
+            ban_after_failures: 2,
+            announce_numwant: 50,
+            tick_interval: Duration::from_secs(1),
+            default_announce_interval: Duration::from_secs(30),
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The context an actor handles a message with, and the messages actors exchange.
+//!
+//! Actors never call each other: they `send` envelopes into the node's FIFO queue, which the
+//! dispatcher drains in order. Everything an actor may use from the outside world comes
+//! through [`Ctx`]: the time, the node's RNG, the timer table, the command buffer, and the
+//! small state every actor may read ([`Shared`]).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand_chacha::ChaCha8Rng;
+
+use crate::bitfield::Bitfield;
+use crate::metainfo::InfoHash;
+use crate::node::addr::PeerAddr;
+use crate::node::config::NodeConfig;
+use crate::node::io::{AnnounceRequest, CloseReason, Command, ConnId, Direction, Frame, Report};
+use crate::node::timers::{TimerKey, TimerTable};
+use crate::piece::{BlockRef, Geometry, PieceIndex};
+use crate::time::Time;
+
+/// Proof that a piece's data matched its hash. Only the torrent actor's hash-completion
+/// path can construct one, and marking a piece verified requires one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PieceVerified(PieceIndex);
+
+impl PieceVerified {
+    /// Compares a digest with the expected hash; the only way to make the proof.
+    pub(crate) fn check(piece: PieceIndex, digest: &[u8; 20], expected: &[u8; 20]) -> Option<Self> {
+        (digest == expected).then_some(PieceVerified(piece))
+    }
+
+    /// The verified piece.
+    pub fn piece(self) -> PieceIndex {
+        self.0
+    }
+}
+
+/// Node-wide state that every actor may read; written only through the methods here.
+#[derive(Debug)]
+pub struct Shared {
+    /// The torrent.
+    pub info_hash: InfoHash,
+    /// The node's settings.
+    pub config: NodeConfig,
+    /// The torrent's geometry.
+    pub geometry: Geometry,
+    verified: Bitfield,
+    /// Payload bytes sent by all connections.
+    pub uploaded_bytes: u64,
+    /// Payload bytes received by all connections (including discarded ones).
+    pub downloaded_bytes: u64,
+    /// Upload cap state: bytes that may still be sent in the current budget window.
+    upload_tokens: f64,
+    upload_refilled_at: Time,
+}
+
+impl Shared {
+    /// State for a node that starts with `verified` pieces.
+    pub fn new(
+        info_hash: InfoHash,
+        config: NodeConfig,
+        geometry: Geometry,
+        verified: Bitfield,
+    ) -> Self {
+        Shared {
+            info_hash,
+            config,
+            geometry,
+            verified,
+            uploaded_bytes: 0,
+            downloaded_bytes: 0,
+            upload_tokens: 0.0,
+            upload_refilled_at: Time::ZERO,
+        }
+    }
+
+    /// Pieces whose hash matched.
+    pub fn verified(&self) -> &Bitfield {
+        &self.verified
+    }
+
+    /// Whether every piece is verified.
+    pub fn is_complete(&self) -> bool {
+        self.verified.is_full()
+    }
+
+    /// Bytes still missing.
+    pub fn left_bytes(&self) -> u64 {
+        self.geometry
+            .pieces()
+            .filter(|p| !self.verified.get(p.get()))
+            .map(|p| u64::from(self.geometry.piece_size(p)))
+            .sum()
+    }
+
+    pub(crate) fn mark_verified(&mut self, proof: PieceVerified) {
+        self.verified.set(proof.piece().get());
+    }
+
+    /// Takes `bytes` from the upload budget, or says when enough will be there.
+    pub(crate) fn take_upload_budget(&mut self, now: Time, bytes: u64) -> Result<(), Time> {
+        let Some(rate) = self.config.max_upload_bytes_per_s else {
+            return Ok(());
+        };
+        let rate = rate.max(1) as f64;
+        let burst = (rate / 10.0).max(bytes as f64);
+        let elapsed = now.since(self.upload_refilled_at).as_secs_f64();
+        self.upload_tokens = (self.upload_tokens + elapsed * rate).min(burst);
+        self.upload_refilled_at = now;
+        if self.upload_tokens >= bytes as f64 {
+            self.upload_tokens -= bytes as f64;
+            Ok(())
+        } else {
+            let wait_s = (bytes as f64 - self.upload_tokens) / rate;
+            Err(now + Duration::from_secs_f64(wait_s))
+        }
+    }
+}
+
+/// Who a message is for, and what it says.
+#[derive(Debug)]
+pub(crate) enum Envelope {
+    Peer(ConnId, PeerMsg),
+    Picker(PickerMsg),
+    Choker(ChokerMsg),
+    Torrent(TorrentMsg),
+}
+
+/// Messages to a peer actor.
+#[derive(Debug)]
+pub(crate) enum PeerMsg {
+    Frame(Frame),
+    WireError(String),
+    BlockRead {
+        block: BlockRef,
+        data: Result<Bytes, String>,
+    },
+    /// From the picker: whether the remote has something we lack.
+    SetInterest(bool),
+    /// From the picker: blocks to request.
+    Assign(Vec<BlockRef>),
+    /// From the picker: another peer delivered this block (endgame).
+    CancelBlock(BlockRef),
+    /// From the choker.
+    Choke,
+    /// From the choker.
+    Unchoke,
+    /// From the torrent: a piece we now have.
+    Have(PieceIndex),
+    /// From the picker in origin mode: pieces to advertise to this peer.
+    Reveal(Vec<PieceIndex>),
+    /// Housekeeping.
+    Tick,
+    /// The upload budget has refilled.
+    ResumeServing,
+    /// From the torrent: close this connection.
+    Close(CloseReason),
+}
+
+/// What the choker knows of one peer at a rechoke.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChokeCandidate {
+    pub conn: ConnId,
+    pub interested: bool,
+    /// Bytes per second the peer gives us.
+    pub download_rate: f64,
+    /// Bytes per second we reach sending to the peer.
+    pub upload_rate: f64,
+    pub snubbed: bool,
+}
+
+/// Messages to the choker.
+#[derive(Debug)]
+pub(crate) enum ChokerMsg {
+    PeerGone(ConnId),
+    Interest { conn: ConnId, interested: bool },
+    Rechoke(Vec<ChokeCandidate>),
+    RotateOptimistic(Vec<ChokeCandidate>),
+}
+
+/// Messages to the picker.
+#[derive(Debug)]
+pub(crate) enum PickerMsg {
+    PeerBitfield {
+        conn: ConnId,
+        bitfield: Bitfield,
+    },
+    PeerHave {
+        conn: ConnId,
+        piece: PieceIndex,
+    },
+    PeerGone(ConnId),
+    WantBlocks {
+        conn: ConnId,
+        count: u32,
+    },
+    /// Requests that will not be answered (choked, rejected, timed out).
+    Released {
+        conn: ConnId,
+        blocks: Vec<BlockRef>,
+    },
+    BlockReceived {
+        conn: ConnId,
+        block: BlockRef,
+        data: Bytes,
+    },
+    Verified(PieceVerified),
+    HashFailed(PieceIndex),
+    /// Storage failed: stop handing out blocks.
+    Pause,
+}
+
+/// Messages to the torrent actor.
+#[derive(Debug)]
+pub(crate) enum TorrentMsg {
+    PeerConnected {
+        conn: ConnId,
+        addr: PeerAddr,
+    },
+    PeerIdentified {
+        conn: ConnId,
+        peer_id: [u8; 20],
+        direction: Direction,
+    },
+    PeerGone(ConnId),
+    AddPeers(Vec<PeerAddr>),
+    ConnectFailed(PeerAddr),
+    WriteBlock {
+        block: BlockRef,
+        data: Bytes,
+    },
+    BlockWritten {
+        block: BlockRef,
+        result: Result<(), String>,
+    },
+    /// Every block of the piece is received; `contributors` sent them.
+    PieceComplete {
+        piece: PieceIndex,
+        contributors: Vec<ConnId>,
+    },
+    PieceHashed {
+        piece: PieceIndex,
+        digest: Result<[u8; 20], String>,
+    },
+    AnnounceDone {
+        peers: Vec<PeerAddr>,
+        interval: Duration,
+    },
+    AnnounceFailed,
+    AnnounceDue,
+    Tick,
+}
+
+/// An actor's view of the world while it handles one message.
+pub(crate) struct Ctx<'a> {
+    pub now: Time,
+    pub rng: &'a mut ChaCha8Rng,
+    pub shared: &'a mut Shared,
+    queue: &'a mut VecDeque<Envelope>,
+    commands: &'a mut VecDeque<Command>,
+    timers: &'a mut TimerTable,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        now: Time,
+        rng: &'a mut ChaCha8Rng,
+        shared: &'a mut Shared,
+        queue: &'a mut VecDeque<Envelope>,
+        commands: &'a mut VecDeque<Command>,
+        timers: &'a mut TimerTable,
+    ) -> Self {
+        Ctx {
+            now,
+            rng,
+            shared,
+            queue,
+            commands,
+            timers,
+        }
+    }
+
+    pub fn config(&self) -> &NodeConfig {
+        &self.shared.config
+    }
+
+    pub fn send(&mut self, envelope: Envelope) {
+        self.queue.push_back(envelope);
+    }
+
+    pub fn transmit(&mut self, conn: ConnId, frame: Frame) {
+        self.commands.push_back(Command::Transmit { conn, frame });
+    }
+
+    pub fn command(&mut self, command: Command) {
+        self.commands.push_back(command);
+    }
+
+    pub fn close(&mut self, conn: ConnId, reason: CloseReason) {
+        self.commands.push_back(Command::Report(Report::Closed {
+            conn,
+            reason: reason.clone(),
+        }));
+        self.commands.push_back(Command::Close { conn, reason });
+    }
+
+    pub fn announce(&mut self, request: AnnounceRequest) {
+        self.commands.push_back(Command::Announce(request));
+    }
+
+    pub fn report(&mut self, report: Report) {
+        self.commands.push_back(Command::Report(report));
+    }
+
+    pub fn set_timer(&mut self, key: TimerKey, at: Time) {
+        self.timers.set(key, at);
+    }
+
+    pub fn timer_is_set(&self, key: TimerKey) -> bool {
+        self.timers.is_set(key)
+    }
+}

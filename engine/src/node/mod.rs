@@ -1,0 +1,277 @@
+//! A node: the actors of one torrent on one host, behind one sans-IO interface.
+//!
+//! ## Using a node (every runtime does exactly this)
+//! - Getters: [`Node::is_complete`], [`Node::verified`], [`Node::stats`].
+//! - Events in: [`Node::start`] once, then [`Node::handle`] for every [`Input`] and
+//!   [`Node::handle_timeout`] when the time from [`Node::poll_timeout`] has come.
+//! - Outputs: after each call above, drain [`Node::poll_command`] until it returns `None`
+//!   and interpret the commands in that order; then ask [`Node::poll_timeout`] again.
+//!
+//! Inside, inputs become messages to actors (peer, picker, choker, torrent) through one FIFO
+//! queue that is drained completely before a call returns. The node is a function of the
+//! inputs and their times: the same inputs at the same times give the same commands.
+
+pub mod addr;
+pub mod config;
+pub(crate) mod ctx;
+pub mod io;
+pub mod timers;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::actors::choker::Choker;
+use crate::actors::peer::Peer;
+use crate::actors::picker::Picker;
+use crate::actors::torrent::Torrent;
+use crate::bitfield::Bitfield;
+use crate::metainfo::InfoHash;
+use crate::piece::Geometry;
+use crate::time::Time;
+
+use self::config::NodeConfig;
+use self::ctx::{ChokerMsg, Ctx, Envelope, PeerMsg, PickerMsg, Shared, TorrentMsg};
+use self::io::{Command, ConnId, Input};
+use self::timers::{TimerKey, TimerTable};
+
+pub use self::ctx::PieceVerified;
+
+/// What a node needs to know of its torrent.
+#[derive(Debug, Clone)]
+pub struct TorrentSpec {
+    /// The swarm's identity.
+    pub info_hash: InfoHash,
+    /// Sizes.
+    pub geometry: Geometry,
+    /// One SHA-1 per piece.
+    pub piece_hashes: Arc<[[u8; 20]]>,
+}
+
+/// Counters a runtime may read at any time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeStats {
+    /// Payload bytes sent.
+    pub uploaded_bytes: u64,
+    /// Payload bytes received.
+    pub downloaded_bytes: u64,
+    /// Verified pieces.
+    pub verified_pieces: u32,
+    /// Open connections.
+    pub connections: usize,
+}
+
+/// One torrent on one host.
+#[derive(Debug)]
+pub struct Node {
+    shared: Shared,
+    rng: ChaCha8Rng,
+    timers: TimerTable,
+    queue: VecDeque<Envelope>,
+    commands: VecDeque<Command>,
+    torrent: Torrent,
+    picker: Picker,
+    choker: Choker,
+    peers: BTreeMap<ConnId, Peer>,
+}
+
+impl Node {
+    /// A node that already holds the `verified` pieces (all of them for a seed; those a
+    /// resume check hashed for a restarted download). `rng_seed` seeds its only RNG.
+    pub fn new(spec: TorrentSpec, config: NodeConfig, verified: Bitfield, rng_seed: u64) -> Self {
+        let complete = verified.is_full();
+        let picker = Picker::new(spec.geometry, &verified);
+        Node {
+            shared: Shared::new(spec.info_hash, config, spec.geometry, verified),
+            rng: ChaCha8Rng::seed_from_u64(rng_seed),
+            timers: TimerTable::default(),
+            queue: VecDeque::new(),
+            commands: VecDeque::new(),
+            torrent: Torrent::new(spec.piece_hashes, complete),
+            picker,
+            choker: Choker::default(),
+            peers: BTreeMap::new(),
+        }
+    }
+
+    /// Whether every piece is verified.
+    pub fn is_complete(&self) -> bool {
+        self.shared.is_complete()
+    }
+
+    /// The verified pieces.
+    pub fn verified(&self) -> &Bitfield {
+        self.shared.verified()
+    }
+
+    /// Byte and piece counters.
+    pub fn stats(&self) -> NodeStats {
+        NodeStats {
+            uploaded_bytes: self.shared.uploaded_bytes,
+            downloaded_bytes: self.shared.downloaded_bytes,
+            verified_pieces: self.shared.verified().count_ones(),
+            connections: self.torrent.connection_count(),
+        }
+    }
+
+    /// Starts the node: first announce, choker and housekeeping timers.
+    pub fn start(&mut self, now: Time) {
+        let config = &self.shared.config;
+        self.timers
+            .set(TimerKey::Rechoke, now + config.rechoke_interval);
+        self.timers.set(
+            TimerKey::OptimisticUnchoke,
+            now + config.optimistic_interval,
+        );
+        self.timers.set(TimerKey::Tick, now + config.tick_interval);
+        self.timers.set(TimerKey::Announce, now);
+        self.handle_timeout(now);
+    }
+
+    /// Feeds one event from the runtime.
+    pub fn handle(&mut self, now: Time, input: Input) {
+        let envelope = match input {
+            Input::Connected {
+                conn,
+                addr,
+                direction,
+            } => {
+                let mut ctx = Ctx::new(
+                    now,
+                    &mut self.rng,
+                    &mut self.shared,
+                    &mut self.queue,
+                    &mut self.commands,
+                    &mut self.timers,
+                );
+                let peer = Peer::new(conn, direction, &mut ctx);
+                self.peers.insert(conn, peer);
+                Envelope::Torrent(TorrentMsg::PeerConnected { conn, addr })
+            }
+            Input::ConnectFailed { addr } => Envelope::Torrent(TorrentMsg::ConnectFailed(addr)),
+            Input::Frame { conn, frame } => Envelope::Peer(conn, PeerMsg::Frame(frame)),
+            Input::WireError { conn, error } => Envelope::Peer(conn, PeerMsg::WireError(error)),
+            Input::Disconnected { conn } => {
+                self.remove_peer(conn);
+                return self.drain(now);
+            }
+            Input::BlockRead { conn, block, data } => {
+                Envelope::Peer(conn, PeerMsg::BlockRead { block, data })
+            }
+            Input::BlockWritten { block, result } => {
+                Envelope::Torrent(TorrentMsg::BlockWritten { block, result })
+            }
+            Input::PieceHashed { piece, digest } => {
+                Envelope::Torrent(TorrentMsg::PieceHashed { piece, digest })
+            }
+            Input::AnnounceDone { peers, interval } => {
+                Envelope::Torrent(TorrentMsg::AnnounceDone { peers, interval })
+            }
+            Input::AnnounceFailed { .. } => Envelope::Torrent(TorrentMsg::AnnounceFailed),
+            Input::AddPeers { peers } => Envelope::Torrent(TorrentMsg::AddPeers(peers)),
+        };
+        self.queue.push_back(envelope);
+        self.drain(now);
+    }
+
+    /// The earliest time at which [`Node::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        self.timers.next_deadline()
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Time) {
+        for key in self.timers.take_expired(now) {
+            let config = &self.shared.config;
+            match key {
+                TimerKey::Rechoke => {
+                    self.timers
+                        .set(TimerKey::Rechoke, now + config.rechoke_interval);
+                    let candidates = self.choke_candidates(now);
+                    self.queue
+                        .push_back(Envelope::Choker(ChokerMsg::Rechoke(candidates)));
+                }
+                TimerKey::OptimisticUnchoke => {
+                    self.timers.set(
+                        TimerKey::OptimisticUnchoke,
+                        now + config.optimistic_interval,
+                    );
+                    let candidates = self.choke_candidates(now);
+                    self.queue
+                        .push_back(Envelope::Choker(ChokerMsg::RotateOptimistic(candidates)));
+                }
+                TimerKey::Announce => self
+                    .queue
+                    .push_back(Envelope::Torrent(TorrentMsg::AnnounceDue)),
+                TimerKey::Tick => {
+                    self.timers.set(TimerKey::Tick, now + config.tick_interval);
+                    self.queue.push_back(Envelope::Torrent(TorrentMsg::Tick));
+                    for &conn in self.peers.keys() {
+                        self.queue.push_back(Envelope::Peer(conn, PeerMsg::Tick));
+                    }
+                }
+                TimerKey::UploadBudget => {
+                    for &conn in self.peers.keys() {
+                        self.queue
+                            .push_back(Envelope::Peer(conn, PeerMsg::ResumeServing));
+                    }
+                }
+            }
+        }
+        self.drain(now);
+    }
+
+    /// The next command for the runtime, in order.
+    pub fn poll_command(&mut self) -> Option<Command> {
+        self.commands.pop_front()
+    }
+
+    fn choke_candidates(&mut self, now: Time) -> Vec<ctx::ChokeCandidate> {
+        let snub = self.shared.config.snub_timeout;
+        self.peers
+            .values_mut()
+            .map(|p| p.choke_candidate(now, snub))
+            .collect()
+    }
+
+    fn remove_peer(&mut self, conn: ConnId) {
+        if self.peers.remove(&conn).is_some() {
+            self.queue
+                .push_back(Envelope::Picker(PickerMsg::PeerGone(conn)));
+            self.queue
+                .push_back(Envelope::Choker(ChokerMsg::PeerGone(conn)));
+            self.queue
+                .push_back(Envelope::Torrent(TorrentMsg::PeerGone(conn)));
+        }
+    }
+
+    /// Delivers queued messages until the queue is empty.
+    fn drain(&mut self, now: Time) {
+        while let Some(envelope) = self.queue.pop_front() {
+            let mut ctx = Ctx::new(
+                now,
+                &mut self.rng,
+                &mut self.shared,
+                &mut self.queue,
+                &mut self.commands,
+                &mut self.timers,
+            );
+            match envelope {
+                Envelope::Peer(conn, msg) => {
+                    let Some(peer) = self.peers.get_mut(&conn) else {
+                        continue; // the connection is gone; late messages are dropped
+                    };
+                    peer.handle(msg, &mut ctx);
+                    if peer.is_closed() {
+                        self.remove_peer(conn);
+                    }
+                }
+                Envelope::Picker(msg) => self.picker.handle(msg, &mut ctx),
+                Envelope::Choker(msg) => self.choker.handle(msg, &mut ctx),
+                Envelope::Torrent(msg) => self.torrent.handle(msg, &mut ctx),
+            }
+        }
+    }
+}

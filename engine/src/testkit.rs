@@ -1,0 +1,386 @@
+//! An in-memory runtime for engine tests (quinn-proto's test `Pair`, for many nodes).
+//!
+//! Nodes hold their content in memory, every link has one fixed latency and every uplink one
+//! fixed rate (blocks queue behind each other on it), the "tracker" hands every node every
+//! other node, and the clock jumps to the next event. Events are ordered by (time, sequence
+//! number), so a run is a pure function of the setup and seeds; [`Swarm::trace`] records
+//! every delivered input for comparison. It is small on purpose: the network model with
+//! fair sharing, framing and faults belongs to `sim`.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sha1::{Digest, Sha1};
+
+use crate::bitfield::Bitfield;
+use crate::metainfo::InfoHash;
+use crate::node::addr::PeerAddr;
+use crate::node::config::NodeConfig;
+use crate::node::io::{Command, ConnId, Direction, Frame, Input, Report};
+use crate::node::{Node, TorrentSpec};
+use crate::piece::Geometry;
+use crate::time::Time;
+use crate::wire::Message;
+
+/// How a test node behaves.
+#[derive(Debug, Clone)]
+pub struct NodeSetup {
+    /// Start with the whole content.
+    pub seed: bool,
+    /// Serve blocks with every byte flipped.
+    pub corrupt: bool,
+    /// Node settings.
+    pub config: NodeConfig,
+}
+
+impl NodeSetup {
+    /// A leecher (or a seed) with default settings and a peer id made from `id`.
+    pub fn new(id: u8, seed: bool) -> Self {
+        NodeSetup {
+            seed,
+            corrupt: false,
+            config: NodeConfig::new([id; 20]),
+        }
+    }
+}
+
+struct TestNode {
+    node: Node,
+    addr: PeerAddr,
+    content: Vec<u8>,
+    corrupt: bool,
+    uplink_free_at: Time,
+    completed_at: Option<Time>,
+    banned: Vec<PeerAddr>,
+}
+
+/// Many nodes of one torrent, in memory.
+pub struct Swarm {
+    now: Time,
+    seq: u64,
+    spec: TorrentSpec,
+    original: Vec<u8>,
+    nodes: Vec<TestNode>,
+    /// (node, conn) -> (remote node, remote conn)
+    links: BTreeMap<(usize, ConnId), (usize, ConnId)>,
+    events: BinaryHeap<Reverse<(Time, u64)>>,
+    pending: BTreeMap<u64, (usize, Input)>,
+    next_conn: u64,
+    latency: Duration,
+    uplink_bytes_per_s: f64,
+    trace: Vec<String>,
+}
+
+impl std::fmt::Debug for Swarm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Swarm")
+            .field("now", &self.now)
+            .field("nodes", &self.nodes.len())
+            .finish()
+    }
+}
+
+impl Swarm {
+    /// A swarm sharing `content` cut in pieces of `piece_length`; every link has `latency`
+    /// and every uplink `uplink_bytes_per_s`.
+    pub fn new(
+        content: &[u8],
+        piece_length: u32,
+        latency: Duration,
+        uplink_bytes_per_s: f64,
+    ) -> Self {
+        let geometry = Geometry::new(content.len() as u64, piece_length).expect("valid geometry");
+        let piece_hashes: Vec<[u8; 20]> = content
+            .chunks(piece_length as usize)
+            .map(|chunk| Sha1::digest(chunk).into())
+            .collect();
+        Swarm {
+            now: Time::ZERO,
+            seq: 0,
+            spec: TorrentSpec {
+                info_hash: InfoHash([0x5a; 20]),
+                geometry,
+                piece_hashes: Arc::from(piece_hashes),
+            },
+            original: content.to_vec(),
+            nodes: Vec::new(),
+            links: BTreeMap::new(),
+            events: BinaryHeap::new(),
+            pending: BTreeMap::new(),
+            next_conn: 1,
+            latency,
+            uplink_bytes_per_s,
+            trace: Vec::new(),
+        }
+    }
+
+    /// Adds a node and starts it; returns its index.
+    pub fn add_node(&mut self, setup: NodeSetup, rng_seed: u64) -> usize {
+        let pieces = self.spec.geometry.piece_count();
+        let (verified, content) = if setup.seed {
+            (Bitfield::full(pieces), self.original.clone())
+        } else {
+            (Bitfield::new(pieces), vec![0; self.original.len()])
+        };
+        let index = self.nodes.len();
+        let node = Node::new(self.spec.clone(), setup.config, verified, rng_seed);
+        self.nodes.push(TestNode {
+            node,
+            addr: PeerAddr::v4([10, 0, 0, index as u8 + 1], 6881),
+            content,
+            corrupt: setup.corrupt,
+            uplink_free_at: self.now,
+            completed_at: None,
+            banned: Vec::new(),
+        });
+        self.nodes[index].node.start(self.now);
+        self.run_commands(index);
+        index
+    }
+
+    /// Runs until every node is complete or `deadline` passes; returns whether all completed.
+    pub fn run_until_complete(&mut self, deadline: Time) -> bool {
+        while !self.nodes.iter().all(|n| n.node.is_complete()) {
+            let next_event = self.events.peek().map(|Reverse((t, _))| *t);
+            let next_timer = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| n.node.poll_timeout().map(|t| (t, i)))
+                .min();
+            let step = match (next_event, next_timer) {
+                (Some(e), Some((t, i))) if t < e => Step::Timer(t, i),
+                (Some(e), _) => Step::Event(e),
+                (None, Some((t, i))) => Step::Timer(t, i),
+                (None, None) => return false,
+            };
+            match step {
+                Step::Timer(t, i) => {
+                    if t > deadline {
+                        return false;
+                    }
+                    self.now = self.now.max(t);
+                    self.nodes[i].node.handle_timeout(self.now);
+                    self.run_commands(i);
+                }
+                Step::Event(t) => {
+                    if t > deadline {
+                        return false;
+                    }
+                    let Reverse((time, seq)) = self.events.pop().expect("peeked");
+                    self.now = time;
+                    let (index, input) = self.pending.remove(&seq).expect("scheduled");
+                    self.trace
+                        .push(format!("{} n{index} {}", time.as_nanos(), describe(&input)));
+                    self.nodes[index].node.handle(self.now, input);
+                    self.run_commands(index);
+                }
+            }
+            for node in &mut self.nodes {
+                if node.completed_at.is_none() && node.node.is_complete() {
+                    node.completed_at = Some(self.now);
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether node `index` holds exactly the original content.
+    pub fn content_matches(&self, index: usize) -> bool {
+        self.nodes[index].content == self.original
+    }
+
+    /// When node `index` completed.
+    pub fn completed_at(&self, index: usize) -> Option<Time> {
+        self.nodes[index].completed_at
+    }
+
+    /// The node itself, for its getters.
+    pub fn node(&self, index: usize) -> &Node {
+        &self.nodes[index].node
+    }
+
+    /// Addresses node `index` banned.
+    pub fn banned_by(&self, index: usize) -> &[PeerAddr] {
+        &self.nodes[index].banned
+    }
+
+    /// The address of node `index`.
+    pub fn addr(&self, index: usize) -> PeerAddr {
+        self.nodes[index].addr
+    }
+
+    /// Every delivered input, one line each: compare two runs with it.
+    pub fn trace(&self) -> &[String] {
+        &self.trace
+    }
+
+    fn schedule(&mut self, at: Time, node: usize, input: Input) {
+        self.seq += 1;
+        self.events.push(Reverse((at, self.seq)));
+        self.pending.insert(self.seq, (node, input));
+    }
+
+    fn run_commands(&mut self, index: usize) {
+        while let Some(command) = self.nodes[index].node.poll_command() {
+            self.execute(index, command);
+        }
+    }
+
+    fn execute(&mut self, index: usize, command: Command) {
+        let now = self.now;
+        match command {
+            Command::Transmit { conn, frame } => {
+                let Some(&(remote, remote_conn)) = self.links.get(&(index, conn)) else {
+                    return;
+                };
+                let bytes = frame_len(&frame) as f64;
+                let node = &mut self.nodes[index];
+                let start = node.uplink_free_at.max(now);
+                node.uplink_free_at =
+                    start + Duration::from_secs_f64(bytes / self.uplink_bytes_per_s);
+                let arrival = node.uplink_free_at + self.latency;
+                self.schedule(
+                    arrival,
+                    remote,
+                    Input::Frame {
+                        conn: remote_conn,
+                        frame,
+                    },
+                );
+            }
+            Command::Connect { addr } => {
+                let Some(remote) = self.nodes.iter().position(|n| n.addr == addr) else {
+                    self.schedule(now, index, Input::ConnectFailed { addr });
+                    return;
+                };
+                let (ours, theirs) = (ConnId(self.next_conn), ConnId(self.next_conn + 1));
+                self.next_conn += 2;
+                self.links.insert((index, ours), (remote, theirs));
+                self.links.insert((remote, theirs), (index, ours));
+                let at = now + self.latency;
+                let our_addr = self.nodes[index].addr;
+                self.schedule(
+                    at,
+                    index,
+                    Input::Connected {
+                        conn: ours,
+                        addr,
+                        direction: Direction::Outbound,
+                    },
+                );
+                self.schedule(
+                    at,
+                    remote,
+                    Input::Connected {
+                        conn: theirs,
+                        addr: our_addr,
+                        direction: Direction::Inbound,
+                    },
+                );
+            }
+            Command::Close { conn, .. } => {
+                if let Some((remote, remote_conn)) = self.links.remove(&(index, conn)) {
+                    self.links.remove(&(remote, remote_conn));
+                    self.schedule(
+                        now + self.latency,
+                        remote,
+                        Input::Disconnected { conn: remote_conn },
+                    );
+                }
+            }
+            Command::ReadBlock { conn, block } => {
+                let node = &self.nodes[index];
+                let start = (self.spec.geometry.piece_offset(block.piece) + u64::from(block.offset))
+                    as usize;
+                let mut data = node.content[start..start + block.length as usize].to_vec();
+                if node.corrupt {
+                    data.iter_mut().for_each(|b| *b = !*b);
+                }
+                self.schedule(
+                    now,
+                    index,
+                    Input::BlockRead {
+                        conn,
+                        block,
+                        data: Ok(Bytes::from(data)),
+                    },
+                );
+            }
+            Command::WriteBlock { block, data } => {
+                let start = (self.spec.geometry.piece_offset(block.piece) + u64::from(block.offset))
+                    as usize;
+                self.nodes[index].content[start..start + data.len()].copy_from_slice(&data);
+                self.schedule(
+                    now,
+                    index,
+                    Input::BlockWritten {
+                        block,
+                        result: Ok(()),
+                    },
+                );
+            }
+            Command::HashPiece { piece } => {
+                let start = self.spec.geometry.piece_offset(piece) as usize;
+                let end = start + self.spec.geometry.piece_size(piece) as usize;
+                let digest: [u8; 20] = Sha1::digest(&self.nodes[index].content[start..end]).into();
+                self.schedule(
+                    now,
+                    index,
+                    Input::PieceHashed {
+                        piece,
+                        digest: Ok(digest),
+                    },
+                );
+            }
+            Command::Announce(_) => {
+                let peers = self
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != index)
+                    .map(|(_, n)| n.addr)
+                    .collect();
+                self.schedule(
+                    now + self.latency,
+                    index,
+                    Input::AnnounceDone {
+                        peers,
+                        interval: Duration::from_secs(30),
+                    },
+                );
+            }
+            Command::Report(Report::PeerBanned { addr }) => self.nodes[index].banned.push(addr),
+            Command::Report(_) => {}
+        }
+    }
+}
+
+enum Step {
+    Timer(Time, usize),
+    Event(Time),
+}
+
+fn frame_len(frame: &Frame) -> usize {
+    match frame {
+        Frame::Handshake(_) => crate::wire::HANDSHAKE_LEN,
+        Frame::Message(message) => message.wire_len(),
+    }
+}
+
+fn describe(input: &Input) -> String {
+    match input {
+        Input::Frame {
+            conn,
+            frame: Frame::Message(Message::Piece { index, begin, data }),
+        } => {
+            format!("c{} piece {index}/{begin} {}B", conn.0, data.len())
+        }
+        Input::Frame { conn, frame } => format!("c{} {frame:?}", conn.0),
+        Input::BlockRead { conn, block, .. } => format!("c{} read {block:?}", conn.0),
+        other => format!("{other:?}"),
+    }
+}
