@@ -1,0 +1,5 @@
+//! Integration tests of swarm-reports: one binary, a module per area.
+
+mod load;
+mod records;
+mod render;
