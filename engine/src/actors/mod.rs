@@ -5,3 +5,7 @@ pub(crate) mod choker;
 pub(crate) mod peer;
 pub(crate) mod picker;
 pub(crate) mod torrent;
+#[cfg(test)]
+mod picker_tests;
+#[cfg(test)]
+mod choker_tests;

@@ -503,6 +503,12 @@ impl Picker {
         })
     }
 
+    /// Whether endgame may start (no startable piece left); for tests.
+    #[cfg(test)]
+    pub fn startable_available_for_tests(&self) -> usize {
+        self.startable_available()
+    }
+
     /// Checks the invariants of `engine/STATE.md`; for tests.
     #[cfg(test)]
     pub fn check_invariants(&self) {

@@ -322,3 +322,51 @@ impl<'a> Ctx<'a> {
         self.timers.is_set(key)
     }
 }
+
+/// A context with nothing behind it, for unit tests of single actors.
+#[cfg(test)]
+pub(crate) mod test_world {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// Owns everything a [`Ctx`] borrows.
+    pub struct TestWorld {
+        pub now: Time,
+        pub rng: ChaCha8Rng,
+        pub shared: Shared,
+        pub queue: VecDeque<Envelope>,
+        pub commands: VecDeque<Command>,
+        pub timers: TimerTable,
+    }
+
+    impl TestWorld {
+        /// `pieces` pieces of 32 KiB (two blocks each), with `verified` already held.
+        pub fn new(pieces: u32, verified: Bitfield, config: NodeConfig) -> Self {
+            let geometry = Geometry::new(u64::from(pieces) * 32 * 1024, 32 * 1024).expect("geometry");
+            TestWorld {
+                now: Time::ZERO,
+                rng: ChaCha8Rng::seed_from_u64(1),
+                shared: Shared::new(InfoHash([1; 20]), config, geometry, verified),
+                queue: VecDeque::new(),
+                commands: VecDeque::new(),
+                timers: TimerTable::default(),
+            }
+        }
+
+        pub fn ctx(&mut self) -> Ctx<'_> {
+            Ctx::new(
+                self.now,
+                &mut self.rng,
+                &mut self.shared,
+                &mut self.queue,
+                &mut self.commands,
+                &mut self.timers,
+            )
+        }
+
+        /// Messages sent so far, emptied.
+        pub fn take_messages(&mut self) -> Vec<Envelope> {
+            self.queue.drain(..).collect()
+        }
+    }
+}
