@@ -384,3 +384,80 @@ fn describe(input: &Input) -> String {
         other => format!("{other:?}"),
     }
 }
+
+/// The picker alone with `peers` connected peers, for benchmarks of its decisions.
+pub struct PickerBench {
+    world: crate::node::ctx::test_world::TestWorld,
+    picker: crate::actors::picker::Picker,
+    peers: u64,
+    next: u64,
+}
+
+impl std::fmt::Debug for PickerBench {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PickerBench")
+            .field("peers", &self.peers)
+            .finish()
+    }
+}
+
+impl PickerBench {
+    /// `pieces` pieces of two blocks; each peer holds a seeded random ~half of them; picks are
+    /// rarest first (the random-first phase is over).
+    pub fn new(pieces: u32, peers: u64) -> Self {
+        use crate::node::ctx::PickerMsg;
+        use rand::{Rng, SeedableRng};
+        let mut world = crate::node::ctx::test_world::TestWorld::new(
+            pieces,
+            Bitfield::new(pieces),
+            NodeConfig::new([7; 20]),
+        );
+        world.shared.config.random_first_pieces = 0; // measure the steady state: rarest first
+        let mut picker =
+            crate::actors::picker::Picker::new(world.shared.geometry, world.shared.verified());
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+        for conn in 0..peers {
+            let mut bitfield = Bitfield::new(pieces);
+            for piece in 0..pieces {
+                if rng.gen_bool(0.5) {
+                    bitfield.set(piece);
+                }
+            }
+            picker.handle(
+                PickerMsg::PeerBitfield {
+                    conn: ConnId(conn),
+                    bitfield,
+                },
+                &mut world.ctx(),
+            );
+        }
+        world.take_messages();
+        PickerBench {
+            world,
+            picker,
+            peers,
+            next: 0,
+        }
+    }
+
+    /// One decision: the next peer asks for 4 blocks, then gives them back (so the state
+    /// stays comparable between iterations). Returns how many blocks were picked.
+    pub fn decide(&mut self) -> usize {
+        use crate::node::ctx::{Envelope, PeerMsg, PickerMsg};
+        let conn = ConnId(self.next % self.peers);
+        self.next += 1;
+        self.picker.handle(
+            PickerMsg::WantBlocks { conn, count: 4 },
+            &mut self.world.ctx(),
+        );
+        let mut picked = 0;
+        for message in self.world.take_messages() {
+            if let Envelope::Peer(conn, PeerMsg::Assign(blocks)) = message {
+                picked += blocks.len();
+                self.picker
+                    .handle(PickerMsg::Released { conn, blocks }, &mut self.world.ctx());
+            }
+        }
+        picked
+    }
+}

@@ -8,7 +8,10 @@ use std::path::Path;
 const FORBIDDEN_CRATES: &[&str] = &["tokio", "actix", "actix-rt", "mio", "socket2", "async-std"];
 
 const FORBIDDEN_APIS: &[(&str, &str)] = &[
-    ("std::net", "node::addr::PeerAddr, and Command::Connect / Transmit"),
+    (
+        "std::net",
+        "node::addr::PeerAddr, and Command::Connect / Transmit",
+    ),
     ("std::fs", "Command::ReadBlock / WriteBlock / HashPiece"),
     ("std::thread", "the runtime's workers"),
     ("SystemTime", "the `now: Time` passed with every input"),
@@ -22,24 +25,38 @@ const FORBIDDEN_APIS: &[(&str, &str)] = &[
 
 #[test]
 fn engine_manifest_has_no_io_crates() {
-    let manifest = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let manifest =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
     let dependencies = manifest.split("[dependencies]").nth(1).unwrap_or("");
     let dependencies = dependencies.split("\n[").next().unwrap_or("");
     for line in dependencies.lines() {
         let name = line.split(['=', '.']).next().unwrap_or("").trim();
-        assert!(!FORBIDDEN_CRATES.contains(&name), "engine must not depend on `{name}`");
+        assert!(
+            !FORBIDDEN_CRATES.contains(&name),
+            "engine must not depend on `{name}`"
+        );
     }
 }
 
 #[test]
 fn engine_sources_use_no_io_apis() {
     let mut violations = Vec::new();
-    scan(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut violations);
-    assert!(violations.is_empty(), "sans-IO violations:\n{}", violations.join("\n"));
+    scan(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut violations,
+    );
+    assert!(
+        violations.is_empty(),
+        "sans-IO violations:\n{}",
+        violations.join("\n")
+    );
 }
 
 fn scan(dir: &Path, violations: &mut Vec<String>) {
-    let mut entries: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -53,7 +70,11 @@ fn scan(dir: &Path, violations: &mut Vec<String>) {
                 }
                 for (api, instead) in FORBIDDEN_APIS {
                     if code.contains(api) {
-                        violations.push(format!("{}:{}: `{api}`; use {instead}", path.display(), number + 1));
+                        violations.push(format!(
+                            "{}:{}: `{api}`; use {instead}",
+                            path.display(),
+                            number + 1
+                        ));
                     }
                 }
             }

@@ -40,17 +40,30 @@ fn at_most_n_plus_one_unchoked_and_fastest_uploaders_win() {
     let mut choker = Choker::default();
     let mut open = BTreeSet::new();
     for conn in 0..10 {
-        choker.handle(ChokerMsg::Interest { conn: ConnId(conn), interested: true }, &mut world.ctx());
+        choker.handle(
+            ChokerMsg::Interest {
+                conn: ConnId(conn),
+                interested: true,
+            },
+            &mut world.ctx(),
+        );
     }
     unchoked(world.take_messages(), &mut open);
     assert_eq!(open.len(), slots, "free slots fill at once");
-    let candidates: Vec<ChokeCandidate> = (0..10).map(|c| candidate(c, c as f64 * 1000.0)).collect();
+    let candidates: Vec<ChokeCandidate> =
+        (0..10).map(|c| candidate(c, c as f64 * 1000.0)).collect();
     choker.handle(ChokerMsg::Rechoke(candidates.clone()), &mut world.ctx());
     unchoked(world.take_messages(), &mut open);
     let expected: BTreeSet<u64> = (10 - slots as u64..10).collect();
-    assert_eq!(open, expected, "tit-for-tat keeps the peers that give us most");
+    assert_eq!(
+        open, expected,
+        "tit-for-tat keeps the peers that give us most"
+    );
     for _ in 0..5 {
-        choker.handle(ChokerMsg::RotateOptimistic(candidates.clone()), &mut world.ctx());
+        choker.handle(
+            ChokerMsg::RotateOptimistic(candidates.clone()),
+            &mut world.ctx(),
+        );
         unchoked(world.take_messages(), &mut open);
         assert!(open.len() <= slots + 1);
         assert_eq!(choker.unchoked_count(), open.len());
@@ -64,7 +77,10 @@ fn snubbed_peers_rank_last() {
     let mut choker = Choker::default();
     let mut fast_but_snubbed = candidate(1, 1e9);
     fast_but_snubbed.snubbed = true;
-    choker.handle(ChokerMsg::Rechoke(vec![fast_but_snubbed, candidate(2, 10.0)]), &mut world.ctx());
+    choker.handle(
+        ChokerMsg::Rechoke(vec![fast_but_snubbed, candidate(2, 10.0)]),
+        &mut world.ctx(),
+    );
     let mut open = BTreeSet::new();
     unchoked(world.take_messages(), &mut open);
     assert_eq!(open, BTreeSet::from([2]));

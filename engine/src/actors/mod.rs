@@ -2,10 +2,10 @@
 
 pub(crate) mod availability;
 pub(crate) mod choker;
-pub(crate) mod peer;
-pub(crate) mod picker;
-pub(crate) mod torrent;
-#[cfg(test)]
-mod picker_tests;
 #[cfg(test)]
 mod choker_tests;
+pub(crate) mod peer;
+pub(crate) mod picker;
+#[cfg(test)]
+mod picker_tests;
+pub(crate) mod torrent;

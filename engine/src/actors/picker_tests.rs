@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use proptest::prelude::*;
 
-use crate::actors::picker::{PieceState, Picker};
+use crate::actors::picker::{Picker, PieceState};
 use crate::bitfield::Bitfield;
 use crate::node::config::NodeConfig;
 use crate::node::ctx::test_world::TestWorld;
@@ -116,24 +116,68 @@ fn rarest_piece_is_picked_first_after_random_start() {
     let mut common = Bitfield::full(6);
     common.clear(4);
     for conn in 0..3 {
-        picker.handle(PickerMsg::PeerBitfield { conn: ConnId(conn), bitfield: common.clone() }, &mut world.ctx());
+        picker.handle(
+            PickerMsg::PeerBitfield {
+                conn: ConnId(conn),
+                bitfield: common.clone(),
+            },
+            &mut world.ctx(),
+        );
     }
-    picker.handle(PickerMsg::PeerBitfield { conn: ConnId(9), bitfield: Bitfield::full(6) }, &mut world.ctx());
+    picker.handle(
+        PickerMsg::PeerBitfield {
+            conn: ConnId(9),
+            bitfield: Bitfield::full(6),
+        },
+        &mut world.ctx(),
+    );
     world.take_messages();
-    picker.handle(PickerMsg::WantBlocks { conn: ConnId(9), count: 2 }, &mut world.ctx());
+    picker.handle(
+        PickerMsg::WantBlocks {
+            conn: ConnId(9),
+            count: 2,
+        },
+        &mut world.ctx(),
+    );
     let picks = assigned(world.take_messages());
-    assert_eq!(picks[0].1[0].piece.get(), 4, "piece 4 has one source, the others four");
+    assert_eq!(
+        picks[0].1[0].piece.get(),
+        4,
+        "piece 4 has one source, the others four"
+    );
 }
 
 #[test]
 fn hash_failure_returns_piece_to_missing_and_verification_needs_proof() {
     let (mut world, mut picker) = world(2);
-    picker.handle(PickerMsg::PeerBitfield { conn: ConnId(1), bitfield: Bitfield::full(2) }, &mut world.ctx());
-    picker.handle(PickerMsg::WantBlocks { conn: ConnId(1), count: 4 }, &mut world.ctx());
+    picker.handle(
+        PickerMsg::PeerBitfield {
+            conn: ConnId(1),
+            bitfield: Bitfield::full(2),
+        },
+        &mut world.ctx(),
+    );
+    picker.handle(
+        PickerMsg::WantBlocks {
+            conn: ConnId(1),
+            count: 4,
+        },
+        &mut world.ctx(),
+    );
     let blocks: Vec<BlockRef> = assigned(world.take_messages()).remove(0).1;
-    for block in blocks.iter().filter(|b| b.piece.get() == blocks[0].piece.get()) {
+    for block in blocks
+        .iter()
+        .filter(|b| b.piece.get() == blocks[0].piece.get())
+    {
         let data = Bytes::from(vec![0u8; block.length as usize]);
-        picker.handle(PickerMsg::BlockReceived { conn: ConnId(1), block: *block, data }, &mut world.ctx());
+        picker.handle(
+            PickerMsg::BlockReceived {
+                conn: ConnId(1),
+                block: *block,
+                data,
+            },
+            &mut world.ctx(),
+        );
     }
     let piece = blocks[0].piece;
     assert_eq!(picker.piece_state(piece.get()), PieceState::Complete);

@@ -323,8 +323,7 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// A context with nothing behind it, for unit tests of single actors.
-#[cfg(test)]
+/// A context with nothing behind it, for unit tests and benchmarks of single actors.
 pub(crate) mod test_world {
     use super::*;
     use rand::SeedableRng;
@@ -342,7 +341,8 @@ pub(crate) mod test_world {
     impl TestWorld {
         /// `pieces` pieces of 32 KiB (two blocks each), with `verified` already held.
         pub fn new(pieces: u32, verified: Bitfield, config: NodeConfig) -> Self {
-            let geometry = Geometry::new(u64::from(pieces) * 32 * 1024, 32 * 1024).expect("geometry");
+            let geometry =
+                Geometry::new(u64::from(pieces) * 32 * 1024, 32 * 1024).expect("geometry");
             TestWorld {
                 now: Time::ZERO,
                 rng: ChaCha8Rng::seed_from_u64(1),
