@@ -7,6 +7,7 @@
 //! keys out of canonical order keep their info-hash. Typed decoding is left to serde_bencode,
 //! which only ever sees input this scanner accepted.
 
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 /// Deepest nesting of lists and dictionaries accepted.
@@ -65,7 +66,7 @@ pub fn top_level_ranges<const N: usize>(
     }
     let mut found: [Option<Range<usize>>; N] = std::array::from_fn(|_| None);
     let mut scanner = Scanner { input, pos: 1 };
-    let mut previous_key: Option<Range<usize>> = None;
+    let mut seen_keys = BTreeSet::new();
     loop {
         match scanner.peek()? {
             b'e' => {
@@ -73,7 +74,7 @@ pub fn top_level_ranges<const N: usize>(
                 break;
             }
             _ => {
-                let key = &input[scanner.dict_key(&mut previous_key)?];
+                let key = &input[scanner.dict_key(&mut seen_keys)?];
                 let start = scanner.pos;
                 scanner.skip_value(1)?;
                 if let Some(slot) = keys.iter().position(|k| *k == key) {
@@ -107,7 +108,7 @@ struct Scanner<'a> {
     pos: usize,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
     fn peek(&self) -> Result<u8, BencodeError> {
         self.input
             .get(self.pos)
@@ -131,9 +132,9 @@ impl Scanner<'_> {
             }
             b'd' => {
                 self.enter(depth)?;
-                let mut previous_key = None;
+                let mut seen_keys = BTreeSet::new();
                 while self.peek()? != b'e' {
-                    self.dict_key(&mut previous_key)?;
+                    self.dict_key(&mut seen_keys)?;
                     self.skip_value(depth + 1)?;
                 }
                 self.pos += 1;
@@ -157,23 +158,18 @@ impl Scanner<'_> {
         Ok(())
     }
 
-    /// Reads a dictionary key and rejects a repeat of the previous one. Unsorted keys are
-    /// accepted (other tools write them) and keep the raw bytes, hence the info-hash, intact.
-    fn dict_key(
-        &mut self,
-        previous: &mut Option<Range<usize>>,
-    ) -> Result<Range<usize>, BencodeError> {
+    /// Reads a dictionary key and rejects a repeat of any earlier key of the same dictionary.
+    /// Unsorted keys are accepted (other tools write them) and keep the raw bytes, hence the
+    /// info-hash, intact.
+    fn dict_key(&mut self, seen: &mut BTreeSet<&'a [u8]>) -> Result<Range<usize>, BencodeError> {
         let offset = self.pos;
         if !self.peek()?.is_ascii_digit() {
             return Err(BencodeError::NonStringKey { offset });
         }
         let key = self.skip_string()?;
-        if let Some(prev) = previous.as_ref() {
-            if self.input[prev.clone()] == self.input[key.clone()] {
-                return Err(BencodeError::DuplicateKey { offset });
-            }
+        if !seen.insert(&self.input[key.clone()]) {
+            return Err(BencodeError::DuplicateKey { offset });
         }
-        *previous = Some(key.clone());
         Ok(key)
     }
 
@@ -276,6 +272,10 @@ mod tests {
                 },
             ),
             (b"d1:ai1e1:ai2ee", BencodeError::DuplicateKey { offset: 7 }),
+            (
+                b"d1:ai1e1:bi1e1:ai2ee",
+                BencodeError::DuplicateKey { offset: 13 },
+            ),
             (b"de1", BencodeError::TrailingData { offset: 2 }),
             (b"l1:ae", BencodeError::NotADictionary),
             (

@@ -20,8 +20,9 @@ use crate::piece::{BlockRef, BLOCK_LENGTH};
 use crate::rate::RateEstimator;
 use crate::time::Time;
 use crate::wire::{
-    validate_bitfield, validate_piece, validate_request, ExtendedHandshake, Features, Handshake,
-    Message, WireError, EXTENDED_HANDSHAKE_ID, MAX_REQUEST_SENT_LEN, MAX_REQUEST_SERVED_LEN,
+    validate_bitfield, validate_negotiated, validate_piece, validate_request, ExtendedHandshake,
+    Features, Handshake, Message, WireError, EXTENDED_HANDSHAKE_ID, MAX_REQUEST_SENT_LEN,
+    MAX_REQUEST_SERVED_LEN,
 };
 
 /// Storage reads in flight for one connection.
@@ -112,7 +113,10 @@ impl Peer {
                         ctx,
                     );
                 }
-                if let Err(error) = self.on_message(message, ctx) {
+                let negotiated = self.features.unwrap_or_default();
+                let checked = validate_negotiated(negotiated, &message)
+                    .and_then(|()| self.on_message(message, ctx));
+                if let Err(error) = checked {
                     self.close(CloseReason::PeerError(error.to_string()), ctx);
                 }
             }

@@ -96,6 +96,10 @@ pub enum Misbehaving {
         length: u32,
         piece_size: u32,
     },
+    /// A fast (BEP 6) or extended (BEP 10) message on a connection where the handshakes did
+    /// not both announce that feature.
+    #[error("message id {id} needs a feature the handshakes did not negotiate")]
+    NotNegotiated { id: u8 },
     /// A bitfield of the wrong length or with spare bits set.
     #[error("{0}")]
     Bitfield(BitfieldError),

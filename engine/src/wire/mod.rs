@@ -30,6 +30,6 @@ pub use message::{
     encode, encode_piece_header, piece_wire_len, Message, LENGTH_PREFIX_LEN, PIECE_HEADER_LEN,
 };
 pub use validate::{
-    validate_bitfield, validate_piece, validate_request, MAX_REQUEST_SENT_LEN,
-    MAX_REQUEST_SERVED_LEN,
+    features_needed, validate_bitfield, validate_negotiated, validate_piece, validate_request,
+    MAX_REQUEST_SENT_LEN, MAX_REQUEST_SERVED_LEN,
 };

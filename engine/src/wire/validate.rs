@@ -7,6 +7,8 @@
 //! (some clients ask for larger blocks); anything longer closes the connection.
 
 use super::error::{Misbehaving, WireError};
+use super::handshake::Features;
+use super::message::Message;
 use crate::bitfield::Bitfield;
 use crate::piece::{BlockRef, Geometry, PieceIndex, BLOCK_LENGTH};
 
@@ -14,6 +16,37 @@ use crate::piece::{BlockRef, Geometry, PieceIndex, BLOCK_LENGTH};
 pub const MAX_REQUEST_SENT_LEN: u32 = BLOCK_LENGTH;
 /// Longest block we serve when a peer asks for it.
 pub const MAX_REQUEST_SERVED_LEN: u32 = 128 * 1024;
+
+/// The features a message needs both handshakes to have announced.
+pub fn features_needed(message: &Message) -> Features {
+    match message {
+        Message::Suggest { .. }
+        | Message::HaveAll
+        | Message::HaveNone
+        | Message::Reject { .. }
+        | Message::AllowedFast { .. } => Features {
+            fast: true,
+            extension_protocol: false,
+        },
+        Message::Extended { .. } => Features {
+            fast: false,
+            extension_protocol: true,
+        },
+        _ => Features::default(),
+    }
+}
+
+/// A message allowed by the `negotiated` features (see [`Features::both`]): BEP 6 says to
+/// close a connection that sends fast messages without having announced them.
+pub fn validate_negotiated(negotiated: Features, message: &Message) -> Result<(), WireError> {
+    let needed = features_needed(message);
+    let missing = (needed.fast && !negotiated.fast)
+        || (needed.extension_protocol && !negotiated.extension_protocol);
+    match (missing, message.id()) {
+        (true, Some(id)) => Err(Misbehaving::NotNegotiated { id }.into()),
+        _ => Ok(()),
+    }
+}
 
 /// A piece index from a have, suggest or allowed-fast message.
 pub fn validate_piece(geometry: &Geometry, piece: u32) -> Result<PieceIndex, WireError> {
@@ -141,6 +174,33 @@ mod tests {
                 piece_size: 32_768
             }
         );
+    }
+
+    #[test]
+    fn fast_and_extended_messages_need_negotiation() {
+        let none = Features::default();
+        let fast_only = Features {
+            fast: true,
+            extension_protocol: false,
+        };
+        assert_eq!(
+            validate_negotiated(none, &Message::Have { piece: 1 }),
+            Ok(())
+        );
+        assert_eq!(
+            misbehaving(validate_negotiated(none, &Message::HaveAll)),
+            Misbehaving::NotNegotiated { id: 0x0e }
+        );
+        assert_eq!(validate_negotiated(fast_only, &Message::HaveAll), Ok(()));
+        let extended = Message::Extended {
+            id: 0,
+            payload: bytes::Bytes::new(),
+        };
+        assert_eq!(
+            misbehaving(validate_negotiated(fast_only, &extended)),
+            Misbehaving::NotNegotiated { id: 20 }
+        );
+        assert_eq!(validate_negotiated(Features::OURS, &extended), Ok(()));
     }
 
     #[test]
