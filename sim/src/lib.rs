@@ -1,1 +1,134 @@
-//! sim
+//! # swarm-sim: a deterministic discrete-event simulator for swarm rollouts
+//!
+//! The contract: a run is a pure function of the scenario and the root seed. The clock is
+//! virtual and jumps to the next event; events are ordered by `(time, sequence number)`;
+//! every node's engine gets its own ChaCha8 RNG derived from the root seed (as do the
+//! tracker and the join times); no hash-map iteration touches a simulated path. The same
+//! scenario and seed give a byte-identical [`RunRecord`] (see `tests/`).
+//!
+//! - [`scenario`]: scenario files (TOML), parsed in two stages, errors with key and line.
+//! - [`net`]: the network model.
+//! - [`host`]: the `bittorrent` strategy — unchanged engine nodes on the network model, the
+//!   tracker core of `swarm-tracker`, and faults.
+//! - [`baseline`]: `naive` and `queued`, the ways files are copied today.
+//! - [`record`]: seeds, samples, the run record.
+//!
+//! ## The network model, and what it ignores
+//! Every node has an uplink and a downlink capacity; two nodes are `latency(a) + latency(b)`
+//! apart, plus `inter_rack_latency` when their racks differ. A message serializes on the
+//! sender's uplink (round-robin over its connections, one message at a time), propagates,
+//! then serializes on the receiver's downlink (round-robin over incoming connections).
+//! Capacities are multiplied by a goodput factor (0.956: one TCP flow on a tc-shaped link)
+//! and every message is charged its wire framing (handshake, length prefix, piece header).
+//! Payloads are length-only: blocks point into one static zero buffer, so a 10 GiB run
+//! costs no memory for data; piece hashes are synthetic and a corrupt sender taints the
+//! pieces it contributes to.
+//!
+//! Ignored: TCP slow start and congestion control, loss and retransmission, reordering,
+//! receive-window limits, switch buffers and cross-traffic, CPU time (hashing, parsing) and
+//! disk time. Connection set-up costs one round trip; the tracker answers after one round
+//! trip to the origin's position.
+
+pub mod baseline;
+pub mod host;
+pub mod net;
+pub mod record;
+pub mod scenario;
+
+use std::time::Duration;
+
+use swarm_engine::record::RunRecord;
+use swarm_engine::time::Time;
+
+pub use scenario::{Scenario, ScenarioError, Strategy};
+
+/// Where a run stands, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Simulated seconds.
+    pub sim_s: f64,
+    /// Peers done (complete or crashed).
+    pub done_peers: usize,
+    /// Peers in all.
+    pub total_peers: usize,
+}
+
+/// When a run gives up.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits {
+    /// Simulated time after which the run stops.
+    pub deadline: Time,
+}
+
+impl RunLimits {
+    /// The scenario's `max_time`, or 100 × the bound plus the last join plus 10 minutes.
+    pub fn for_scenario(scenario: &Scenario) -> Self {
+        let last_join = scenario
+            .nodes
+            .iter()
+            .map(|n| n.join_at + n.join_spread)
+            .max()
+            .unwrap_or_default();
+        let default = Duration::from_secs_f64(scenario.bound_s() * 100.0)
+            + last_join
+            + Duration::from_secs(600);
+        RunLimits {
+            deadline: Time::ZERO + scenario.max_time.unwrap_or(default),
+        }
+    }
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// The record.
+    pub record: RunRecord,
+    /// Events processed.
+    pub events: u64,
+    /// Simulated time at the end.
+    pub end_s: f64,
+}
+
+/// Runs `scenario` with `seed` (and `strategy`, or the scenario's).
+pub fn run(
+    scenario: &Scenario,
+    seed: u64,
+    strategy: Option<Strategy>,
+    progress: &mut dyn FnMut(Progress),
+) -> RunOutput {
+    let strategy = strategy.unwrap_or(scenario.strategy);
+    let limits = RunLimits::for_scenario(scenario);
+    let (outcomes, samples, events, end) = match strategy {
+        Strategy::Bittorrent => host::Host::new(scenario, seed).run(&limits, progress),
+        Strategy::Naive | Strategy::Queued => {
+            baseline::run(scenario, seed, strategy, &limits, progress)
+        }
+    };
+    let record = record::build_record(scenario, seed, strategy, &outcomes, samples);
+    RunOutput {
+        record,
+        events,
+        end_s: end.as_secs_f64(),
+    }
+}
+
+/// Where two serialized records first differ: `(line number, left line, right line)`.
+pub fn first_difference(a: &str, b: &str) -> Option<(usize, String, String)> {
+    let mut left = a.lines();
+    let mut right = b.lines();
+    let mut n = 0;
+    loop {
+        n += 1;
+        match (left.next(), right.next()) {
+            (None, None) => return None,
+            (l, r) if l != r => {
+                return Some((
+                    n,
+                    l.unwrap_or("<end>").to_string(),
+                    r.unwrap_or("<end>").to_string(),
+                ))
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,703 @@
+//! The `bittorrent` strategy: engine nodes hosted on the network model, with the tracker
+//! core and the faults of the scenario.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use swarm_engine::bitfield::Bitfield;
+use swarm_engine::metainfo::InfoHash;
+use swarm_engine::node::addr::PeerAddr;
+use swarm_engine::node::config::NodeConfig;
+use swarm_engine::node::io::{AnnounceEvent, Command, ConnId, Direction, Frame, Input, Report};
+use swarm_engine::node::{Node, TorrentSpec};
+use swarm_engine::piece::Geometry;
+use swarm_engine::time::Time;
+use swarm_engine::units::parse_duration;
+use swarm_engine::wire::{Message, HANDSHAKE_LEN};
+use swarm_tracker::core as tracker;
+
+use crate::net::{Net, NetOutput};
+use crate::record::{derive_seed, NodeOutcome, SeedTag};
+use crate::scenario::{Fault, Scenario};
+use crate::{Progress, RunLimits};
+
+/// Length-only payload: every block the simulator serves points into this.
+static ZEROS: [u8; 16 * 1024] = [0; 16 * 1024];
+
+#[derive(Debug)]
+enum Kind {
+    Timer(usize, Time),
+    Input(usize, u32, Input),
+    Join(usize),
+    Leave(usize),
+    Crash(usize),
+    OriginUp,
+    SetRates(usize, u64, u64),
+}
+
+#[derive(Debug)]
+struct Ev {
+    time: Time,
+    seq: u64,
+    kind: Kind,
+}
+impl PartialEq for Ev {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Ev {}
+impl PartialOrd for Ev {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ev {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+
+#[derive(Debug)]
+struct Slot {
+    node: Option<Node>,
+    incarnation: u32,
+    timer_at: Option<Time>,
+    joined: Option<Time>,
+    completed: Option<Time>,
+    crashed: bool,
+    corrupt: bool,
+    tainted: BTreeSet<u32>,
+    base_up: u64,
+    base_down: u64,
+}
+
+/// One `bittorrent` run.
+#[derive(Debug)]
+pub struct Host<'a> {
+    scenario: &'a Scenario,
+    root_seed: u64,
+    now: Time,
+    seq: u64,
+    heap: BinaryHeap<Reverse<Ev>>,
+    net: Net<Frame>,
+    slots: Vec<Slot>,
+    local: VecDeque<(usize, Input)>,
+    spec: TorrentSpec,
+    tracker: tracker::TrackerCore,
+    tracker_rng: ChaCha8Rng,
+    tracker_outages: Vec<(Time, Time)>,
+    pending_peers: usize,
+    events: u64,
+}
+
+fn addr_of(index: usize) -> PeerAddr {
+    PeerAddr::v4(
+        [10, (index >> 16) as u8, (index >> 8) as u8, index as u8],
+        6881,
+    )
+}
+
+fn index_of(addr: &PeerAddr) -> Option<usize> {
+    let [a, b, c, d] = addr.as_v4()?;
+    (a == 10).then(|| (usize::from(b) << 16) | (usize::from(c) << 8) | usize::from(d))
+}
+
+fn peer_id(index: usize) -> [u8; 20] {
+    let mut id = *b"-SW0001-000000000000";
+    let digits = format!("{index:012}");
+    id[8..].copy_from_slice(digits.as_bytes());
+    id
+}
+
+/// Synthetic piece hash: the engine only compares digests.
+fn piece_hash(index: u32) -> [u8; 20] {
+    let mut h = [0x5au8; 20];
+    h[..4].copy_from_slice(&index.to_be_bytes());
+    h
+}
+
+fn frame_len(frame: &Frame) -> u32 {
+    match frame {
+        Frame::Handshake(_) => HANDSHAKE_LEN as u32,
+        Frame::Message(m) => m.wire_len() as u32,
+    }
+}
+
+impl<'a> Host<'a> {
+    /// Sets up the nodes, joins and faults of `scenario` under `seed`.
+    pub fn new(scenario: &'a Scenario, seed: u64) -> Self {
+        let geometry = Geometry::new(scenario.file_size_bytes, scenario.piece_size_bytes)
+            .expect("a validated scenario has a valid geometry");
+        let hashes: Vec<[u8; 20]> = (0..geometry.piece_count()).map(piece_hash).collect();
+        let spec = TorrentSpec {
+            info_hash: InfoHash([0x42; 20]),
+            geometry,
+            piece_hashes: Arc::from(hashes),
+        };
+        let interval = scenario
+            .bittorrent
+            .announce_interval
+            .as_deref()
+            .and_then(|s| parse_duration(s).ok())
+            .map_or(30, |d| d.as_secs().max(1) as u32);
+        let mut net = Net::new(scenario.goodput_factor);
+        let mut slots = Vec::new();
+        for node in &scenario.nodes {
+            net.add_node(node.upload_bps, node.download_bps);
+            slots.push(Slot {
+                node: None,
+                incarnation: 0,
+                timer_at: None,
+                joined: None,
+                completed: None,
+                crashed: false,
+                corrupt: false,
+                tainted: BTreeSet::new(),
+                base_up: 0,
+                base_down: 0,
+            });
+        }
+        let mut host = Host {
+            scenario,
+            root_seed: seed,
+            now: Time::ZERO,
+            seq: 0,
+            heap: BinaryHeap::new(),
+            net,
+            slots,
+            local: VecDeque::new(),
+            spec,
+            tracker: tracker::TrackerCore::new(tracker::CoreConfig::with_interval(interval)),
+            tracker_rng: ChaCha8Rng::seed_from_u64(derive_seed(seed, SeedTag::Tracker, 0)),
+            tracker_outages: Vec::new(),
+            pending_peers: scenario.nodes.len() - 1,
+            events: 0,
+        };
+        let mut joins = ChaCha8Rng::seed_from_u64(derive_seed(seed, SeedTag::Joins, 0));
+        for (i, node) in scenario.nodes.iter().enumerate() {
+            let spread = node.join_spread.as_nanos() as u64;
+            let jitter = if spread > 0 {
+                joins.gen_range(0..spread)
+            } else {
+                0
+            };
+            let at = Time::ZERO + node.join_at + Duration::from_nanos(jitter);
+            host.push(at, Kind::Join(i));
+        }
+        for fault in &scenario.faults {
+            let at = |d: &Duration| Time::ZERO + *d;
+            match fault {
+                Fault::PeerCrash { node, at: t } => {
+                    let i = scenario.node_index(node).expect("validated");
+                    host.push(at(t), Kind::Crash(i));
+                }
+                Fault::CorruptPeer { node } => {
+                    let i = scenario.node_index(node).expect("validated");
+                    host.slots[i].corrupt = true;
+                }
+                Fault::OriginRestart { at: t, downtime } => {
+                    host.push(at(t), Kind::Crash(0));
+                    host.push(at(t) + *downtime, Kind::OriginUp);
+                }
+                Fault::TrackerOutage { at: t, duration } => {
+                    host.tracker_outages.push((at(t), at(t) + *duration));
+                }
+                Fault::LinkDegraded {
+                    node,
+                    at: t,
+                    duration,
+                    upload_bps,
+                    download_bps,
+                } => {
+                    let i = scenario.node_index(node).expect("validated");
+                    host.push(at(t), Kind::SetRates(i, *upload_bps, *download_bps));
+                    if let Some(d) = duration {
+                        let spec = &scenario.nodes[i];
+                        host.push(
+                            at(t) + *d,
+                            Kind::SetRates(i, spec.upload_bps, spec.download_bps),
+                        );
+                    }
+                }
+            }
+        }
+        host
+    }
+
+    fn push(&mut self, time: Time, kind: Kind) {
+        self.seq += 1;
+        self.heap.push(Reverse(Ev {
+            time,
+            seq: self.seq,
+            kind,
+        }));
+    }
+
+    fn input_at(&mut self, time: Time, node: usize, input: Input) {
+        let inc = self.slots[node].incarnation;
+        self.push(time, Kind::Input(node, inc, input));
+    }
+
+    /// Runs to the end; returns the node outcomes, the samples and the event count.
+    pub fn run(
+        mut self,
+        limits: &RunLimits,
+        progress: &mut dyn FnMut(Progress),
+    ) -> (
+        Vec<NodeOutcome>,
+        Vec<Vec<swarm_engine::record::Sample>>,
+        u64,
+        Time,
+    ) {
+        let mut sampler = crate::record::Sampler::new(
+            self.slots.len(),
+            crate::record::initial_interval(self.scenario.bound_s()),
+        );
+        let total_peers = self.slots.len() - 1;
+        while self.pending_peers > 0 {
+            let heap_next = self.heap.peek().map(|Reverse(e)| (e.time, e.seq));
+            let net_next = self.net.peek();
+            let (t, from_net) = match (heap_next, net_next) {
+                (Some(h), Some(n)) if n < h => (n.0, true),
+                (Some(h), _) => (h.0, false),
+                (None, Some(n)) => (n.0, true),
+                (None, None) => break,
+            };
+            if t > limits.deadline {
+                self.now = limits.deadline;
+                break;
+            }
+            while sampler.due(t) {
+                let counters = self.counters();
+                sampler.take(&counters);
+                progress(Progress {
+                    sim_s: t.as_secs_f64(),
+                    done_peers: total_peers - self.pending_peers,
+                    total_peers,
+                });
+            }
+            self.now = t;
+            self.events += 1;
+            if from_net {
+                if let NetOutput::Delivered { node, end, count } = self.net.step(&mut self.seq) {
+                    for _ in 0..count {
+                        let Some(frame) = self.net.take_delivered(end) else {
+                            break; // the connection closed while delivering
+                        };
+                        self.deliver(node, end, frame);
+                    }
+                }
+            } else {
+                let Some(Reverse(ev)) = self.heap.pop() else {
+                    break;
+                };
+                self.handle(ev.kind);
+            }
+        }
+        let counters = self.counters();
+        let samples = sampler.finish(self.now, &counters);
+        let outcomes = self
+            .slots
+            .iter()
+            .zip(&counters)
+            .map(|(s, &(up, down))| NodeOutcome {
+                joined: s.joined,
+                completed: s.completed,
+                crashed: s.crashed,
+                uploaded_bytes: up,
+                downloaded_bytes: down,
+            })
+            .collect();
+        (outcomes, samples, self.events, self.now)
+    }
+
+    fn counters(&self) -> Vec<(u64, u64)> {
+        self.slots
+            .iter()
+            .map(|s| {
+                let stats = s.node.as_ref().map(|n| n.stats());
+                (
+                    s.base_up + stats.map_or(0, |x| x.uploaded_bytes),
+                    s.base_down + stats.map_or(0, |x| x.downloaded_bytes),
+                )
+            })
+            .collect()
+    }
+
+    fn handle(&mut self, kind: Kind) {
+        match kind {
+            Kind::Timer(i, deadline) => {
+                if self.slots[i].timer_at != Some(deadline) {
+                    return; // stale
+                }
+                self.slots[i].timer_at = None;
+                let now = self.now;
+                if let Some(node) = self.slots[i].node.as_mut() {
+                    node.handle_timeout(now);
+                    self.drain(i);
+                    self.pump();
+                }
+            }
+            Kind::Input(i, inc, input) => {
+                let slot = &self.slots[i];
+                if slot.node.is_none() || slot.incarnation != inc {
+                    return;
+                }
+                if let Input::Connected { conn, .. } = &input {
+                    if !self.net.is_open(conn.0) {
+                        return;
+                    }
+                }
+                self.feed(i, input);
+            }
+            Kind::Join(i) => self.join(i, false),
+            Kind::OriginUp => self.join(0, true),
+            Kind::Leave(i) => self.stop(i, true),
+            Kind::Crash(i) => {
+                if i != 0 && self.slots[i].completed.is_none() && !self.slots[i].crashed {
+                    self.slots[i].crashed = true;
+                    self.pending_peers -= 1;
+                }
+                self.stop(i, false);
+            }
+            Kind::SetRates(i, up, down) => self.net.set_rates(i, up, down),
+        }
+    }
+
+    fn join(&mut self, i: usize, restart: bool) {
+        if self.slots[i].crashed || self.slots[i].node.is_some() {
+            return; // crashed before joining, or already up
+        }
+        let pieces = self.spec.geometry.piece_count();
+        let mut config = NodeConfig::new(peer_id(i));
+        let bt = &self.scenario.bittorrent;
+        if i == 0 {
+            config.origin_mode = bt.origin_mode.unwrap_or(true);
+            if let Some(v) = bt.origin_upload_slots {
+                config.upload_slots = v;
+            }
+            if let Some(v) = bt.origin_reveal_per_peer {
+                config.origin_reveal_per_peer = v;
+            }
+        } else if let Some(v) = bt.upload_slots {
+            config.upload_slots = v;
+        }
+        if let Some(v) = bt.max_connections {
+            config.max_connections = v;
+        }
+        if let Some(v) = bt.min_pipeline_blocks {
+            config.min_pipeline_blocks = v;
+        }
+        if let Some(v) = bt.max_pipeline_blocks {
+            config.max_pipeline_blocks = v;
+        }
+        if let Some(v) = bt.random_first_pieces {
+            config.random_first_pieces = v;
+        }
+        if let Some(v) = bt.announce_numwant {
+            config.announce_numwant = v;
+        }
+        if let Some(d) = bt
+            .rechoke_interval
+            .as_deref()
+            .and_then(|s| parse_duration(s).ok())
+        {
+            config.rechoke_interval = d;
+        }
+        let verified = if i == 0 {
+            Bitfield::full(pieces)
+        } else {
+            Bitfield::new(pieces)
+        };
+        let slot = &mut self.slots[i];
+        if restart {
+            slot.incarnation += 1;
+        }
+        let seed = derive_seed(
+            self.root_seed,
+            SeedTag::Node,
+            i as u64 | (u64::from(slot.incarnation) << 32),
+        );
+        let mut node = Node::new(self.spec.clone(), config, verified, seed);
+        node.start(self.now);
+        slot.node = Some(node);
+        if slot.joined.is_none() {
+            slot.joined = Some(self.now);
+        }
+        slot.timer_at = None;
+        self.drain(i);
+        self.pump();
+    }
+
+    /// The node leaves (politely, telling the tracker) or crashes; its connections close.
+    fn stop(&mut self, i: usize, polite: bool) {
+        let Some(node) = self.slots[i].node.take() else {
+            return;
+        };
+        let stats = node.stats();
+        let slot = &mut self.slots[i];
+        slot.base_up += stats.uploaded_bytes;
+        slot.base_down += stats.downloaded_bytes;
+        slot.incarnation += 1;
+        slot.timer_at = None;
+        for end in self.net.open_ends(i).to_vec() {
+            let remote = self.net.node_of(end ^ 1);
+            let latency = self.net.latency(end);
+            self.net.close(end);
+            let at = self.now + latency;
+            self.input_at(
+                at,
+                remote,
+                Input::Disconnected {
+                    conn: ConnId(end ^ 1),
+                },
+            );
+        }
+        if polite && !self.tracker_down() {
+            let request = self.tracker_request(i, AnnounceEvent::Stopped, 0, 0, 0, 0);
+            let now_ms = self.now.as_nanos() / 1_000_000;
+            let _ = self
+                .tracker
+                .announce(now_ms, &request, &mut self.tracker_rng);
+        }
+    }
+
+    fn deliver(&mut self, node: usize, end: u64, frame: Frame) {
+        if self.slots[node].node.is_none() {
+            return;
+        }
+        if let Frame::Message(Message::Piece { index, .. }) = &frame {
+            let sender = self.net.node_of(end ^ 1);
+            if self.slots[sender].corrupt {
+                self.slots[node].tainted.insert(*index);
+            }
+        }
+        self.feed(
+            node,
+            Input::Frame {
+                conn: ConnId(end),
+                frame,
+            },
+        );
+    }
+
+    fn feed(&mut self, i: usize, input: Input) {
+        let now = self.now;
+        if let Some(node) = self.slots[i].node.as_mut() {
+            node.handle(now, input);
+            self.drain(i);
+            self.pump();
+        }
+    }
+
+    /// Feeds local completions (disk, hashing) at the current instant, in order.
+    fn pump(&mut self) {
+        while let Some((i, input)) = self.local.pop_front() {
+            let now = self.now;
+            if let Some(node) = self.slots[i].node.as_mut() {
+                node.handle(now, input);
+                self.drain(i);
+            }
+        }
+    }
+
+    fn drain(&mut self, i: usize) {
+        loop {
+            let Some(command) = self.slots[i].node.as_mut().and_then(Node::poll_command) else {
+                break;
+            };
+            self.execute(i, command);
+        }
+        let next = self.slots[i].node.as_ref().and_then(Node::poll_timeout);
+        if next != self.slots[i].timer_at {
+            self.slots[i].timer_at = next;
+            if let Some(t) = next {
+                self.push(t.max(self.now), Kind::Timer(i, t));
+            }
+        }
+    }
+
+    fn tracker_down(&self) -> bool {
+        self.tracker_outages
+            .iter()
+            .any(|&(from, until)| from <= self.now && self.now < until)
+    }
+
+    fn tracker_request(
+        &self,
+        i: usize,
+        event: AnnounceEvent,
+        up: u64,
+        down: u64,
+        left: u64,
+        numwant: u32,
+    ) -> tracker::AnnounceRequest {
+        let [a, b, c, d] = addr_of(i).as_v4().expect("v4");
+        tracker::AnnounceRequest {
+            info_hash: self.spec.info_hash,
+            peer_id: tracker::PeerId(peer_id(i)),
+            addr: SocketAddr::from(([a, b, c, d], 6881)),
+            counters: tracker::Counters {
+                uploaded_bytes: up,
+                downloaded_bytes: down,
+                left_bytes: left,
+            },
+            event: match event {
+                AnnounceEvent::Started => tracker::AnnounceEvent::Started,
+                AnnounceEvent::Completed => tracker::AnnounceEvent::Completed,
+                AnnounceEvent::Stopped => tracker::AnnounceEvent::Stopped,
+                AnnounceEvent::Periodic => tracker::AnnounceEvent::None,
+            },
+            numwant: Some(numwant),
+        }
+    }
+
+    fn execute(&mut self, i: usize, command: Command) {
+        let now = self.now;
+        match command {
+            Command::Transmit { conn, frame } => {
+                let len = frame_len(&frame);
+                self.net.send(now, &mut self.seq, conn.0, frame, len);
+            }
+            Command::Connect { addr } => {
+                let target = index_of(&addr)
+                    .filter(|&j| j < self.slots.len() && j != i && self.slots[j].node.is_some());
+                match target {
+                    Some(j) => {
+                        let latency = self.scenario.latency(i, j);
+                        let (ours, theirs) = self.net.open(i, j, latency);
+                        self.input_at(
+                            now + latency,
+                            j,
+                            Input::Connected {
+                                conn: ConnId(theirs),
+                                addr: addr_of(i),
+                                direction: Direction::Inbound,
+                            },
+                        );
+                        self.input_at(
+                            now + 2 * latency,
+                            i,
+                            Input::Connected {
+                                conn: ConnId(ours),
+                                addr,
+                                direction: Direction::Outbound,
+                            },
+                        );
+                    }
+                    None => {
+                        // Connection refused: the host answers after one round trip.
+                        let rtt = 2 * self.scenario.nodes[i].latency;
+                        self.input_at(now + rtt, i, Input::ConnectFailed { addr });
+                    }
+                }
+            }
+            Command::Close { conn, .. } => {
+                if self.net.is_open(conn.0) {
+                    let remote = self.net.node_of(conn.0 ^ 1);
+                    let latency = self.net.latency(conn.0);
+                    self.net.close(conn.0);
+                    self.input_at(
+                        now + latency,
+                        remote,
+                        Input::Disconnected {
+                            conn: ConnId(conn.0 ^ 1),
+                        },
+                    );
+                }
+            }
+            Command::ReadBlock { conn, block } => {
+                let data = Bytes::from_static(&ZEROS[..block.length as usize]);
+                self.local.push_back((
+                    i,
+                    Input::BlockRead {
+                        conn,
+                        block,
+                        data: Ok(data),
+                    },
+                ));
+            }
+            Command::WriteBlock { block, .. } => {
+                self.local.push_back((
+                    i,
+                    Input::BlockWritten {
+                        block,
+                        result: Ok(()),
+                    },
+                ));
+            }
+            Command::HashPiece { piece } => {
+                let mut digest = self.spec.piece_hashes[piece.as_usize()];
+                if self.slots[i].tainted.remove(&piece.get()) {
+                    digest[19] ^= 0xff;
+                }
+                self.local.push_back((
+                    i,
+                    Input::PieceHashed {
+                        piece,
+                        digest: Ok(digest),
+                    },
+                ));
+            }
+            Command::Announce(request) => {
+                // The tracker sits next to the origin.
+                let rtt = 2 * self.scenario.latency(i, 0).max(Duration::from_micros(1));
+                if self.tracker_down() {
+                    self.input_at(
+                        now + rtt,
+                        i,
+                        Input::AnnounceFailed {
+                            reason: "tracker outage".into(),
+                        },
+                    );
+                    return;
+                }
+                let req = self.tracker_request(
+                    i,
+                    request.event,
+                    request.uploaded_bytes,
+                    request.downloaded_bytes,
+                    request.left_bytes,
+                    request.numwant,
+                );
+                let now_ms = now.as_nanos() / 1_000_000;
+                let input = match self.tracker.announce(now_ms, &req, &mut self.tracker_rng) {
+                    Ok(outcome) => Input::AnnounceDone {
+                        peers: outcome
+                            .response
+                            .peers
+                            .iter()
+                            .filter_map(|p| match p.addr {
+                                SocketAddr::V4(v4) => Some(PeerAddr::v4(v4.ip().octets(), 6881)),
+                                SocketAddr::V6(_) => None,
+                            })
+                            .collect(),
+                        interval: Duration::from_secs(u64::from(outcome.response.interval_s)),
+                    },
+                    Err(e) => Input::AnnounceFailed {
+                        reason: e.to_string(),
+                    },
+                };
+                self.input_at(now + rtt, i, input);
+            }
+            Command::Report(Report::Completed) => {
+                let slot = &mut self.slots[i];
+                if i != 0 && slot.completed.is_none() {
+                    slot.completed = Some(now);
+                    self.pending_peers -= 1;
+                    if self.scenario.nodes[i].leave_after_done {
+                        self.push(now, Kind::Leave(i));
+                    }
+                }
+            }
+            Command::Report(_) => {}
+        }
+    }
+}

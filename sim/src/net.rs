@@ -1,0 +1,477 @@
+//! The network model: per-node uplink and downlink, per-pair latency, fair sharing.
+//!
+//! A message serializes on the sender's uplink, propagates for the link's one-way latency,
+//! then serializes on the receiver's downlink. Each link direction serves its connections
+//! round-robin, one whole message at a time (fair in messages, about fair in bytes when the
+//! messages are blocks). Capacities are nominal rates times the goodput factor.
+//!
+//! The model keeps its own event heap; its keys share the runtime's sequence counter so the
+//! runtime can merge both heaps into one total order `(time, seq)`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::time::Duration;
+
+use swarm_engine::time::Time;
+
+/// A connection end, as the node that owns it sees it. Ends of one connection are `2k`
+/// and `2k + 1`, so the remote end of `c` is `c ^ 1`.
+pub type End = u64;
+
+/// Small messages queued back to back on one connection travel as one unit (as TCP puts
+/// them in one segment) while their total stays within this many bytes.
+pub const COALESCE_MAX_BYTES: u32 = 1448;
+
+/// What a step of the model produced.
+#[derive(Debug)]
+pub enum NetOutput {
+    /// Nothing the runtime must see (a message moved between stages).
+    Nothing,
+    /// `node`'s uplink finished sending a unit on `end`.
+    Sent { node: usize, end: End },
+    /// `count` messages reached `node` on its connection end `end`: take them with
+    /// [`Net::take_delivered`].
+    Delivered { node: usize, end: End, count: u32 },
+}
+
+const UPLINK_DONE: u64 = 0;
+const ARRIVE: u64 = 1;
+const DOWNLINK_DONE: u64 = 2;
+
+fn stage(kind: u64, payload: u64) -> u64 {
+    (kind << 62) | payload
+}
+
+/// Messages that travel together: a count and their total wire length.
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    count: u32,
+    len: u32,
+}
+
+#[derive(Debug)]
+struct Port {
+    ps_per_byte_up: u64,
+    ps_per_byte_down: u64,
+    up_ring: VecDeque<End>,
+    up_current: Option<(End, Unit)>,
+    down_ring: VecDeque<End>,
+    down_current: Option<(End, Unit)>,
+    open_ends: Vec<End>,
+}
+
+#[derive(Debug)]
+struct EndState<M> {
+    node: usize,
+    open: bool,
+    latency: Duration,
+    /// Messages sent on this end and not yet delivered at the remote end, in order.
+    frames: VecDeque<M>,
+    /// Units waiting for this end's uplink.
+    out: VecDeque<Unit>,
+    /// Units on their way to this end.
+    in_flight: VecDeque<Unit>,
+    /// Units arrived at this end, waiting for its downlink.
+    inbox: VecDeque<Unit>,
+}
+
+/// Every node's links and every connection's queues.
+#[derive(Debug)]
+pub struct Net<M> {
+    ports: Vec<Port>,
+    ends: Vec<EndState<M>>,
+    heap: BinaryHeap<Reverse<(Time, u64, u64)>>,
+    goodput_factor: f64,
+    bytes_sent: u64,
+}
+
+/// Picoseconds to serialize one byte (integer arithmetic on the hot path).
+fn ps_per_byte(rate_bps: u64, goodput: f64) -> u64 {
+    (8e12 / (rate_bps.max(1) as f64 * goodput)).round().max(1.0) as u64
+}
+
+fn serialize_ns(len: u32, ps_per_byte: u64) -> u64 {
+    (u64::from(len) * ps_per_byte).div_ceil(1000)
+}
+
+impl<M> Net<M> {
+    /// An empty network; capacities are multiplied by `goodput_factor` (0.956 for TCP/IP).
+    pub fn new(goodput_factor: f64) -> Self {
+        Net {
+            ports: Vec::new(),
+            ends: Vec::new(),
+            heap: BinaryHeap::new(),
+            goodput_factor,
+            bytes_sent: 0,
+        }
+    }
+
+    /// Adds a node with nominal capacities in bits per second; returns its index.
+    pub fn add_node(&mut self, upload_bps: u64, download_bps: u64) -> usize {
+        self.ports.push(Port {
+            ps_per_byte_up: ps_per_byte(upload_bps, self.goodput_factor),
+            ps_per_byte_down: ps_per_byte(download_bps, self.goodput_factor),
+            up_ring: VecDeque::new(),
+            up_current: None,
+            down_ring: VecDeque::new(),
+            down_current: None,
+            open_ends: Vec::new(),
+        });
+        self.ports.len() - 1
+    }
+
+    /// Changes a node's capacities from now on (a degraded link, or its repair).
+    pub fn set_rates(&mut self, node: usize, upload_bps: u64, download_bps: u64) {
+        let port = &mut self.ports[node];
+        port.ps_per_byte_up = ps_per_byte(upload_bps, self.goodput_factor);
+        port.ps_per_byte_down = ps_per_byte(download_bps, self.goodput_factor);
+    }
+
+    /// Opens a connection between `a` and `b` with a one-way `latency`; returns the ends
+    /// `(a's, b's)`.
+    pub fn open(&mut self, a: usize, b: usize, latency: Duration) -> (End, End) {
+        let first = self.ends.len() as End;
+        for node in [a, b] {
+            self.ends.push(EndState {
+                node,
+                open: true,
+                latency,
+                frames: VecDeque::new(),
+                out: VecDeque::new(),
+                in_flight: VecDeque::new(),
+                inbox: VecDeque::new(),
+            });
+        }
+        self.ports[a].open_ends.push(first);
+        self.ports[b].open_ends.push(first + 1);
+        (first, first + 1)
+    }
+
+    /// Whether the connection of `end` is open.
+    pub fn is_open(&self, end: End) -> bool {
+        self.ends.get(end as usize).is_some_and(|e| e.open)
+    }
+
+    /// The node owning `end`.
+    pub fn node_of(&self, end: End) -> usize {
+        self.ends[end as usize].node
+    }
+
+    /// The one-way latency of the connection of `end`.
+    pub fn latency(&self, end: End) -> Duration {
+        self.ends[end as usize].latency
+    }
+
+    /// The open connection ends of `node`, oldest first.
+    pub fn open_ends(&self, node: usize) -> &[End] {
+        &self.ports[node].open_ends
+    }
+
+    /// Closes the connection of `end` at both sides; queued and in-flight messages are lost
+    /// (a unit already on the wire still occupies the link until it is sent).
+    pub fn close(&mut self, end: End) {
+        for e in [end, end ^ 1] {
+            let state = &mut self.ends[e as usize];
+            if !state.open {
+                continue;
+            }
+            state.open = false;
+            state.frames.clear();
+            state.out.clear();
+            state.in_flight.clear();
+            state.inbox.clear();
+            let node = state.node;
+            self.ports[node].open_ends.retain(|&x| x != e);
+        }
+    }
+
+    /// Bytes put on any uplink so far (payload and framing).
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent
+    }
+
+    /// Queues `msg` of `len_bytes` on `end`'s uplink; ignored if the connection is closed.
+    pub fn send(&mut self, now: Time, seq: &mut u64, end: End, msg: M, len_bytes: u32) {
+        let state = &mut self.ends[end as usize];
+        if !state.open {
+            return;
+        }
+        state.frames.push_back(msg);
+        if let Some(back) = state.out.back_mut() {
+            if back.len + len_bytes <= COALESCE_MAX_BYTES {
+                back.count += 1;
+                back.len += len_bytes;
+                return;
+            }
+        }
+        let was_empty = state.out.is_empty();
+        state.out.push_back(Unit {
+            count: 1,
+            len: len_bytes,
+        });
+        let node = state.node;
+        let port = &mut self.ports[node];
+        if was_empty {
+            // invariant: an open end is in the ring exactly when its queue is non-empty
+            port.up_ring.push_back(end);
+        }
+        if port.up_current.is_none() {
+            self.start_uplink(now, seq, node);
+        }
+    }
+
+    /// Units queued on `end`'s uplink, not yet on the wire.
+    pub fn queued(&self, end: End) -> usize {
+        self.ends[end as usize].out.len()
+    }
+
+    /// The next delivered message on `end` (after [`NetOutput::Delivered`]).
+    pub fn take_delivered(&mut self, end: End) -> Option<M> {
+        self.ends[(end ^ 1) as usize].frames.pop_front()
+    }
+
+    /// When the next stage is due, with its sequence number.
+    pub fn peek(&self) -> Option<(Time, u64)> {
+        self.heap.peek().map(|Reverse((t, s, _))| (*t, *s))
+    }
+
+    /// Runs the next stage; the caller has set its clock to [`Net::peek`]'s time.
+    pub fn step(&mut self, seq: &mut u64) -> NetOutput {
+        let Some(Reverse((now, _, st))) = self.heap.pop() else {
+            return NetOutput::Nothing;
+        };
+        let payload = st & ((1 << 62) - 1);
+        match st >> 62 {
+            UPLINK_DONE => {
+                let node = payload as usize;
+                let (end, unit) = self.ports[node]
+                    .up_current
+                    .take()
+                    .expect("an uplink stage has a current unit");
+                self.start_uplink(now, seq, node);
+                let remote = end ^ 1;
+                let state = &mut self.ends[remote as usize];
+                if state.open {
+                    state.in_flight.push_back(unit);
+                    let at = now + state.latency;
+                    *seq += 1;
+                    self.heap.push(Reverse((at, *seq, stage(ARRIVE, remote))));
+                }
+                NetOutput::Sent { node, end }
+            }
+            ARRIVE => {
+                let end = payload;
+                let state = &mut self.ends[end as usize];
+                let Some(unit) = state.in_flight.pop_front() else {
+                    return NetOutput::Nothing; // closed meanwhile
+                };
+                let was_empty = state.inbox.is_empty();
+                state.inbox.push_back(unit);
+                let node = state.node;
+                let port = &mut self.ports[node];
+                if was_empty {
+                    port.down_ring.push_back(end);
+                }
+                if port.down_current.is_none() {
+                    self.start_downlink(now, seq, node);
+                }
+                NetOutput::Nothing
+            }
+            _ => {
+                let node = payload as usize;
+                let (end, unit) = self.ports[node]
+                    .down_current
+                    .take()
+                    .expect("a downlink stage has a current unit");
+                self.start_downlink(now, seq, node);
+                if self.ends[end as usize].open {
+                    NetOutput::Delivered {
+                        node,
+                        end,
+                        count: unit.count,
+                    }
+                } else {
+                    NetOutput::Nothing
+                }
+            }
+        }
+    }
+
+    fn start_uplink(&mut self, now: Time, seq: &mut u64, node: usize) {
+        let port = &mut self.ports[node];
+        while let Some(end) = port.up_ring.pop_front() {
+            let state = &mut self.ends[end as usize];
+            let Some(unit) = state.out.pop_front() else {
+                continue;
+            };
+            if !state.out.is_empty() {
+                port.up_ring.push_back(end);
+            }
+            let ns = serialize_ns(unit.len, port.ps_per_byte_up);
+            port.up_current = Some((end, unit));
+            self.bytes_sent += u64::from(unit.len);
+            *seq += 1;
+            self.heap.push(Reverse((
+                now + Duration::from_nanos(ns),
+                *seq,
+                stage(UPLINK_DONE, node as u64),
+            )));
+            return;
+        }
+    }
+
+    fn start_downlink(&mut self, now: Time, seq: &mut u64, node: usize) {
+        let port = &mut self.ports[node];
+        while let Some(end) = port.down_ring.pop_front() {
+            let state = &mut self.ends[end as usize];
+            let Some(unit) = state.inbox.pop_front() else {
+                continue;
+            };
+            if !state.inbox.is_empty() {
+                port.down_ring.push_back(end);
+            }
+            let ns = serialize_ns(unit.len, port.ps_per_byte_down);
+            port.down_current = Some((end, unit));
+            *seq += 1;
+            self.heap.push(Reverse((
+                now + Duration::from_nanos(ns),
+                *seq,
+                stage(DOWNLINK_DONE, node as u64),
+            )));
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GBPS: u64 = 1_000_000_000;
+
+    /// Runs the model to the end; returns (time, node, end, tag) of every delivery.
+    fn run(net: &mut Net<u32>, seq: &mut u64) -> Vec<(Time, usize, End, u32)> {
+        let mut out = Vec::new();
+        while let Some((t, _)) = net.peek() {
+            if let NetOutput::Delivered { node, end, count } = net.step(seq) {
+                for _ in 0..count {
+                    let msg = net.take_delivered(end).expect("test value");
+                    out.push((t, node, end, msg));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn one_message_costs_two_serializations_and_the_latency() {
+        let mut net = Net::new(1.0);
+        let a = net.add_node(GBPS, GBPS);
+        let b = net.add_node(GBPS, GBPS);
+        let (ea, eb) = net.open(a, b, Duration::from_millis(1));
+        let mut seq = 0;
+        net.send(Time::ZERO, &mut seq, ea, 7, 125_000); // 1 ms at 1 Gbps
+        let got = run(&mut net, &mut seq);
+        assert_eq!(got, vec![(Time::from_nanos(3_000_000), b, eb, 7)]);
+    }
+
+    #[test]
+    fn two_flows_on_one_uplink_share_it_fairly() {
+        let mut net = Net::new(1.0);
+        let a = net.add_node(GBPS, GBPS);
+        let b = net.add_node(GBPS, 10 * GBPS);
+        let c = net.add_node(GBPS, 10 * GBPS);
+        let (ab, _) = net.open(a, b, Duration::ZERO);
+        let (ac, _) = net.open(a, c, Duration::ZERO);
+        let mut seq = 0;
+        for i in 0..100 {
+            net.send(Time::ZERO, &mut seq, ab, i, 12_500);
+            net.send(Time::ZERO, &mut seq, ac, i, 12_500);
+        }
+        let got = run(&mut net, &mut seq);
+        let last_b = got
+            .iter()
+            .filter(|d| d.1 == b)
+            .map(|d| d.0)
+            .max()
+            .expect("test value");
+        let last_c = got
+            .iter()
+            .filter(|d| d.1 == c)
+            .map(|d| d.0)
+            .max()
+            .expect("test value");
+        // 200 messages of 100 µs each on a's uplink: both flows end near 20 ms.
+        let ms = |t: Time| t.as_secs_f64() * 1e3;
+        assert!((ms(last_b) - 20.0).abs() < 0.2, "{}", ms(last_b));
+        assert!((ms(last_c) - 20.0).abs() < 0.2, "{}", ms(last_c));
+    }
+
+    #[test]
+    fn downlink_limits_a_fast_sender() {
+        let mut net = Net::new(1.0);
+        let a = net.add_node(10 * GBPS, GBPS);
+        let b = net.add_node(GBPS, GBPS / 10); // 100 Mbps down
+        let (ab, _) = net.open(a, b, Duration::ZERO);
+        let mut seq = 0;
+        for i in 0..10 {
+            net.send(Time::ZERO, &mut seq, ab, i, 125_000); // 10 ms each at 100 Mbps
+        }
+        let got = run(&mut net, &mut seq);
+        let last = got.last().expect("test value").0.as_secs_f64();
+        assert!((last - 0.1001).abs() < 0.001, "{last}");
+        let tags: Vec<u32> = got.iter().map(|d| d.3).collect();
+        assert_eq!(
+            tags,
+            (0..10).collect::<Vec<_>>(),
+            "order per connection is kept"
+        );
+    }
+
+    #[test]
+    fn goodput_factor_slows_links() {
+        let mut net = Net::new(0.5);
+        let a = net.add_node(GBPS, GBPS);
+        let b = net.add_node(GBPS, GBPS);
+        let (ab, _) = net.open(a, b, Duration::ZERO);
+        let mut seq = 0;
+        net.send(Time::ZERO, &mut seq, ab, 1, 125_000);
+        let got = run(&mut net, &mut seq);
+        assert_eq!(got[0].0, Time::from_nanos(4_000_000));
+    }
+
+    #[test]
+    fn small_messages_queued_together_travel_as_one_unit() {
+        let mut net = Net::new(1.0);
+        let a = net.add_node(GBPS, GBPS);
+        let b = net.add_node(GBPS, GBPS);
+        let c = net.add_node(GBPS, GBPS);
+        let (ab, _) = net.open(a, b, Duration::ZERO);
+        let (ac, _) = net.open(a, c, Duration::ZERO);
+        let mut seq = 0;
+        net.send(Time::ZERO, &mut seq, ab, 0, 125_000); // occupies a's uplink for 1 ms
+        for i in 1..=3 {
+            net.send(Time::ZERO, &mut seq, ac, i, 17);
+        }
+        assert_eq!(net.queued(ac), 1);
+        let got = run(&mut net, &mut seq);
+        let to_c: Vec<_> = got.iter().filter(|d| d.1 == c).collect();
+        assert_eq!(to_c.len(), 3);
+        assert!(to_c.iter().all(|d| d.0 == to_c[0].0), "delivered together");
+    }
+
+    #[test]
+    fn closed_connections_drop_their_messages() {
+        let mut net = Net::new(1.0);
+        let a = net.add_node(GBPS, GBPS);
+        let b = net.add_node(GBPS, GBPS);
+        let (ab, _) = net.open(a, b, Duration::from_millis(1));
+        let mut seq = 0;
+        for i in 0..5 {
+            net.send(Time::ZERO, &mut seq, ab, i, 1000);
+        }
+        net.close(ab);
+        assert!(run(&mut net, &mut seq).is_empty());
+        assert!(net.open_ends(a).is_empty());
+    }
+}

@@ -1,0 +1,231 @@
+//! The simulator end to end: determinism, baselines, faults. Every failure names the seed.
+
+use swarm_sim::{first_difference, run, RunOutput, Scenario, Strategy};
+
+const SMOKE: &str = include_str!("../../scenarios/smoke.toml");
+
+fn smoke_with(extra: &str) -> Scenario {
+    Scenario::parse(&format!("{SMOKE}\n{extra}"), "smoke").expect("smoke scenario parses")
+}
+
+fn go(scenario: &Scenario, seed: u64, strategy: Option<Strategy>) -> RunOutput {
+    run(scenario, seed, strategy, &mut |_| {})
+}
+
+fn repro(seed: u64) -> String {
+    format!("reproduce with `swarm sim scenarios/smoke.toml --seed {seed}`")
+}
+
+mod determinism {
+    use super::*;
+
+    #[test]
+    fn same_seed_gives_byte_identical_records() {
+        let scenario = smoke_with("");
+        for seed in [1, 7] {
+            let a = go(&scenario, seed, None).record.to_json_pretty();
+            let b = go(&scenario, seed, None).record.to_json_pretty();
+            if let Some((line, left, right)) = first_difference(&a, &b) {
+                panic!(
+                    "runs differ at record line {line}: {left} / {right}; {}",
+                    repro(seed)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn different_seeds_give_different_records() {
+        let scenario = smoke_with("");
+        let a = go(&scenario, 1, None).record.to_json_pretty();
+        let b = go(&scenario, 2, None).record.to_json_pretty();
+        assert_ne!(a, b, "seeds 1 and 2 gave the same record");
+    }
+}
+
+mod bittorrent {
+    use super::*;
+
+    #[test]
+    fn smoke_completes_with_every_byte() {
+        let scenario = smoke_with("");
+        let seed = 3;
+        let r = go(&scenario, seed, None).record;
+        let ratio = r
+            .makespan_over_bound()
+            .unwrap_or_else(|| panic!("unfinished; {}", repro(seed)));
+        for node in &r.nodes[1..] {
+            assert!(
+                node.completed_s.is_some(),
+                "{} unfinished; {}",
+                node.id,
+                repro(seed)
+            );
+            assert!(
+                node.downloaded_bytes >= r.file_size,
+                "{}; {}",
+                node.id,
+                repro(seed)
+            );
+            assert!(!node.samples.is_empty());
+        }
+        assert!(ratio < 3.0, "makespan/bound {ratio}; {}", repro(seed));
+        assert!(
+            r.origin_copies() < 3.0,
+            "origin copies {}; {}",
+            r.origin_copies(),
+            repro(seed)
+        );
+        assert_eq!(r.strategy, "bittorrent");
+    }
+
+    #[test]
+    fn peers_that_leave_after_done_still_let_everyone_finish() {
+        let text = SMOKE.replace(
+            "count = 4",
+            "count = 4\nleave_after_done = true\njoin_spread = \"0.5s\"",
+        );
+        let scenario = Scenario::parse(&text, "churn").expect("parses");
+        let r = go(&scenario, 5, None).record;
+        assert!(r.makespan_s.is_some(), "{}", repro(5));
+    }
+}
+
+mod baselines {
+    use super::*;
+
+    #[test]
+    fn naive_costs_n_copies_and_n_bounds() {
+        let scenario = smoke_with("");
+        let r = go(&scenario, 1, Some(Strategy::Naive)).record;
+        assert_eq!(r.strategy, "naive");
+        assert!(
+            (r.origin_copies() - 4.0).abs() < 1e-9,
+            "{}",
+            r.origin_copies()
+        );
+        let ratio = r.makespan_over_bound().expect("finished");
+        // 4 peers share the origin's uplink at 95.6 % goodput: about 4.2 bounds.
+        assert!((4.0..4.4).contains(&ratio), "{ratio}");
+        let done: Vec<f64> = r.nodes[1..].iter().filter_map(|n| n.completed_s).collect();
+        let spread = done.iter().cloned().fold(0.0, f64::max)
+            - done.iter().cloned().fold(f64::MAX, f64::min);
+        assert!(
+            spread < 0.05 * ratio * r.bound_s,
+            "naive peers finish together: {done:?}"
+        );
+    }
+
+    #[test]
+    fn queued_serves_one_peer_at_a_time() {
+        let scenario = smoke_with("");
+        let r = go(&scenario, 1, Some(Strategy::Queued)).record;
+        assert!((r.origin_copies() - 4.0).abs() < 1e-9);
+        let mut done: Vec<f64> = r.nodes[1..].iter().filter_map(|n| n.completed_s).collect();
+        done.sort_by(f64::total_cmp);
+        assert_eq!(done.len(), 4);
+        let one = done[0];
+        for (k, t) in done.iter().enumerate() {
+            let expected = one * (k + 1) as f64;
+            assert!(
+                (t - expected).abs() < 0.02 * expected,
+                "peer {k} done at {t}, expected {expected}"
+            );
+        }
+    }
+}
+
+mod faults {
+    use super::*;
+
+    #[test]
+    fn a_crashed_peer_never_finishes_and_the_rest_do() {
+        let scenario =
+            smoke_with("[[faults]]\nkind = \"peer-crash\"\nnode = \"peer-02\"\nat = \"0.2s\"\n");
+        let r = go(&scenario, 1, None).record;
+        assert!(r.nodes[2].completed_s.is_none());
+        assert!(r.makespan_s.is_some(), "survivors finish; {}", repro(1));
+    }
+
+    #[test]
+    fn a_corrupt_peer_does_not_corrupt_the_others() {
+        let scenario = smoke_with("[[faults]]\nkind = \"corrupt-peer\"\nnode = \"peer-01\"\n");
+        let clean = go(&smoke_with(""), 1, None).record;
+        let r = go(&scenario, 1, None).record;
+        assert!(r.makespan_s.is_some(), "{}", repro(1));
+        // Someone downloaded more than a clean run: corrupt pieces were fetched again.
+        let total = |r: &swarm_engine::record::RunRecord| -> u64 {
+            r.nodes[2..].iter().map(|n| n.downloaded_bytes).sum()
+        };
+        assert!(
+            total(&r) > total(&clean),
+            "{} vs {}",
+            total(&r),
+            total(&clean)
+        );
+    }
+
+    #[test]
+    fn the_origin_restarts_and_the_swarm_finishes() {
+        let scenario =
+            smoke_with("[[faults]]\nkind = \"origin-restart\"\nat = \"0.1s\"\nduration = \"1s\"\n");
+        let r = go(&scenario, 1, None).record;
+        let makespan = r
+            .makespan_s
+            .unwrap_or_else(|| panic!("unfinished; {}", repro(1)));
+        assert!(makespan > 0.1);
+    }
+
+    #[test]
+    fn a_tracker_outage_delays_the_start() {
+        let scenario =
+            smoke_with("[[faults]]\nkind = \"tracker-outage\"\nat = \"0s\"\nduration = \"3s\"\n");
+        let r = go(&scenario, 1, None).record;
+        let makespan = r
+            .makespan_s
+            .unwrap_or_else(|| panic!("unfinished; {}", repro(1)));
+        assert!(makespan > 3.0, "{makespan}");
+    }
+
+    #[test]
+    fn a_degraded_link_slows_the_run() {
+        let base = go(&smoke_with(""), 1, Some(Strategy::Naive)).record;
+        let scenario = smoke_with(
+            "[[faults]]\nkind = \"link-degraded\"\nnode = \"origin\"\nat = \"0s\"\nupload = \"500Mbps\"\n",
+        );
+        let r = go(&scenario, 1, Some(Strategy::Naive)).record;
+        let (a, b) = (base.makespan_s.expect("done"), r.makespan_s.expect("done"));
+        assert!(b > 1.9 * a, "{a} -> {b}");
+    }
+}
+
+mod files {
+    use super::*;
+
+    #[test]
+    fn shipped_scenarios_parse() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
+        let mut count = 0;
+        for entry in std::fs::read_dir(dir).expect("scenarios/") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(&path).expect("read");
+                Scenario::parse(&text, "x").unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                count += 1;
+            }
+        }
+        assert!(count >= 5);
+    }
+
+    #[test]
+    fn a_bad_file_names_key_and_line() {
+        let text = SMOKE.replace("piece_size = \"1MiB\"", "piece_size = \"1MB\"");
+        let err = Scenario::parse(&text, "x")
+            .expect_err("must fail")
+            .to_string();
+        assert!(
+            err.contains("piece_size") && err.contains("line 3"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! `swarm sim SCENARIO`: predict a rollout with the deterministic simulator.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use swarm_sim::{Scenario, Strategy};
+
+use super::Outcome;
+
+/// Simulate a rollout described by a scenario file (TOML) and write its run record.
+///
+/// Writes DIR/record.json and the report (charts and summary) into DIR. The same scenario
+/// and seed always give the same record, byte for byte. Exit 0 when every peer finished,
+/// 1 when some never did (the record says which).
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// The scenario file (see scenarios/ for examples).
+    scenario: PathBuf,
+    /// Root seed of the run [default: the scenario's `seed`, else 1].
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Output directory [default: out/sim-<scenario>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Override the scenario's strategy: bittorrent, naive or queued.
+    #[arg(long, value_name = "S")]
+    strategy: Option<String>,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Skip the charts (write record.json only).
+    #[arg(long)]
+    no_report: bool,
+}
+
+/// Runs `swarm sim`.
+pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("cannot read {}", args.scenario.display()))?;
+    let stem = args.scenario.file_stem().map_or_else(
+        || "scenario".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let scenario = Scenario::parse(&text, &stem)
+        .with_context(|| format!("{} is not a usable scenario", args.scenario.display()))?;
+    let strategy = match args.strategy.as_deref() {
+        Some(s) => match Strategy::parse(s) {
+            Some(s) => Some(s),
+            None => bail!("unknown strategy {s:?} (bittorrent, naive, queued)"),
+        },
+        None => None,
+    };
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let strategy_name = strategy.unwrap_or(scenario.strategy).name();
+    let out = args.out.clone().unwrap_or_else(|| {
+        let suffix = match strategy {
+            Some(s) if s != scenario.strategy => format!("-{}", s.name()),
+            _ => String::new(),
+        };
+        PathBuf::from(format!("out/sim-{stem}{suffix}"))
+    });
+
+    let bar = progress_bar(scenario.bound_s());
+    let started = Instant::now();
+    let output = swarm_sim::run(&scenario, seed, strategy, &mut |p| {
+        if let Some(bar) = &bar {
+            bar.set_position((p.sim_s * 10.0) as u64);
+            bar.set_message(format!(
+                "{:.1} s simulated, {}/{} peers done",
+                p.sim_s, p.done_peers, p.total_peers
+            ));
+        }
+    });
+    let wall_s = started.elapsed().as_secs_f64();
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let record_path = out.join("record.json");
+    std::fs::write(&record_path, output.record.to_json_pretty())
+        .with_context(|| format!("cannot write {}", record_path.display()))?;
+    let report_note = if args.no_report {
+        None
+    } else {
+        let label = format!("{} ({strategy_name})", scenario.name);
+        match swarm_reports::render(&[(label, output.record.clone())], &out) {
+            Ok(_) => None,
+            Err(e) => Some(format!("report not rendered: {e}")),
+        }
+    };
+
+    let r = &output.record;
+    let events_per_s = output.events as f64 / wall_s.max(1e-9);
+    if args.json {
+        let summary = serde_json::json!({
+            "scenario": r.scenario,
+            "seed": r.seed,
+            "strategy": r.strategy,
+            "makespan_s": r.makespan_s,
+            "bound_s": r.bound_s,
+            "makespan_over_bound": r.makespan_over_bound(),
+            "origin_copies": r.origin_copies(),
+            "events": output.events,
+            "events_per_s": events_per_s,
+            "wall_s": wall_s,
+            "record": record_path,
+        });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "scenario     {} ({}, seed {})",
+            r.scenario, r.strategy, r.seed
+        );
+        match (r.makespan_s, r.makespan_over_bound()) {
+            (Some(m), Some(ratio)) => println!(
+                "makespan     {m:.1} s  (bound {:.1} s, makespan/bound {ratio:.3})",
+                r.bound_s
+            ),
+            _ => println!(
+                "makespan     unfinished after {:.1} s  (bound {:.1} s)",
+                output.end_s, r.bound_s
+            ),
+        }
+        println!(
+            "origin       {:.2} copies of the file uploaded",
+            r.origin_copies()
+        );
+        println!(
+            "simulation   {} events in {wall_s:.2} s wall ({:.2} M events/s)",
+            output.events,
+            events_per_s / 1e6
+        );
+        println!("record       {}", record_path.display());
+    }
+    if let Some(note) = report_note {
+        eprintln!("swarm: warning: {note}");
+    }
+    if r.makespan_s.is_none() {
+        eprintln!(
+            "swarm: some peers never finished; reproduce with `swarm sim {} --seed {seed}`",
+            args.scenario.display()
+        );
+        return Ok(Outcome::Incomplete);
+    }
+    Ok(Outcome::Success)
+}
+
+/// A bar in tenths of simulated seconds, sized to twice the bound (it may overrun).
+fn progress_bar(bound_s: f64) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let style = ProgressStyle::with_template("simulating [{bar:40}] {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    let total = ((bound_s * 2.0) * 10.0).max(1.0) as u64;
+    Some(ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()).with_style(style))
+}
