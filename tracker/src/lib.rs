@@ -1,1 +1,173 @@
-//! tracker
+//! # swarm-tracker: the tracker and the manager
+//!
+//! - [`core`]: the sans-IO tracker core — swarms keyed by info-hash, announce and scrape
+//!   logic, peer selection, per-peer stats. No sockets, no clocks (`now_ms` is passed in),
+//!   no OS randomness (the RNG is passed in), ordered maps only: the simulator hosts it as
+//!   it is.
+//! - [`http`]: the HTTP tracker on axum (BEP 3 announce, BEP 23 compact peers, BEP 48
+//!   scrape), answering refusals with a bencoded `failure reason`.
+//! - [`manager`]: the web page, JSON API, live events and SQLite registry.
+//! - [`metrics`]: Prometheus text at `/metrics`.
+//!
+//! Entry points: [`run`] (what `swarm tracker` calls), [`serve`] on a bound listener, and
+//! [`TrackerServer`] for a [`Router`] to embed or test.
+
+pub mod config;
+pub mod core;
+pub mod error;
+pub mod http;
+pub mod manager;
+pub mod metrics;
+mod public_url;
+mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use config::TrackerConfig;
+pub use error::TrackerError;
+
+use crate::core::TrackerCore;
+use crate::manager::registry::Registry;
+use crate::state::AppState;
+
+/// A configured tracker and manager, ready to be served.
+#[derive(Debug, Clone)]
+pub struct TrackerServer {
+    state: Arc<AppState>,
+}
+
+impl TrackerServer {
+    /// Creates the data directory, opens the registry and loads the registered torrents
+    /// into the core. `local_addr` (the bound address) gives the default public URL.
+    pub fn open(config: TrackerConfig, local_addr: SocketAddr) -> Result<Self, TrackerError> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(TrackerError::io(format!(
+            "creating data directory {}",
+            config.data_dir.display()
+        )))?;
+        let registry = Registry::open(&config.data_dir)?;
+        let mut core = TrackerCore::new(config.core_config());
+        for record in registry.list()? {
+            core.register(record.info_hash);
+        }
+        let public_url = match &config.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => public_url::derive(local_addr),
+        };
+        let state = AppState::new(config, public_url, core, registry);
+        Ok(TrackerServer {
+            state: Arc::new(state),
+        })
+    }
+
+    /// Every route: tracker, manager, API and metrics. Serve it with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`: announces need the peer's
+    /// address.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .merge(http::routes())
+            .merge(manager::routes())
+            .route("/metrics", get(metrics_text))
+            .with_state(Arc::clone(&self.state))
+    }
+
+    /// Base URL used in generated torrents and links.
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    /// What generated torrents announce to.
+    pub fn announce_url(&self) -> &str {
+        &self.state.announce_url
+    }
+
+    /// Starts the sweep that drops silent peers (every quarter of the peer timeout). It
+    /// stops by itself once the server is dropped.
+    pub fn spawn_sweeper(&self) -> tokio::task::JoinHandle<()> {
+        let weak: Weak<AppState> = Arc::downgrade(&self.state);
+        let timeout_ms = self.state.config.core_config().peer_timeout_ms;
+        let period = Duration::from_millis((timeout_ms / 4).max(250));
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(period);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let Some(state) = weak.upgrade() else { return };
+                let now_ms = state.now_ms();
+                let dropped = state.core().core.purge(now_ms);
+                if dropped > 0 {
+                    state.metrics.expired(dropped);
+                    tracing::debug!(dropped, "dropped silent peers");
+                }
+            }
+        })
+    }
+}
+
+async fn metrics_text(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    let counts = state.core().core.counts();
+    let registry = Arc::clone(&state.registry);
+    let registered = tokio::task::spawn_blocking(move || registry.list().map(|l| l.len()))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(counts, registered),
+    )
+}
+
+/// Serves on `listener` until `shutdown` completes.
+pub async fn serve_with_shutdown(
+    listener: TcpListener,
+    config: TrackerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), TrackerError> {
+    let local_addr = listener
+        .local_addr()
+        .map_err(TrackerError::io("reading the listen address"))?;
+    let server = TrackerServer::open(config, local_addr)?;
+    let sweeper = server.spawn_sweeper();
+    tracing::info!(%local_addr, announce_url = server.announce_url(), "tracker listening");
+    let app = server
+        .router()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let state = Arc::clone(&server.state);
+    let shutdown = async move {
+        shutdown.await;
+        // End the live event streams, or graceful shutdown waits for them forever.
+        state.closing.send_replace(true);
+    };
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    sweeper.abort();
+    served.map_err(TrackerError::io("serving HTTP"))
+}
+
+/// Serves on `listener` until the process ends.
+pub async fn serve(listener: TcpListener, config: TrackerConfig) -> Result<(), TrackerError> {
+    serve_with_shutdown(listener, config, std::future::pending()).await
+}
+
+/// Binds `config.listen` and serves until Ctrl-C: the entry point of `swarm tracker`.
+pub async fn run(config: TrackerConfig) -> Result<(), TrackerError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(TrackerError::io(format!("binding {}", config.listen)))?;
+    serve_with_shutdown(listener, config, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}

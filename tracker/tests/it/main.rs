@@ -1,0 +1,13 @@
+//! Integration tests of swarm-tracker over real HTTP: one binary, a module per area. Each
+//! test starts its own server on 127.0.0.1:0 (see `support`).
+
+#![allow(clippy::unwrap_used)]
+
+mod announce;
+mod browser;
+mod interop;
+mod manager;
+mod metrics;
+mod scrape;
+mod support;
+mod tidy;
