@@ -1,1 +1,27 @@
-//! net
+//! # swarm-net: the real runtime
+//!
+//! Real I/O around the sans-IO engine: disk, hashing threads, TCP and the HTTP tracker
+//! client. Hashing and disk never run on an event loop, and memory stays bounded whatever
+//! the file size.
+//!
+//! - [`create`]: make a torrent from a file or directory.
+//! - [`verify`]: check a local copy against a torrent.
+//! - [`hashing`]: the bounded parallel piece-hashing pipeline both use.
+//! - [`runner`]: one node on tokio: TCP connections, disk threads, announces.
+//! - [`storage`]: positioned reads and writes into preallocated files.
+//! - [`announce`]: the HTTP tracker client (BEP 3, BEP 23).
+//! - [`download`]: where a download lives, resuming and the final rename.
+
+pub mod addr;
+pub mod announce;
+mod conn;
+mod content;
+pub mod create;
+pub mod download;
+pub mod hashing;
+pub mod runner;
+pub mod storage;
+pub mod verify;
+
+pub use create::{create_torrent, Content, CreateError, CreateOptions, CreatedTorrent};
+pub use verify::{verify, VerifyError, VerifyReport};

@@ -36,6 +36,7 @@ fn unchoked(messages: Vec<Envelope>, set: &mut BTreeSet<u64>) {
 #[test]
 fn at_most_n_plus_one_unchoked_and_fastest_uploaders_win() {
     let mut world = TestWorld::new(4, Bitfield::new(4), NodeConfig::new([1; 20]));
+    world.shared.config.upload_slots = 4;
     let slots = world.shared.config.upload_slots;
     let mut choker = Choker::default();
     let mut open = BTreeSet::new();

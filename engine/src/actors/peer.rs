@@ -467,7 +467,7 @@ impl Peer {
             .min_rtt
             .unwrap_or(INITIAL_RTT)
             .max(Duration::from_micros(100));
-        let bdp_blocks = (rate * rtt.as_secs_f64() * 2.0 / f64::from(BLOCK_LENGTH)).ceil() as u32;
+        let bdp_blocks = (rate * rtt.as_secs_f64() / f64::from(BLOCK_LENGTH)).ceil() as u32;
         (config.min_pipeline_blocks + bdp_blocks).min(config.max_pipeline_blocks)
     }
 

@@ -36,8 +36,53 @@ pub(crate) enum PieceState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum BlockState {
     Free,
-    Requested(Vec<ConnId>),
+    Requested(Requesters),
     Received(ConnId),
+}
+
+/// The peers holding a request for one block: one, or two in endgame. Inline, so that
+/// requesting a block allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Requesters([Option<ConnId>; MAX_REQUESTERS_PER_BLOCK]);
+
+impl Requesters {
+    fn one(conn: ConnId) -> Self {
+        let mut slots = [None; MAX_REQUESTERS_PER_BLOCK];
+        slots[0] = Some(conn);
+        Requesters(slots)
+    }
+
+    fn contains(&self, conn: ConnId) -> bool {
+        self.0.contains(&Some(conn))
+    }
+
+    /// Adds `conn` if there is room; says whether it was added.
+    fn try_add(&mut self, conn: ConnId) -> bool {
+        if self.contains(conn) {
+            return false;
+        }
+        match self.0.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => {
+                *slot = Some(conn);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes `conn`; says whether nobody is left.
+    fn remove(&mut self, conn: ConnId) -> bool {
+        for slot in &mut self.0 {
+            if *slot == Some(conn) {
+                *slot = None;
+            }
+        }
+        self.0.iter().all(Option::is_none)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.0.iter().flatten().copied()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -191,8 +236,7 @@ impl Picker {
         for partial in self.partial.values_mut() {
             for (index, block) in partial.blocks.iter_mut().enumerate() {
                 if let BlockState::Requested(requesters) = block {
-                    requesters.retain(|&c| c != conn);
-                    if requesters.is_empty() {
+                    if requesters.remove(conn) {
                         *block = BlockState::Free;
                         partial.free += 1;
                         partial.first_free = partial.first_free.min(index);
@@ -208,8 +252,7 @@ impl Picker {
         };
         let index = block.block_index() as usize;
         if let Some(BlockState::Requested(requesters)) = partial.blocks.get_mut(index) {
-            requesters.retain(|&c| c != conn);
-            if requesters.is_empty() {
+            if requesters.remove(conn) {
                 partial.blocks[index] = BlockState::Free;
                 partial.free += 1;
                 partial.first_free = partial.first_free.min(index);
@@ -243,18 +286,19 @@ impl Picker {
     }
 
     fn take_from_started(&mut self, conn: ConnId, count: usize, picked: &mut Vec<BlockRef>) {
-        let has = &self.peers[&conn].has;
-        let candidates: Vec<u32> = self
-            .partial
-            .iter()
-            .filter(|(&piece, partial)| partial.free > 0 && has.get(piece))
-            .map(|(&piece, _)| piece)
-            .collect();
-        for piece in candidates {
-            if picked.len() >= count {
-                break;
-            }
+        let mut from = 0;
+        while picked.len() < count {
+            let has = &self.peers[&conn].has;
+            let next = self
+                .partial
+                .range(from..)
+                .find(|(&piece, partial)| partial.free > 0 && has.get(piece))
+                .map(|(&piece, _)| piece);
+            let Some(piece) = next else {
+                return;
+            };
             self.take_from_piece(conn, piece, count, picked);
+            from = piece + 1;
         }
     }
 
@@ -273,7 +317,7 @@ impl Picker {
         let mut index = partial.first_free;
         while picked.len() < count && partial.free > 0 && index < partial.blocks.len() {
             if partial.blocks[index] == BlockState::Free {
-                partial.blocks[index] = BlockState::Requested(vec![conn]);
+                partial.blocks[index] = BlockState::Requested(Requesters::one(conn));
                 partial.free -= 1;
                 picked.push(
                     self.geometry
@@ -349,8 +393,7 @@ impl Picker {
                     return;
                 }
                 if let BlockState::Requested(requesters) = block {
-                    if requesters.len() < MAX_REQUESTERS_PER_BLOCK && !requesters.contains(&conn) {
-                        requesters.push(conn);
+                    if requesters.try_add(conn) {
                         picked.push(
                             self.geometry
                                 .block(piece_index, index as u32)
@@ -374,21 +417,17 @@ impl Picker {
             return; // not wanted any more (verified, or reset): drop it
         };
         let index = block.block_index() as usize;
-        let others = match &partial.blocks[index] {
+        match partial.blocks[index] {
             BlockState::Received(_) => return, // a duplicate from endgame
-            BlockState::Free => {
-                partial.free -= 1;
-                Vec::new()
-            }
+            BlockState::Free => partial.free -= 1,
             BlockState::Requested(requesters) => {
-                requesters.iter().copied().filter(|&c| c != conn).collect()
+                for other in requesters.iter().filter(|&c| c != conn) {
+                    ctx.send(Envelope::Peer(other, PeerMsg::CancelBlock(block)));
+                }
             }
-        };
+        }
         partial.blocks[index] = BlockState::Received(conn);
         partial.received += 1;
-        for other in others {
-            ctx.send(Envelope::Peer(other, PeerMsg::CancelBlock(block)));
-        }
         ctx.send(Envelope::Torrent(TorrentMsg::WriteBlock { block, data }));
         if partial.received as usize == partial.blocks.len() {
             let done = self.partial.remove(&piece).expect("present");

@@ -7,7 +7,10 @@ use std::time::Duration;
 pub struct NodeConfig {
     /// Our 20-byte peer id.
     pub peer_id: [u8; 20],
-    /// Regular unchoke slots (Cohen's N); one optimistic slot comes on top.
+    /// Regular unchoke slots (Cohen's N); one optimistic slot comes on top. The default
+    /// unchokes every interested peer up to `max_connections`, as a private cooperative
+    /// swarm should (the simulator measured 1.10 × the bound this way against 1.54 with 8
+    /// slots on 30 peers); set 4 for the classic internet behaviour.
     pub upload_slots: usize,
     /// Origin protection: reveal distinct pieces to different peers (super-seeding style)
     /// so the origin sends each piece about once while unsent pieces remain.
@@ -28,9 +31,13 @@ pub struct NodeConfig {
     pub request_timeout: Duration,
     /// Pieces picked at random before switching to rarest first.
     pub random_first_pieces: u32,
-    /// Bounds of the request pipeline per connection, in blocks.
+    /// Lower bound of the request pipeline per connection, in blocks; the pipeline adds the
+    /// measured bandwidth-delay product (rate × smallest round trip) on top.
     pub min_pipeline_blocks: u32,
-    /// Upper bound of the request pipeline per connection, in blocks.
+    /// Upper bound of the request pipeline per connection, in blocks. The default keeps it at
+    /// 8 (128 KiB, a LAN's bandwidth-delay product many times over): in the simulator any
+    /// deeper pipeline let one source hoard a piece's blocks and cost 15–30 % of makespan on
+    /// 30 peers. Raise it for high-latency links.
     pub max_pipeline_blocks: u32,
     /// Requests from one peer we queue for serving; more are rejected or dropped.
     pub max_served_queue: usize,
@@ -49,7 +56,7 @@ impl NodeConfig {
     pub fn new(peer_id: [u8; 20]) -> Self {
         NodeConfig {
             peer_id,
-            upload_slots: 4,
+            upload_slots: 50,
             origin_mode: false,
             origin_reveal_per_peer: 2,
             max_upload_bytes_per_s: None,
@@ -59,8 +66,8 @@ impl NodeConfig {
             snub_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(30),
             random_first_pieces: 4,
-            min_pipeline_blocks: 4,
-            max_pipeline_blocks: 512,
+            min_pipeline_blocks: 8,
+            max_pipeline_blocks: 8,
             max_served_queue: 1024,
             ban_after_failures: 2,
             announce_numwant: 50,

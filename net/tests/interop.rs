@@ -1,0 +1,244 @@
+//! Interop with real BitTorrent clients on loopback: libtorrent (python3-libtorrent under
+//! `/usr/bin/python3`) and aria2c. Each test is skipped, with a note, when its client is
+//! not installed.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use swarm_net::download;
+
+const PYTHON: &str = "/usr/bin/python3";
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/lt_peer.py")
+}
+
+fn have_libtorrent() -> bool {
+    let ok = Command::new(PYTHON)
+        .args(["-c", "import libtorrent"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: python3-libtorrent is not installed");
+    }
+    ok
+}
+
+fn have_aria2() -> bool {
+    let ok = Command::new("aria2c").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: aria2c is not installed");
+    }
+    ok
+}
+
+/// Kills the child when dropped.
+struct Reaper(Child);
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libtorrent_downloads_from_swarm_seed() {
+    if !have_libtorrent() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (path, meta, bytes) = make_content(&dir.path().join("src"), "img.bin", 6 * 1024 * 1024 + 777, 256 * 1024, vec![]);
+    let seeder = seed(&meta, &path, options(), false).await;
+    let out = dir.path().join("lt");
+    std::fs::create_dir_all(&out).unwrap();
+    let torrent = dir.path().join("src/img.bin.torrent");
+    let peer = seeder.local_addr.to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(PYTHON)
+            .arg(script())
+            .args(["download", torrent.to_str().unwrap(), out.to_str().unwrap(), &peer, "60"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "libtorrent: {stdout} {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(std::fs::read(dir.path().join("lt/img.bin")).unwrap(), bytes);
+    seeder.stop();
+    let status = wait(seeder, 10).await;
+    assert!(status.uploaded_bytes >= bytes.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swarm_get_downloads_from_libtorrent_seed() {
+    if !have_libtorrent() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_, meta, bytes) = make_content(&dir.path().join("src"), "img.bin", 5 * 1024 * 1024 + 3, 128 * 1024, vec![]);
+    let torrent = dir.path().join("src/img.bin.torrent");
+    let mut child = Reaper(
+        Command::new(PYTHON)
+            .arg(script())
+            .args(["seed", torrent.to_str().unwrap(), dir.path().join("src").to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let port: u16 = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line.trim().strip_prefix("port ").expect("port line").parse().unwrap()
+    })
+    .await
+    .unwrap();
+    let mut opts = options();
+    opts.peers = vec![format!("127.0.0.1:{port}").parse().unwrap()];
+    let out = dir.path().join("out");
+    let (getter, prepared) = get(&meta, &out, opts).await;
+    let status = wait(getter, 60).await;
+    assert!(status.complete, "{status:?}");
+    download::finish(&prepared).unwrap();
+    assert_eq!(std::fs::read(out.join("img.bin")).unwrap(), bytes);
+    drop(child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aria2_downloads_from_swarm_seed_through_the_tracker() {
+    if !have_aria2() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind(LOOPBACK).await.unwrap();
+    let tracker_addr = listener.local_addr().unwrap();
+    let config = swarm_tracker::TrackerConfig::new(tracker_addr, dir.path().join("tracker"));
+    tokio::spawn(swarm_tracker::serve(listener, config));
+    let announce = format!("http://{tracker_addr}/announce");
+    let (path, meta, bytes) = make_content(&dir.path().join("src"), "img.bin", 4 * 1024 * 1024 + 5, 128 * 1024, vec![announce.clone()]);
+    let mut seed_opts = options();
+    seed_opts.trackers = vec![announce];
+    let seeder = seed(&meta, &path, seed_opts, false).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // let the seed announce
+    let torrent = dir.path().join("src/img.bin.torrent");
+    let out = dir.path().join("aria");
+    let out2 = out.clone();
+    let aria_port = std::net::TcpListener::bind(LOOPBACK).unwrap().local_addr().unwrap().port();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("timeout")
+            .args(["60", "aria2c"])
+            .args([
+                "--enable-dht=false",
+                "--enable-dht6=false",
+                "--bt-enable-lpd=false",
+                "--enable-peer-exchange=false",
+                "--seed-time=0",
+                &format!("--listen-port={aria_port}"),
+                "--check-integrity=true",
+                "--console-log-level=warn",
+                "--summary-interval=0",
+            ])
+            .arg(format!("--dir={}", out2.display()))
+            .arg(torrent)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "aria2c: {} {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(std::fs::read(out.join("img.bin")).unwrap(), bytes);
+    seeder.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_swarm_of_swarm_libtorrent_and_aria2_completes() {
+    if !have_libtorrent() || !have_aria2() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind(LOOPBACK).await.unwrap();
+    let tracker_addr = listener.local_addr().unwrap();
+    let mut config = swarm_tracker::TrackerConfig::new(tracker_addr, dir.path().join("tracker"));
+    config.interval_s = 2;
+    tokio::spawn(swarm_tracker::serve(listener, config));
+    let announce = format!("http://{tracker_addr}/announce");
+    let (path, meta, bytes) = make_content(&dir.path().join("src"), "img.bin", 12 * 1024 * 1024 + 99, 256 * 1024, vec![announce.clone()]);
+    let torrent = dir.path().join("src/img.bin.torrent");
+
+    // The origin serves slowly so that the peers have to trade among themselves.
+    let mut origin_opts = options();
+    origin_opts.trackers = vec![announce.clone()];
+    origin_opts.config.origin_mode = true;
+    origin_opts.config.max_upload_bytes_per_s = Some(6 * 1024 * 1024);
+    let origin = seed(&meta, &path, origin_opts, false).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut swarm_peers = Vec::new();
+    for i in 0..2 {
+        let mut opts = options();
+        opts.trackers = vec![announce.clone()];
+        opts.config.default_announce_interval = Duration::from_secs(2);
+        let out = dir.path().join(format!("swarm{i}"));
+        let (running, prepared) = get(&meta, &out, opts).await;
+        swarm_peers.push((running, prepared, out));
+    }
+    let lt_out = dir.path().join("lt");
+    std::fs::create_dir_all(&lt_out).unwrap();
+    let lt = {
+        let (torrent, lt_out, peer) = (torrent.clone(), lt_out.clone(), origin.local_addr.to_string());
+        tokio::task::spawn_blocking(move || {
+            Command::new(PYTHON)
+                .arg(script())
+                .args(["download", torrent.to_str().unwrap(), lt_out.to_str().unwrap(), &peer, "90"])
+                .output()
+                .unwrap()
+        })
+    };
+    let aria_out = dir.path().join("aria");
+    let aria = {
+        let (torrent, aria_out) = (torrent.clone(), aria_out.clone());
+        let port = std::net::TcpListener::bind(LOOPBACK).unwrap().local_addr().unwrap().port();
+        tokio::task::spawn_blocking(move || {
+            Command::new("timeout")
+                .args(["90", "aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false"])
+                .args(["--seed-time=0", "--console-log-level=warn", "--summary-interval=0"])
+                .arg(format!("--listen-port={port}"))
+                .arg(format!("--dir={}", aria_out.display()))
+                .arg(torrent)
+                .output()
+                .unwrap()
+        })
+    };
+    for (running, prepared, out) in swarm_peers {
+        let status = wait(running, 90).await;
+        assert!(status.complete, "{status:?}");
+        download::finish(&prepared).unwrap();
+        assert_eq!(std::fs::read(out.join("img.bin")).unwrap(), bytes);
+    }
+    let lt = lt.await.unwrap();
+    assert!(lt.status.success(), "libtorrent: {}", String::from_utf8_lossy(&lt.stdout));
+    assert_eq!(std::fs::read(lt_out.join("img.bin")).unwrap(), bytes);
+    let aria = aria.await.unwrap();
+    assert!(aria.status.success(), "aria2c: {}", String::from_utf8_lossy(&aria.stdout));
+    assert_eq!(std::fs::read(aria_out.join("img.bin")).unwrap(), bytes);
+    origin.stop();
+    let origin_status = wait(origin, 10).await;
+    eprintln!(
+        "origin uploaded {:.2} copies to 4 peers",
+        origin_status.uploaded_bytes as f64 / bytes.len() as f64
+    );
+}

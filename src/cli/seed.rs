@@ -1,0 +1,155 @@
+//! `swarm seed TORRENT PATH`: check a complete copy, then serve it until Ctrl-C.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use swarm_engine::bitfield::Bitfield;
+use swarm_engine::units::{format_size, parse_rate};
+use swarm_net::runner::{self, NodeOptions};
+use swarm_net::storage::Storage;
+use swarm_net::verify::{content_path, verify_with};
+
+use super::progress::Progress;
+use super::{hash_config, read_torrent, Outcome};
+
+/// Serve a complete copy to the swarm.
+///
+/// The copy is hashed first, piece by piece; only a complete, intact copy is served (use
+/// `swarm get -o DIR` to complete a partial one). Announces to the torrent's trackers and
+/// accepts peers until interrupted.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The .torrent file.
+    torrent: PathBuf,
+    /// The content: the file of a single-file torrent (or a directory holding it), or the
+    /// top directory of a multi-file torrent.
+    path: PathBuf,
+    /// TCP port to listen on (0: any free port).
+    #[arg(long, default_value_t = 6881)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+    listen: IpAddr,
+    /// Upload cap, e.g. `800Mbit/s` or `100MB/s`.
+    #[arg(long, value_name = "RATE", value_parser = rate_arg)]
+    max_upload: Option<u64>,
+    /// Origin protection: reveal distinct pieces to different peers so the origin sends
+    /// each piece about once while unsent pieces remain.
+    #[arg(long)]
+    origin: bool,
+    /// Also announce to this tracker (repeatable).
+    #[arg(long = "tracker", value_name = "URL")]
+    trackers: Vec<String>,
+    /// Hashing and disk threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+/// clap value parser for rates; returns bits per second.
+pub fn rate_arg(text: &str) -> Result<u64, String> {
+    parse_rate(text).map_err(|e| e.to_string())
+}
+
+/// Resolves `HOST:PORT`.
+pub fn peer_arg(text: &str) -> Result<SocketAddr, String> {
+    text.to_socket_addrs()
+        .map_err(|e| format!("{text}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{text}: no address"))
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A multi-threaded runtime for the network commands.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Runs `swarm seed`.
+pub fn run_seed(args: SeedArgs) -> anyhow::Result<Outcome> {
+    let meta = read_torrent(&args.torrent)?;
+    let hashing = hash_config(args.threads);
+    let progress = Progress::bytes(meta.total_length(), "checking");
+    let report = verify_with(&meta, &args.path, hashing, &|done| progress.set(done));
+    progress.finish();
+    let report = report?;
+    if !report.complete {
+        bail!(
+            "{} is not a complete copy ({} of {} pieces good, {} bad, {} missing, {} file problems); \
+             complete it with `swarm get {} -o DIR` first",
+            report.content_path.display(),
+            report.good_pieces,
+            report.piece_count,
+            report.bad_pieces.len(),
+            report.missing_pieces.len(),
+            report.file_problems.len(),
+            args.torrent.display(),
+        );
+    }
+    let root = content_path(&meta, &args.path)?;
+    let storage = Storage::open(&meta, &root, false)?;
+    let mut options = NodeOptions::new(SocketAddr::new(args.listen, args.port));
+    options.config.origin_mode = args.origin;
+    options.config.max_upload_bytes_per_s = args.max_upload.map(|bps| bps / 8);
+    options.trackers = meta.trackers();
+    options.trackers.extend(args.trackers);
+    if let Some(threads) = args.threads {
+        options.disk_threads = threads.max(1);
+    }
+    let verified = Bitfield::full(meta.geometry.piece_count());
+    runtime()?.block_on(async move {
+        let running = runner::start(&meta, storage, verified, options)
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", args.listen, args.port))?;
+        eprintln!(
+            "seeding {} ({}, info hash {}) on port {}; Ctrl-C stops",
+            meta.name,
+            format_size(meta.total_length()),
+            meta.info_hash,
+            running.local_addr.port()
+        );
+        let status = running.status();
+        let mut ticker = tokio::time::interval(Duration::from_secs(30));
+        ticker.tick().await;
+        let stop = interrupted();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                _ = ticker.tick() => {
+                    let s = status.borrow().clone();
+                    eprintln!(
+                        "uploaded {} ({:.2} copies), {} peers",
+                        format_size(s.uploaded_bytes),
+                        s.uploaded_bytes as f64 / meta.total_length().max(1) as f64,
+                        s.connections
+                    );
+                }
+            }
+        }
+        running.stop();
+        let last = running.wait().await;
+        eprintln!("stopped; uploaded {}", format_size(last.uploaded_bytes));
+        Ok(Outcome::Success)
+    })
+}
