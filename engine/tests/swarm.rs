@@ -85,6 +85,25 @@ fn corrupt_peer_is_banned_and_download_completes() {
     );
 }
 
+/// Regression: every sender of a failed piece used to get a strike, so an honest seed that
+/// shared pieces with a liar was banned too and the download could stall.
+#[test]
+fn honest_peer_sharing_failed_pieces_with_a_liar_is_not_banned() {
+    let data = content(3_000_000, 6);
+    let mut swarm = Swarm::new(&data, PIECE, Duration::from_millis(1), 50e6);
+    let honest = swarm.add_node(NodeSetup::new(1, true), 1);
+    let mut liar = NodeSetup::new(2, true);
+    liar.corrupt = true;
+    swarm.add_node(liar, 2);
+    let victim = swarm.add_node(NodeSetup::new(3, false), 3);
+    assert!(swarm.run_until_complete(deadline()), "did not complete");
+    assert!(swarm.content_matches(victim));
+    assert!(
+        !swarm.banned_by(victim).contains(&swarm.addr(honest)),
+        "honest seed banned"
+    );
+}
+
 #[test]
 fn origin_mode_sends_about_one_copy() {
     let len = 4_000_000;

@@ -92,6 +92,23 @@ struct PartialPiece {
     received: u32,
     /// No free block below this index.
     first_free: usize,
+    /// A piece that failed its hash with several senders is fetched again from one peer,
+    /// so that a second failure names the culprit: the peer that holds it, once chosen.
+    single_source: Option<Option<ConnId>>,
+}
+
+impl PartialPiece {
+    /// Whether `conn` may take blocks of this piece (claiming it if it must be single-source).
+    fn admit(&mut self, conn: ConnId) -> bool {
+        match &mut self.single_source {
+            None => true,
+            Some(owner @ None) => {
+                *owner = Some(conn);
+                true
+            }
+            Some(Some(owner)) => *owner == conn,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +135,8 @@ pub(crate) struct Picker {
     reveal_count: Vec<u32>,
     reveal_order: Vec<u32>,
     reveal_cursor: usize,
+    /// Pieces that failed their hash: the next attempt comes from a single peer.
+    refetch_single_source: BTreeSet<u32>,
 }
 
 impl Picker {
@@ -144,6 +163,7 @@ impl Picker {
             reveal_count: Vec::new(),
             reveal_order: Vec::new(),
             reveal_cursor: 0,
+            refetch_single_source: BTreeSet::new(),
         }
     }
 
@@ -234,6 +254,9 @@ impl Picker {
             self.availability.decrement(piece);
         }
         for partial in self.partial.values_mut() {
+            if partial.single_source == Some(Some(conn)) {
+                partial.single_source = Some(None);
+            }
             for (index, block) in partial.blocks.iter_mut().enumerate() {
                 if let BlockState::Requested(requesters) = block {
                     if requesters.remove(conn) {
@@ -292,7 +315,13 @@ impl Picker {
             let next = self
                 .partial
                 .range(from..)
-                .find(|(&piece, partial)| partial.free > 0 && has.get(piece))
+                .find(|(&piece, partial)| {
+                    partial.free > 0
+                        && has.get(piece)
+                        && partial
+                            .single_source
+                            .is_none_or(|owner| owner.is_none_or(|o| o == conn))
+                })
                 .map(|(&piece, _)| piece);
             let Some(piece) = next else {
                 return;
@@ -314,6 +343,9 @@ impl Picker {
             .piece(piece)
             .expect("partial pieces are in range");
         let partial = self.partial.get_mut(&piece).expect("piece is started");
+        if !partial.admit(conn) {
+            return;
+        }
         let mut index = partial.first_free;
         while picked.len() < count && partial.free > 0 && index < partial.blocks.len() {
             if partial.blocks[index] == BlockState::Free {
@@ -374,6 +406,7 @@ impl Picker {
                 free: blocks,
                 received: 0,
                 first_free: 0,
+                single_source: self.refetch_single_source.contains(&piece).then_some(None),
             },
         );
     }
@@ -381,7 +414,7 @@ impl Picker {
     fn take_endgame(&mut self, conn: ConnId, count: usize, picked: &mut Vec<BlockRef>) {
         let has = &self.peers[&conn].has;
         for (&piece, partial) in self.partial.iter_mut() {
-            if !has.get(piece) {
+            if !has.get(piece) || partial.single_source.is_some() {
                 continue;
             }
             let piece_index = self
@@ -454,6 +487,7 @@ impl Picker {
         }
         self.state[p as usize] = PieceState::Verified;
         self.partial.remove(&p);
+        self.refetch_single_source.remove(&p);
         self.availability.remove(p);
         self.verified_count += 1;
         let conns: Vec<ConnId> = self
@@ -470,7 +504,8 @@ impl Picker {
         }
     }
 
-    /// Back to missing: the data failed its hash or could not be written.
+    /// Back to missing, to be fetched again from a single peer: the data failed its hash or
+    /// could not be written.
     fn reset_piece(&mut self, piece: PieceIndex) {
         let p = piece.get();
         if self.state[p as usize] == PieceState::Verified {
@@ -479,6 +514,7 @@ impl Picker {
         self.partial.remove(&p);
         self.state[p as usize] = PieceState::Missing;
         self.availability.insert(p);
+        self.refetch_single_source.insert(p);
     }
 
     /// Origin mode: keep `origin_reveal_per_peer` pieces advertised to `conn` that it lacks,

@@ -24,6 +24,8 @@ use crate::time::Time;
 
 /// Wait before dialling an address again after it failed or closed.
 const REDIAL_AFTER: Duration = Duration::from_secs(30);
+/// First wait before retrying a failed announce; it doubles with every failure.
+const FIRST_ANNOUNCE_RETRY: Duration = Duration::from_secs(5);
 /// Longest wait between announce retries.
 const MAX_ANNOUNCE_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -130,14 +132,20 @@ impl Torrent {
                 let base = ctx
                     .config()
                     .default_announce_interval
-                    .min(Duration::from_secs(15));
+                    .min(FIRST_ANNOUNCE_RETRY);
                 let backoff = base
-                    .saturating_mul(1 << self.announce_failures.min(5))
+                    .saturating_mul(1 << (self.announce_failures - 1).min(6))
                     .min(MAX_ANNOUNCE_BACKOFF);
                 ctx.set_timer(TimerKey::Announce, ctx.now + backoff);
             }
             TorrentMsg::AnnounceDue => self.announce(None, ctx),
             TorrentMsg::Tick => self.connect_more(ctx),
+            TorrentMsg::Shutdown => {
+                self.known.clear();
+                if self.announced_started {
+                    self.announce(Some(AnnounceEvent::Stopped), ctx);
+                }
+            }
         }
     }
 
@@ -285,7 +293,9 @@ impl Torrent {
         let Some(proof) = proof else {
             ctx.report(Report::PieceFailed { piece: piece.get() });
             ctx.send(Envelope::Picker(PickerMsg::HashFailed(piece)));
-            if digest.is_ok() {
+            // Only a sole sender is to blame; a piece from several senders is fetched again
+            // from one peer (the picker sees to it), so a liar is caught on the next try.
+            if digest.is_ok() && contributors.len() == 1 {
                 self.strike(contributors, ctx);
             }
             return;

@@ -251,6 +251,8 @@ pub(crate) enum TorrentMsg {
     AnnounceFailed,
     AnnounceDue,
     Tick,
+    /// The node is stopping: say goodbye to the tracker.
+    Shutdown,
 }
 
 /// An actor's view of the world while it handles one message.

@@ -34,7 +34,7 @@ use crate::time::Time;
 
 use self::config::NodeConfig;
 use self::ctx::{ChokerMsg, Ctx, Envelope, PeerMsg, PickerMsg, Shared, TorrentMsg};
-use self::io::{Command, ConnId, Input};
+use self::io::{CloseReason, Command, ConnId, Input};
 use self::timers::{TimerKey, TimerTable};
 
 pub use self::ctx::PieceVerified;
@@ -220,6 +220,19 @@ impl Node {
                 }
             }
         }
+        self.drain(now);
+    }
+
+    /// Stops the node: closes every connection, announces `stopped` if it announced before,
+    /// and disarms every timer. Drain the commands afterwards as usual.
+    pub fn shutdown(&mut self, now: Time) {
+        self.timers = TimerTable::default();
+        for &conn in self.peers.keys() {
+            self.queue
+                .push_back(Envelope::Peer(conn, PeerMsg::Close(CloseReason::Shutdown)));
+        }
+        self.queue
+            .push_back(Envelope::Torrent(TorrentMsg::Shutdown));
         self.drain(now);
     }
 
