@@ -6,15 +6,12 @@
 //! other than link degradation do not apply to baselines (they are ignored).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Duration;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use swarm_engine::record::Sample;
 use swarm_engine::time::Time;
 
 use crate::net::{End, Net, NetOutput};
-use crate::record::{derive_seed, initial_interval, NodeOutcome, Sampler, SeedTag};
+use crate::record::{initial_interval, NodeOutcome, Sampler};
 use crate::scenario::{Fault, Scenario, Strategy};
 use crate::{Progress, RunLimits};
 
@@ -49,16 +46,8 @@ pub fn run(
         *seq += 1;
         events.insert((t, *seq), k);
     };
-    let mut joins = ChaCha8Rng::seed_from_u64(derive_seed(seed, SeedTag::Joins, 0));
-    for (i, node) in scenario.nodes.iter().enumerate().skip(1) {
-        let spread = node.join_spread.as_nanos() as u64;
-        let jitter = if spread > 0 {
-            joins.gen_range(0..spread)
-        } else {
-            0
-        };
-        let at = Time::ZERO + node.join_at + Duration::from_nanos(jitter);
-        push(&mut events, &mut seq, at, Kind::Join(i));
+    for (i, join) in scenario.join_times(seed).into_iter().enumerate().skip(1) {
+        push(&mut events, &mut seq, Time::ZERO + join, Kind::Join(i));
     }
     for fault in &scenario.faults {
         if let Fault::LinkDegraded {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::InfoHash;
@@ -180,16 +180,8 @@ impl<'a> Host<'a> {
             pending_peers: scenario.nodes.len() - 1,
             events: 0,
         };
-        let mut joins = ChaCha8Rng::seed_from_u64(derive_seed(seed, SeedTag::Joins, 0));
-        for (i, node) in scenario.nodes.iter().enumerate() {
-            let spread = node.join_spread.as_nanos() as u64;
-            let jitter = if spread > 0 {
-                joins.gen_range(0..spread)
-            } else {
-                0
-            };
-            let at = Time::ZERO + node.join_at + Duration::from_nanos(jitter);
-            host.push(at, Kind::Join(i));
+        for (i, join) in scenario.join_times(seed).into_iter().enumerate() {
+            host.push(Time::ZERO + join, Kind::Join(i));
         }
         for fault in &scenario.faults {
             let at = |d: &Duration| Time::ZERO + *d;

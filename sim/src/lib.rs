@@ -40,7 +40,7 @@ use std::time::Duration;
 use swarm_engine::record::RunRecord;
 use swarm_engine::time::Time;
 
-pub use scenario::{Scenario, ScenarioError, Strategy};
+pub use scenario::{Fault, Scenario, ScenarioError, Strategy};
 
 /// Where a run stands, for a progress bar.
 #[derive(Debug, Clone, Copy)]

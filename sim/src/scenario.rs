@@ -30,9 +30,13 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use swarm_engine::units::{parse_duration, parse_rate, parse_size};
 use toml::Spanned;
+
+use crate::record::{derive_seed, SeedTag};
 
 /// A scenario file that cannot be used; the message names the key and the line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -269,6 +273,24 @@ impl Scenario {
     }
 
     /// The fluid bound of DESIGN.md, seconds.
+    /// When each node joins, in node order: `join_at` plus a seeded uniform draw within its
+    /// group's `join_spread`. Every strategy and `netns-run` use the same draws.
+    pub fn join_times(&self, seed: u64) -> Vec<Duration> {
+        let mut joins = ChaCha8Rng::seed_from_u64(derive_seed(seed, SeedTag::Joins, 0));
+        self.nodes
+            .iter()
+            .map(|node| {
+                let spread = node.join_spread.as_nanos() as u64;
+                let jitter = if spread > 0 {
+                    joins.gen_range(0..spread)
+                } else {
+                    0
+                };
+                node.join_at + Duration::from_nanos(jitter)
+            })
+            .collect()
+    }
+
     pub fn bound_s(&self) -> f64 {
         let peers: Vec<(u64, u64)> = self
             .peers()

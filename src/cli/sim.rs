@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use swarm_sim::{Scenario, Strategy};
+use swarm_sim::{Fault, Scenario, Strategy};
 
 use super::Outcome;
 
@@ -35,6 +35,10 @@ pub struct SimArgs {
     /// Skip the charts (write record.json only).
     #[arg(long)]
     no_report: bool,
+    /// Print the expanded plan (hosts, rates in bit/s, join times, faults, bound) as JSON and
+    /// exit without simulating; `scripts/netns-run` builds real hosts from it.
+    #[arg(long)]
+    plan: bool,
 }
 
 /// Runs `swarm sim`.
@@ -56,6 +60,13 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
     };
     let seed = args.seed.unwrap_or(scenario.seed);
     let strategy_name = strategy.unwrap_or(scenario.strategy).name();
+    if args.plan {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&plan(&scenario, seed, strategy_name))?
+        );
+        return Ok(Outcome::Success);
+    }
     let out = args.out.clone().unwrap_or_else(|| {
         let suffix = match strategy {
             Some(s) if s != scenario.strategy => format!("-{}", s.name()),
@@ -160,4 +171,44 @@ fn progress_bar(bound_s: f64) -> Option<ProgressBar> {
         .progress_chars("=> ");
     let total = ((bound_s * 2.0) * 10.0).max(1.0) as u64;
     Some(ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()).with_style(style))
+}
+
+/// The scenario expanded for a real run: what `scripts/netns-run` builds hosts from.
+fn plan(scenario: &Scenario, seed: u64, strategy: &str) -> serde_json::Value {
+    let joins = scenario.join_times(seed);
+    let nodes: Vec<serde_json::Value> = scenario
+        .nodes
+        .iter()
+        .zip(&joins)
+        .map(|(node, join)| {
+            serde_json::json!({
+                "id": node.id,
+                "upload_bps": node.upload_bps,
+                "download_bps": node.download_bps,
+                "latency_s": node.latency.as_secs_f64(),
+                "join_s": join.as_secs_f64(),
+                "leave_after_done": node.leave_after_done,
+            })
+        })
+        .collect();
+    let faults: Vec<serde_json::Value> = scenario
+        .faults
+        .iter()
+        .map(|fault| match fault {
+            Fault::PeerCrash { node, at } => {
+                serde_json::json!({"kind": "peer-crash", "node": node, "at_s": at.as_secs_f64()})
+            }
+            other => serde_json::json!({"kind": "unsupported-in-real-runs", "fault": format!("{other:?}")}),
+        })
+        .collect();
+    serde_json::json!({
+        "name": scenario.name,
+        "seed": seed,
+        "strategy": strategy,
+        "file_size_bytes": scenario.file_size_bytes,
+        "piece_size_bytes": scenario.piece_size_bytes,
+        "bound_s": scenario.bound_s(),
+        "nodes": nodes,
+        "faults": faults,
+    })
 }
