@@ -49,7 +49,8 @@ pub(crate) fn spawn(
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
     let queued_bytes = Arc::new(AtomicUsize::new(0));
-    let reader = tokio::spawn(read_loop(conn, read, piece_count, events.clone(), gate)).abort_handle();
+    let reader =
+        tokio::spawn(read_loop(conn, read, piece_count, events.clone(), gate)).abort_handle();
     tokio::spawn(write_loop(
         conn,
         write,

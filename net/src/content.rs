@@ -2,12 +2,13 @@
 //! `verify` hand to the hashing pipeline.
 //!
 //! Pieces map to file ranges through [`swarm_engine::layout::file_spans`], the one place
-//! that splits a piece across files. Each file is opened once, when its first byte is
-//! needed, and read sequentially, so the kernel's read-ahead works.
+//! that splits a piece across files. Each hashing worker has its own clone, which keeps the
+//! file it read last open and reads each piece sequentially, chunk by chunk.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use swarm_engine::layout::file_spans;
 use swarm_engine::metainfo::FileEntry;
@@ -39,9 +40,17 @@ pub(crate) enum ReadError {
     Shrank { path: PathBuf },
 }
 
-/// The files of one torrent as they are on disk.
+/// The files of one torrent as they are on disk. Cloning is cheap (the file lists are
+/// shared); each clone opens files for itself.
 #[derive(Debug)]
 pub(crate) struct DiskContent {
+    layout: Arc<Layout>,
+    /// The file read last by this clone and the position of its cursor.
+    open: Option<(usize, File, u64)>,
+}
+
+#[derive(Debug)]
+struct Layout {
     geometry: Geometry,
     /// The torrent's files: lengths and offsets in the concatenated content.
     files: Vec<FileEntry>,
@@ -50,8 +59,15 @@ pub(crate) struct DiskContent {
     /// Each file's length found on disk before reading; `None` when absent.
     found_lengths: Vec<Option<u64>>,
     short_data: ShortData,
-    /// The file read last and the position of its cursor.
-    open: Option<(usize, File, u64)>,
+}
+
+impl Clone for DiskContent {
+    fn clone(&self) -> Self {
+        DiskContent {
+            layout: Arc::clone(&self.layout),
+            open: None,
+        }
+    }
 }
 
 impl DiskContent {
@@ -66,20 +82,22 @@ impl DiskContent {
         debug_assert_eq!(files.len(), paths.len());
         debug_assert_eq!(files.len(), found_lengths.len());
         DiskContent {
-            geometry,
-            files,
-            paths,
-            found_lengths,
-            short_data,
+            layout: Arc::new(Layout {
+                geometry,
+                files,
+                paths,
+                found_lengths,
+                short_data,
+            }),
             open: None,
         }
     }
 
     fn short(&self, file_index: usize) -> Result<Presence, ReadError> {
-        match self.short_data {
+        match self.layout.short_data {
             ShortData::Missing => Ok(Presence::Missing),
             ShortData::Error => Err(ReadError::Shrank {
-                path: self.paths[file_index].clone(),
+                path: self.layout.paths[file_index].clone(),
             }),
         }
     }
@@ -89,7 +107,7 @@ impl DiskContent {
         let (_, file, position) = match self.open.take() {
             Some(open) if open.0 == file_index => self.open.insert(open),
             _ => {
-                let file = File::open(&self.paths[file_index])?;
+                let file = File::open(&self.layout.paths[file_index])?;
                 self.open.insert((file_index, file, 0))
             }
         };
@@ -117,32 +135,43 @@ impl DiskContent {
 impl PieceSource for DiskContent {
     type Error = ReadError;
 
-    fn read_piece(&mut self, piece: PieceIndex, buf: &mut [u8]) -> Result<Presence, ReadError> {
-        let offset = self.geometry.piece_offset(piece);
-        let spans = file_spans(&self.files, offset, buf.len() as u64);
+    fn read_piece(
+        &mut self,
+        piece: PieceIndex,
+        chunk: &mut [u8],
+        consume: &mut dyn FnMut(&[u8]),
+    ) -> Result<Presence, ReadError> {
+        let layout = Arc::clone(&self.layout);
+        let offset = layout.geometry.piece_offset(piece);
+        let size = u64::from(layout.geometry.piece_size(piece));
+        let spans = file_spans(&layout.files, offset, size);
         // A piece is present only if every file it touches holds all of its part.
         for span in &spans {
-            match self.found_lengths[span.file_index] {
+            match layout.found_lengths[span.file_index] {
                 Some(found) if span.file_offset + span.length <= found => {}
                 _ => return Ok(Presence::Missing),
             }
         }
         for span in spans {
-            let start = span.range_offset as usize;
-            let part = &mut buf[start..start + span.length as usize];
-            match self.read_at(span.file_index, span.file_offset, part) {
-                Ok(true) => {}
-                Ok(false) => return self.short(span.file_index),
-                Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                    return self.short(span.file_index)
+            let mut done = 0;
+            while done < span.length {
+                let length = (span.length - done).min(chunk.len() as u64) as usize;
+                let part = &mut chunk[..length];
+                match self.read_at(span.file_index, span.file_offset + done, part) {
+                    Ok(true) => consume(part),
+                    Ok(false) => return self.short(span.file_index),
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                        return self.short(span.file_index)
+                    }
+                    Err(source) => {
+                        return Err(ReadError::Io {
+                            action: "read",
+                            path: layout.paths[span.file_index].clone(),
+                            source,
+                        })
+                    }
                 }
-                Err(source) => {
-                    return Err(ReadError::Io {
-                        action: "read",
-                        path: self.paths[span.file_index].clone(),
-                        source,
-                    })
-                }
+                done += length as u64;
             }
         }
         Ok(Presence::Present)

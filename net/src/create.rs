@@ -10,8 +10,8 @@
 //!   expressed in a torrent: each is reported with a warning (`tracing`), never dropped
 //!   silently.
 //!
-//! Every byte is read once and hashed on all cores by [`crate::hashing`]; memory stays at
-//! about `(cores + 2) × piece length`. Files are checked again after hashing: one that
+//! Every byte is read once and hashed on all cores by [`crate::hashing`]; its buffers take
+//! 1 MiB per core whatever the size of the content or of its pieces. Files are checked again after hashing: one that
 //! changed size or modification time meanwhile is an error, not a wrong torrent.
 
 use std::fs::{self, Metadata};
@@ -442,7 +442,7 @@ mod tests {
             piece_length: Some(16 * 1024),
             hashing: HashConfig {
                 workers: 2,
-                queue_depth: 1,
+                chunk_length: 4096,
             },
             ..CreateOptions::default()
         }

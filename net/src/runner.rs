@@ -364,7 +364,8 @@ impl Driver {
 
     fn flush_writes(&mut self) {
         if !self.writes.is_empty() {
-            self.disk.submit(Job::Writes(std::mem::take(&mut self.writes)));
+            self.disk
+                .submit(Job::Writes(std::mem::take(&mut self.writes)));
         }
     }
 

@@ -214,10 +214,15 @@ impl WriteGate {
 /// A disk or hashing job.
 #[derive(Debug)]
 pub(crate) enum Job {
-    Read { conn: ConnId, block: BlockRef },
+    Read {
+        conn: ConnId,
+        block: BlockRef,
+    },
     /// Blocks received in one turn of the node loop, written by one thread in one wake-up.
     Writes(Vec<(BlockRef, Bytes)>),
-    Hash { piece: PieceIndex },
+    Hash {
+        piece: PieceIndex,
+    },
 }
 
 /// Worker threads sharing one job queue; each result goes back to the node as an [`Input`].

@@ -183,7 +183,10 @@ async fn older_copy_in_the_output_directory_is_reused() {
 }
 
 /// Starts a tracker on `addr` until the returned sender fires.
-async fn tracker_on(addr: std::net::SocketAddr, data: &std::path::Path) -> tokio::sync::oneshot::Sender<()> {
+async fn tracker_on(
+    addr: std::net::SocketAddr,
+    data: &std::path::Path,
+) -> tokio::sync::oneshot::Sender<()> {
     let listener = loop {
         // The old listener's port may take a moment to be free again.
         match tokio::net::TcpListener::bind(addr).await {
@@ -194,18 +197,31 @@ async fn tracker_on(addr: std::net::SocketAddr, data: &std::path::Path) -> tokio
     let mut config = swarm_tracker::TrackerConfig::new(addr, data);
     config.interval_s = 1;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(swarm_tracker::serve_with_shutdown(listener, config, async {
-        let _ = rx.await;
-    }));
+    tokio::spawn(swarm_tracker::serve_with_shutdown(
+        listener,
+        config,
+        async {
+            let _ = rx.await;
+        },
+    ));
     tx
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tracker_restart_is_survived() {
     let dir = tempfile::tempdir().unwrap();
-    let addr = std::net::TcpListener::bind(LOOPBACK).unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind(LOOPBACK)
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let announce = format!("http://{addr}/announce");
-    let (path, meta, bytes) = make_content(&dir.path().join("src"), "img", 2 * 1024 * 1024, 64 * 1024, vec![announce.clone()]);
+    let (path, meta, bytes) = make_content(
+        &dir.path().join("src"),
+        "img",
+        2 * 1024 * 1024,
+        64 * 1024,
+        vec![announce.clone()],
+    );
 
     let first = tracker_on(addr, &dir.path().join("tracker")).await;
     let mut seed_opts = options();
@@ -257,7 +273,13 @@ async fn full_disk_stops_with_an_error_and_marks_nothing_false() {
         return;
     }
     let _mount = Mount(out.clone());
-    let (path, meta, _) = make_content(&dir.path().join("src"), "img", 4 * 1024 * 1024, 64 * 1024, vec![]);
+    let (path, meta, _) = make_content(
+        &dir.path().join("src"),
+        "img",
+        4 * 1024 * 1024,
+        64 * 1024,
+        vec![],
+    );
     let seeder = seed(&meta, &path, options(), false).await;
     let mut opts = options();
     opts.peers = vec![seeder.local_addr];
@@ -268,7 +290,10 @@ async fn full_disk_stops_with_an_error_and_marks_nothing_false() {
     assert!(error.contains("No space left"), "{error}");
     // Every piece the node counted as verified is really on disk.
     let report = swarm_net::verify(&meta, &out.join("img.part"), &|_| {}).unwrap();
-    assert!(report.good_pieces >= status.verified_pieces, "{report:?} vs {status:?}");
+    assert!(
+        report.good_pieces >= status.verified_pieces,
+        "{report:?} vs {status:?}"
+    );
     assert!(!out.join("img").exists());
     seeder.stop();
 }

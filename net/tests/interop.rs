@@ -33,7 +33,11 @@ fn have_libtorrent() -> bool {
 }
 
 fn have_aria2() -> bool {
-    let ok = Command::new("aria2c").arg("--version").stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    let ok = Command::new("aria2c")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if !ok {
         eprintln!("skipped: aria2c is not installed");
     }
@@ -55,7 +59,13 @@ async fn libtorrent_downloads_from_swarm_seed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (path, meta, bytes) = make_content(&dir.path().join("src"), "img.bin", 6 * 1024 * 1024 + 777, 256 * 1024, vec![]);
+    let (path, meta, bytes) = make_content(
+        &dir.path().join("src"),
+        "img.bin",
+        6 * 1024 * 1024 + 777,
+        256 * 1024,
+        vec![],
+    );
     let seeder = seed(&meta, &path, options(), false).await;
     let out = dir.path().join("lt");
     std::fs::create_dir_all(&out).unwrap();
@@ -64,14 +74,24 @@ async fn libtorrent_downloads_from_swarm_seed() {
     let output = tokio::task::spawn_blocking(move || {
         Command::new(PYTHON)
             .arg(script())
-            .args(["download", torrent.to_str().unwrap(), out.to_str().unwrap(), &peer, "60"])
+            .args([
+                "download",
+                torrent.to_str().unwrap(),
+                out.to_str().unwrap(),
+                &peer,
+                "60",
+            ])
             .output()
             .unwrap()
     })
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "libtorrent: {stdout} {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "libtorrent: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(std::fs::read(dir.path().join("lt/img.bin")).unwrap(), bytes);
     seeder.stop();
     let status = wait(seeder, 10).await;
@@ -84,12 +104,22 @@ async fn swarm_get_downloads_from_libtorrent_seed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_, meta, bytes) = make_content(&dir.path().join("src"), "img.bin", 5 * 1024 * 1024 + 3, 128 * 1024, vec![]);
+    let (_, meta, bytes) = make_content(
+        &dir.path().join("src"),
+        "img.bin",
+        5 * 1024 * 1024 + 3,
+        128 * 1024,
+        vec![],
+    );
     let torrent = dir.path().join("src/img.bin.torrent");
     let mut child = Reaper(
         Command::new(PYTHON)
             .arg(script())
-            .args(["seed", torrent.to_str().unwrap(), dir.path().join("src").to_str().unwrap()])
+            .args([
+                "seed",
+                torrent.to_str().unwrap(),
+                dir.path().join("src").to_str().unwrap(),
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -98,7 +128,11 @@ async fn swarm_get_downloads_from_libtorrent_seed() {
     let port: u16 = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        line.trim().strip_prefix("port ").expect("port line").parse().unwrap()
+        line.trim()
+            .strip_prefix("port ")
+            .expect("port line")
+            .parse()
+            .unwrap()
     })
     .await
     .unwrap();
@@ -124,7 +158,13 @@ async fn aria2_downloads_from_swarm_seed_through_the_tracker() {
     let config = swarm_tracker::TrackerConfig::new(tracker_addr, dir.path().join("tracker"));
     tokio::spawn(swarm_tracker::serve(listener, config));
     let announce = format!("http://{tracker_addr}/announce");
-    let (path, meta, bytes) = make_content(&dir.path().join("src"), "img.bin", 4 * 1024 * 1024 + 5, 128 * 1024, vec![announce.clone()]);
+    let (path, meta, bytes) = make_content(
+        &dir.path().join("src"),
+        "img.bin",
+        4 * 1024 * 1024 + 5,
+        128 * 1024,
+        vec![announce.clone()],
+    );
     let mut seed_opts = options();
     seed_opts.trackers = vec![announce];
     let seeder = seed(&meta, &path, seed_opts, false).await;
@@ -132,7 +172,11 @@ async fn aria2_downloads_from_swarm_seed_through_the_tracker() {
     let torrent = dir.path().join("src/img.bin.torrent");
     let out = dir.path().join("aria");
     let out2 = out.clone();
-    let aria_port = std::net::TcpListener::bind(LOOPBACK).unwrap().local_addr().unwrap().port();
+    let aria_port = std::net::TcpListener::bind(LOOPBACK)
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("timeout")
             .args(["60", "aria2c"])
@@ -176,7 +220,13 @@ async fn mixed_swarm_of_swarm_libtorrent_and_aria2_completes() {
     config.interval_s = 2;
     tokio::spawn(swarm_tracker::serve(listener, config));
     let announce = format!("http://{tracker_addr}/announce");
-    let (path, meta, bytes) = make_content(&dir.path().join("src"), "img.bin", 12 * 1024 * 1024 + 99, 256 * 1024, vec![announce.clone()]);
+    let (path, meta, bytes) = make_content(
+        &dir.path().join("src"),
+        "img.bin",
+        12 * 1024 * 1024 + 99,
+        256 * 1024,
+        vec![announce.clone()],
+    );
     let torrent = dir.path().join("src/img.bin.torrent");
 
     // The origin serves slowly so that the peers have to trade among themselves.
@@ -199,11 +249,21 @@ async fn mixed_swarm_of_swarm_libtorrent_and_aria2_completes() {
     let lt_out = dir.path().join("lt");
     std::fs::create_dir_all(&lt_out).unwrap();
     let lt = {
-        let (torrent, lt_out, peer) = (torrent.clone(), lt_out.clone(), origin.local_addr.to_string());
+        let (torrent, lt_out, peer) = (
+            torrent.clone(),
+            lt_out.clone(),
+            origin.local_addr.to_string(),
+        );
         tokio::task::spawn_blocking(move || {
             Command::new(PYTHON)
                 .arg(script())
-                .args(["download", torrent.to_str().unwrap(), lt_out.to_str().unwrap(), &peer, "90"])
+                .args([
+                    "download",
+                    torrent.to_str().unwrap(),
+                    lt_out.to_str().unwrap(),
+                    &peer,
+                    "90",
+                ])
                 .output()
                 .unwrap()
         })
@@ -211,11 +271,25 @@ async fn mixed_swarm_of_swarm_libtorrent_and_aria2_completes() {
     let aria_out = dir.path().join("aria");
     let aria = {
         let (torrent, aria_out) = (torrent.clone(), aria_out.clone());
-        let port = std::net::TcpListener::bind(LOOPBACK).unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind(LOOPBACK)
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         tokio::task::spawn_blocking(move || {
             Command::new("timeout")
-                .args(["90", "aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false"])
-                .args(["--seed-time=0", "--console-log-level=warn", "--summary-interval=0"])
+                .args([
+                    "90",
+                    "aria2c",
+                    "--enable-dht=false",
+                    "--enable-dht6=false",
+                    "--bt-enable-lpd=false",
+                ])
+                .args([
+                    "--seed-time=0",
+                    "--console-log-level=warn",
+                    "--summary-interval=0",
+                ])
                 .arg(format!("--listen-port={port}"))
                 .arg(format!("--dir={}", aria_out.display()))
                 .arg(torrent)
@@ -230,10 +304,18 @@ async fn mixed_swarm_of_swarm_libtorrent_and_aria2_completes() {
         assert_eq!(std::fs::read(out.join("img.bin")).unwrap(), bytes);
     }
     let lt = lt.await.unwrap();
-    assert!(lt.status.success(), "libtorrent: {}", String::from_utf8_lossy(&lt.stdout));
+    assert!(
+        lt.status.success(),
+        "libtorrent: {}",
+        String::from_utf8_lossy(&lt.stdout)
+    );
     assert_eq!(std::fs::read(lt_out.join("img.bin")).unwrap(), bytes);
     let aria = aria.await.unwrap();
-    assert!(aria.status.success(), "aria2c: {}", String::from_utf8_lossy(&aria.stdout));
+    assert!(
+        aria.status.success(),
+        "aria2c: {}",
+        String::from_utf8_lossy(&aria.stdout)
+    );
     assert_eq!(std::fs::read(aria_out.join("img.bin")).unwrap(), bytes);
     origin.stop();
     let origin_status = wait(origin, 10).await;

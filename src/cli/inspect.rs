@@ -1,0 +1,171 @@
+//! `swarm inspect TORRENT`: show what a torrent holds, for people or (`--json`) scripts.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+use swarm_engine::metainfo::Metainfo;
+use swarm_engine::units::format_size;
+
+use super::{read_torrent, Outcome};
+
+/// Show a torrent's name, info-hash, sizes, trackers and files.
+///
+/// The JSON form has: info_hash, name, total_size, piece_length, piece_count, private,
+/// multi_file, trackers, announce_list, web_seeds, comment, created_by, creation_date,
+/// files [{path, length, offset}].
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The .torrent file.
+    torrent: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `swarm inspect`.
+pub fn run_inspect(args: InspectArgs) -> anyhow::Result<Outcome> {
+    let meta = read_torrent(&args.torrent)?;
+    if args.json {
+        println!("{:#}", to_json(&meta));
+    } else {
+        print!("{}", to_text(&meta));
+    }
+    Ok(Outcome::Success)
+}
+
+fn to_json(meta: &Metainfo) -> serde_json::Value {
+    let files: Vec<_> = meta
+        .files
+        .iter()
+        .map(|f| json!({ "path": f.display_path(), "length": f.length, "offset": f.offset }))
+        .collect();
+    json!({
+        "info_hash": meta.info_hash.to_string(),
+        "name": meta.name,
+        "total_size": meta.total_length(),
+        "piece_length": meta.geometry.piece_length(),
+        "piece_count": meta.geometry.piece_count(),
+        "private": meta.private,
+        "multi_file": meta.multi_file,
+        "trackers": meta.trackers(),
+        "announce_list": meta.announce_list,
+        "web_seeds": meta.web_seeds,
+        "comment": meta.comment,
+        "created_by": meta.created_by,
+        "creation_date": meta.creation_date,
+        "files": files,
+    })
+}
+
+/// The layout of `transmission-show`.
+fn to_text(meta: &Metainfo) -> String {
+    let mut out = String::new();
+    let mut line = |text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(format!("Name: {}", meta.name));
+    line(format!("Hash: {}", meta.info_hash));
+    if let Some(by) = &meta.created_by {
+        line(format!("Created by: {by}"));
+    }
+    if let Some(date) = meta.creation_date {
+        line(format!("Created on: {}", format_unix_time(date)));
+    }
+    if let Some(comment) = &meta.comment {
+        line(format!("Comment: {comment}"));
+    }
+    line(format!("Piece Count: {}", meta.geometry.piece_count()));
+    line(format!(
+        "Piece Size: {}",
+        format_size(u64::from(meta.geometry.piece_length()))
+    ));
+    line(format!(
+        "Total Size: {} ({} bytes)",
+        format_size(meta.total_length()),
+        meta.total_length()
+    ));
+    line(format!(
+        "Privacy: {}",
+        if meta.private {
+            "Private torrent"
+        } else {
+            "Public torrent"
+        }
+    ));
+    line(String::new());
+    line("TRACKERS".into());
+    let tiers: Vec<Vec<String>> = if meta.announce_list.is_empty() {
+        meta.announce.iter().map(|url| vec![url.clone()]).collect()
+    } else {
+        meta.announce_list.clone()
+    };
+    for (number, tier) in tiers.iter().enumerate() {
+        line(format!("  Tier #{}", number + 1));
+        for url in tier {
+            line(format!("  {url}"));
+        }
+    }
+    if !meta.web_seeds.is_empty() {
+        line(String::new());
+        line("WEBSEEDS".into());
+        for url in &meta.web_seeds {
+            line(format!("  {url}"));
+        }
+    }
+    line(String::new());
+    line("FILES".into());
+    for file in &meta.files {
+        let path = if meta.multi_file {
+            format!("{}/{}", meta.name, file.display_path())
+        } else {
+            file.display_path()
+        };
+        line(format!("  {path} ({})", format_size(file.length)));
+    }
+    out
+}
+
+/// `seconds` since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`.
+fn format_unix_time(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_times_print_as_utc_dates() {
+        assert_eq!(format_unix_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_unix_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(format_unix_time(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(format_unix_time(-1), "1969-12-31 23:59:59 UTC");
+        // Far out of range must not panic.
+        let _ = format_unix_time(i64::MAX / 2);
+    }
+}

@@ -1,0 +1,141 @@
+//! The command line: one subcommand per variant of [`Command`], each run by `run_*` in its
+//! own file. `anyhow` lives here at the edge; the crates return typed errors.
+
+mod create;
+mod demo;
+mod get;
+mod inspect;
+mod progress;
+mod report;
+mod seed;
+mod sim;
+mod tracker;
+mod verify;
+
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use swarm_engine::metainfo::Metainfo;
+use swarm_engine::units::parse_size;
+
+/// Exit code when the work was done but the answer is "no" (e.g. `verify` found the copy
+/// incomplete or corrupt).
+pub const EXIT_INCOMPLETE: u8 = 1;
+/// Exit code for usage errors and unusable input (clap uses it for bad arguments too).
+pub const EXIT_ERROR: u8 = 2;
+
+const EXIT_CODES: &str = "\
+Exit status: 0 on success; 1 when `verify` finds the copy incomplete or corrupt;
+2 for usage errors and unusable input (a missing file, a malformed torrent).
+Set RUST_LOG (e.g. RUST_LOG=debug) for diagnostics on stderr.";
+
+/// Sync very large files from one origin to many servers, BitTorrent style.
+#[derive(Debug, Parser)]
+#[command(name = "swarm", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Create(create::CreateArgs),
+    Inspect(inspect::InspectArgs),
+    Verify(verify::VerifyArgs),
+    Seed(seed::SeedArgs),
+    Get(get::GetArgs),
+    Demo(demo::DemoArgs),
+    Sim(sim::SimArgs),
+    Tracker(tracker::TrackerArgs),
+    Report(report::ReportArgs),
+}
+
+/// How a command that ran to its end turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// Exit 1: the check ran and failed.
+    Incomplete,
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::Incomplete => ExitCode::from(EXIT_INCOMPLETE),
+        }
+    }
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Create(args) => create::run_create(args),
+        Command::Inspect(args) => inspect::run_inspect(args),
+        Command::Verify(args) => verify::run_verify(args),
+        Command::Seed(args) => seed::run_seed(args),
+        Command::Get(args) => get::run_get(args),
+        Command::Demo(args) => demo::run_demo(args),
+        Command::Sim(args) => sim::run_sim(args),
+        Command::Tracker(args) => tracker::run_tracker(args),
+        Command::Report(args) => report::run_report(args),
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (warnings and errors by default).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Ends a half-drawn progress line so an error message starts on its own line.
+pub fn finish_terminal_line() {
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+}
+
+/// clap value parser for sizes such as `256KiB`, `16MiB` or `1048576`.
+pub fn size_arg(text: &str) -> Result<u64, String> {
+    parse_size(text).map_err(|e| e.to_string())
+}
+
+/// Largest `.torrent` file read (a 20 GiB file in 16 KiB pieces needs about 26 MB).
+const MAX_TORRENT_BYTES: u64 = 128 << 20;
+
+/// Reads and validates a `.torrent` file.
+pub fn read_torrent(path: &Path) -> anyhow::Result<Metainfo> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TORRENT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > MAX_TORRENT_BYTES {
+        bail!(
+            "{} is larger than {} MiB: not a torrent file",
+            path.display(),
+            MAX_TORRENT_BYTES >> 20
+        );
+    }
+    Metainfo::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a valid torrent", path.display()))
+}
+
+/// Hashing threads: `--threads` or one per core.
+pub fn hash_config(threads: Option<usize>) -> swarm_net::hashing::HashConfig {
+    let mut config = swarm_net::hashing::HashConfig::for_this_machine();
+    if let Some(threads) = threads {
+        config.workers = threads.max(1);
+    }
+    config
+}

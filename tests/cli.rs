@@ -1,0 +1,18 @@
+//! End-to-end tests of the `swarm` binary: one test binary, a module per area.
+//!
+//! The interop tests need `/usr/bin/python3` with Debian's `python3-libtorrent` and
+//! `mktorrent` (`.ci/run` installs both). Without them a test prints why and passes, except
+//! under CI (`CI` set), where a missing tool is a failure.
+
+#![allow(clippy::unwrap_used)] // in tests, a failed unwrap is a failed test
+
+#[path = "cli/create.rs"]
+mod create;
+#[path = "cli/inspect.rs"]
+mod inspect;
+#[path = "cli/interop.rs"]
+mod interop;
+#[path = "cli/support.rs"]
+mod support;
+#[path = "cli/verify.rs"]
+mod verify;
