@@ -2,6 +2,10 @@
 //!
 //! Pure arithmetic over [`crate::metainfo::FileEntry`] offsets, shared by every storage
 //! implementation and by `verify`, so that no two places split a piece differently.
+//!
+//! Pad files (BEP 47) yield spans like any file, marked [`FileSpan::pad`]: their bytes are
+//! zeros that are never on disk, so a reader fills the span with zeros and a writer skips
+//! it. Every caller handles that one flag; none looks at the file list for pad files.
 
 use crate::metainfo::FileEntry;
 
@@ -16,6 +20,8 @@ pub struct FileSpan {
     pub range_offset: u64,
     /// Length of the run.
     pub length: u64,
+    /// The file is a pad file: the run is zeros, never read from or written to disk.
+    pub pad: bool,
 }
 
 /// Splits the content range `[offset, offset + length)` into runs inside files, in order.
@@ -36,6 +42,7 @@ pub fn file_spans(files: &[FileEntry], offset: u64, length: u64) -> Vec<FileSpan
                 file_offset: start - f.offset,
                 range_offset: start - offset,
                 length: stop - start,
+                pad: f.pad,
             }
         })
         .collect()
@@ -46,15 +53,21 @@ mod tests {
     use super::*;
 
     fn files(lengths: &[u64]) -> Vec<FileEntry> {
+        padded(&lengths.iter().map(|&l| (l, false)).collect::<Vec<_>>())
+    }
+
+    /// Files of `(length, pad)`.
+    fn padded(files: &[(u64, bool)]) -> Vec<FileEntry> {
         let mut offset = 0;
-        lengths
+        files
             .iter()
             .enumerate()
-            .map(|(i, &length)| {
+            .map(|(i, &(length, pad))| {
                 let entry = FileEntry {
                     path: vec![format!("f{i}")],
                     length,
                     offset,
+                    pad,
                 };
                 offset += length;
                 entry
@@ -73,19 +86,22 @@ mod tests {
                     file_index: 0,
                     file_offset: 8,
                     range_offset: 0,
-                    length: 2
+                    length: 2,
+                    pad: false
                 },
                 FileSpan {
                     file_index: 2,
                     file_offset: 0,
                     range_offset: 2,
-                    length: 5
+                    length: 5,
+                    pad: false
                 },
                 FileSpan {
                     file_index: 3,
                     file_offset: 0,
                     range_offset: 7,
-                    length: 3
+                    length: 3,
+                    pad: false
                 },
             ]
         );
@@ -100,8 +116,25 @@ mod tests {
                 file_index: 1,
                 file_offset: 2,
                 range_offset: 0,
-                length: 4
+                length: 4,
+                pad: false
             }]
         );
+    }
+
+    #[test]
+    fn pad_file_spans_are_marked() {
+        // a [0, 10), pad [10, 16), b [16, 21): a range across all three.
+        let files = padded(&[(10, false), (6, true), (5, false)]);
+        let spans = file_spans(&files, 8, 10);
+        let summary: Vec<_> = spans
+            .iter()
+            .map(|s| (s.file_index, s.file_offset, s.range_offset, s.length, s.pad))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![(0, 8, 0, 2, false), (1, 0, 2, 6, true), (2, 0, 8, 2, false)]
+        );
+        assert_eq!(spans.iter().map(|s| s.length).sum::<u64>(), 10);
     }
 }

@@ -3,7 +3,10 @@
 //! Reading runs the bounded scanner of [`crate::bencode`] first, takes the info-hash from
 //! the exact bytes of the `info` value, then lets serde_bencode fill the typed fields.
 //! Supported: single-file and multi-file torrents, `announce`, `announce-list` (BEP 12),
-//! `private` (BEP 27), `url-list` (BEP 19), `comment`, `created by`, `creation date`.
+//! `private` (BEP 27), `url-list` (BEP 19), `comment`, `created by`, `creation date`, and
+//! the `attr` of multi-file entries (BEP 47): a file flagged `p` is a pad file, zeros that
+//! count in the content and its piece hashes but are never on disk. Other flags (`x`, `h`,
+//! `l`) and unknown ones are accepted and ignored.
 
 use std::fmt;
 use std::str::FromStr;
@@ -120,6 +123,9 @@ pub struct FileEntry {
     pub length: u64,
     /// Offset of the file's first byte in the concatenated content.
     pub offset: u64,
+    /// BEP 47 pad file (`attr` holds `p`): `length` zero bytes that are never on disk.
+    /// Readers supply zeros for it, writers drop its bytes, checks never find it missing.
+    pub pad: bool,
 }
 
 impl FileEntry {
@@ -186,6 +192,7 @@ impl Metainfo {
                     path: vec![info.name.clone()],
                     length,
                     offset: 0,
+                    pad: false,
                 }],
                 false,
             ),
@@ -268,6 +275,7 @@ fn layout_files(raw_files: Vec<RawFile>) -> Result<Vec<FileEntry>, MetainfoError
             check_component(component, &joined)?;
         }
         files.push(FileEntry {
+            pad: raw.attr.as_deref().is_some_and(|attr| attr.contains(&b'p')),
             path: raw.path,
             length: raw.length,
             offset,
@@ -344,6 +352,7 @@ impl TorrentBuilder {
                         .map(|(path, length)| RawFile {
                             path: path.clone(),
                             length: *length,
+                            attr: None,
                         })
                         .collect()
                 }),
@@ -413,6 +422,10 @@ struct RawInfo {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct RawFile {
+    /// BEP 47 flags, one letter each: `p` pad, `x` executable, `h` hidden, `l` symlink.
+    /// Bytes, not text, so that a stray non-UTF-8 flag is ignored rather than rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attr: Option<ByteBuf>,
     length: u64,
     path: Vec<String>,
 }
@@ -526,6 +539,68 @@ mod tests {
                 MetainfoError::UnsafePath { .. }
             ));
         }
+    }
+
+    /// A multi-file torrent as libtorrent 2 writes it: `a`, a pad file up to the piece
+    /// boundary, then `b` with flags this crate does not act on.
+    fn padded(attrs: [Option<&[u8]>; 3], pad_path: &[&str]) -> Vec<u8> {
+        let file = |attr: Option<&[u8]>, length, path: &[&str]| RawFile {
+            attr: attr.map(|a| ByteBuf::from(a.to_vec())),
+            length,
+            path: path.iter().map(|c| c.to_string()).collect(),
+        };
+        let raw = RawTorrent {
+            info: RawInfo {
+                name: "set".into(),
+                piece_length: 16_384,
+                pieces: ByteBuf::from(vec![0u8; 40]),
+                length: None,
+                files: Some(vec![
+                    file(attrs[0], 10, &["a"]),
+                    file(attrs[1], 16_374, pad_path),
+                    file(attrs[2], 5, &["b"]),
+                ]),
+                private: None,
+            },
+            announce: None,
+            announce_list: None,
+            url_list: None,
+            comment: None,
+            created_by: None,
+            creation_date: None,
+        };
+        serde_bencode::to_bytes(&raw).unwrap()
+    }
+
+    #[test]
+    fn attr_p_marks_a_pad_file_and_other_flags_are_ignored() {
+        let bytes = padded(
+            [Some(b""), Some(b"p"), Some(b"xhl?\xff")],
+            &[".pad", "16374"],
+        );
+        let meta = Metainfo::from_bytes(&bytes).unwrap();
+        let pads: Vec<bool> = meta.files.iter().map(|f| f.pad).collect();
+        assert_eq!(pads, vec![false, true, false]);
+        assert_eq!(meta.files[1].display_path(), ".pad/16374");
+        assert_eq!(meta.files[2].offset, 16_384);
+        assert_eq!(meta.total_length(), 16_389);
+
+        // Without `attr`, or with flags but no `p`, a file is an ordinary one.
+        let bytes = padded([None, Some(b"x"), None], &[".pad", "16374"]);
+        assert!(Metainfo::from_bytes(&bytes)
+            .unwrap()
+            .files
+            .iter()
+            .all(|f| !f.pad));
+    }
+
+    #[test]
+    fn pad_file_paths_are_still_checked() {
+        let bytes = padded([None, Some(b"p"), None], &[".pad", ".."]);
+        assert!(matches!(
+            Metainfo::from_bytes(&bytes).unwrap_err(),
+            MetainfoError::UnsafePath { .. }
+        ));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! Pieces map to file ranges through [`swarm_engine::layout::file_spans`], the one place
 //! that splits a piece across files. Each hashing worker has its own clone, which keeps the
-//! file it read last open and reads each piece sequentially, chunk by chunk.
+//! file it read last open and reads each piece sequentially, chunk by chunk. Spans in pad
+//! files (BEP 47) are handed over as zeros without touching the disk.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -56,7 +57,8 @@ struct Layout {
     files: Vec<FileEntry>,
     /// Where each file is on disk.
     paths: Vec<PathBuf>,
-    /// Each file's length found on disk before reading; `None` when absent.
+    /// Each file's length found on disk before reading; `None` when absent (and for pad
+    /// files, which are never read).
     found_lengths: Vec<Option<u64>>,
     short_data: ShortData,
 }
@@ -146,7 +148,7 @@ impl PieceSource for DiskContent {
         let size = u64::from(layout.geometry.piece_size(piece));
         let spans = file_spans(&layout.files, offset, size);
         // A piece is present only if every file it touches holds all of its part.
-        for span in &spans {
+        for span in spans.iter().filter(|s| !s.pad) {
             match layout.found_lengths[span.file_index] {
                 Some(found) if span.file_offset + span.length <= found => {}
                 _ => return Ok(Presence::Missing),
@@ -157,7 +159,13 @@ impl PieceSource for DiskContent {
             while done < span.length {
                 let length = (span.length - done).min(chunk.len() as u64) as usize;
                 let part = &mut chunk[..length];
-                match self.read_at(span.file_index, span.file_offset + done, part) {
+                let read = if span.pad {
+                    part.fill(0);
+                    Ok(true)
+                } else {
+                    self.read_at(span.file_index, span.file_offset + done, part)
+                };
+                match read {
                     Ok(true) => consume(part),
                     Ok(false) => return self.short(span.file_index),
                     Err(error) if error.kind() == io::ErrorKind::NotFound => {

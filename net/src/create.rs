@@ -263,6 +263,7 @@ pub fn create_from_content(
             path: file.components.clone(),
             length: file.length,
             offset,
+            pad: false,
         });
         offset += file.length;
     }

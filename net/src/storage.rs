@@ -4,6 +4,9 @@
 //! Files are opened once and preallocated to their exact length (sparse), so a block is one
 //! `pwrite` per file it touches wherever it lands. Pieces map to files through
 //! [`swarm_engine::layout::file_spans`], the one place that splits a piece across files.
+//! Pad files (BEP 47) are never created or opened: their spans read as zeros and writes to
+//! them are dropped (the piece hash, computed from what reads return, catches a peer that
+//! sent anything but zeros there).
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -39,14 +42,16 @@ pub struct StorageError {
 pub struct Storage {
     geometry: Geometry,
     files: Vec<FileEntry>,
-    handles: Vec<File>,
+    /// One per file; `None` for pad files, which are not on disk.
+    handles: Vec<Option<File>>,
     paths: Vec<PathBuf>,
     /// Fault injection for tests: every block read is served with its bytes flipped.
     corrupt_reads: bool,
 }
 
 /// Where each file of `metainfo` lives when its content is at `root` (the file itself for a
-/// single-file torrent, the directory for a multi-file one).
+/// single-file torrent, the directory for a multi-file one). Pad files get a path too, so
+/// the list stays parallel to the torrent's files, but nothing is ever there.
 pub fn file_paths(metainfo: &Metainfo, root: &Path) -> Vec<PathBuf> {
     if metainfo.multi_file {
         metainfo
@@ -73,7 +78,9 @@ impl Storage {
                     source,
                 }
             };
-            if writable {
+            if entry.pad {
+                handles.push(None);
+            } else if writable {
                 if let Some(parent) = path.parent() {
                     fs::create_dir_all(parent).map_err(err("create the directory of"))?;
                 }
@@ -88,9 +95,9 @@ impl Storage {
                 if len != entry.length {
                     file.set_len(entry.length).map_err(err("preallocate"))?;
                 }
-                handles.push(file);
+                handles.push(Some(file));
             } else {
-                handles.push(File::open(path).map_err(err("open"))?);
+                handles.push(Some(File::open(path).map_err(err("open"))?));
             }
         }
         Ok(Storage {
@@ -111,9 +118,12 @@ impl Storage {
         for span in file_spans(&self.files, offset, buf.len() as u64) {
             let start = span.range_offset as usize;
             let part = &mut buf[start..start + span.length as usize];
-            self.handles[span.file_index]
-                .read_exact_at(part, span.file_offset)
-                .map_err(|e| self.context(span.file_index, e))?;
+            match &self.handles[span.file_index] {
+                Some(file) => file
+                    .read_exact_at(part, span.file_offset)
+                    .map_err(|e| self.context(span.file_index, e))?,
+                None => part.fill(0),
+            }
         }
         Ok(())
     }
@@ -125,7 +135,7 @@ impl Storage {
         )
     }
 
-    /// Reads one block.
+    /// Reads one block; bytes falling in pad files are zeros.
     pub fn read_block(&self, block: BlockRef) -> io::Result<Bytes> {
         let mut buf = BytesMut::zeroed(block.length as usize);
         let offset = self.geometry.piece_offset(block.piece) + u64::from(block.offset);
@@ -136,13 +146,15 @@ impl Storage {
         Ok(buf.freeze())
     }
 
-    /// Writes one block.
+    /// Writes one block; bytes falling in pad files are dropped.
     pub fn write_block(&self, block: BlockRef, data: &[u8]) -> io::Result<()> {
         let offset = self.geometry.piece_offset(block.piece) + u64::from(block.offset);
         for span in file_spans(&self.files, offset, data.len() as u64) {
+            let Some(file) = &self.handles[span.file_index] else {
+                continue; // a pad file
+            };
             let start = span.range_offset as usize;
-            self.handles[span.file_index]
-                .write_all_at(&data[start..start + span.length as usize], span.file_offset)
+            file.write_all_at(&data[start..start + span.length as usize], span.file_offset)
                 .map_err(|e| self.context(span.file_index, e))?;
         }
         Ok(())
@@ -168,6 +180,7 @@ impl Storage {
     /// Flushes written data to the disk.
     pub fn sync(&self) -> io::Result<()> {
         for (i, file) in self.handles.iter().enumerate() {
+            let Some(file) = file else { continue };
             file.sync_data().map_err(|e| self.context(i, e))?;
         }
         Ok(())
@@ -318,5 +331,99 @@ fn worker(
         {
             return; // the node is gone
         }
+    }
+}
+
+/// Torrents with BEP 47 pad files, which `swarm create` never writes, for this crate's tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) mod padded {
+    use super::*;
+
+    /// Piece length of [`torrent`].
+    pub(crate) const PIECE_LENGTH: usize = 16 * 1024;
+
+    /// The content of file `a` (10 bytes) and `b` (5 bytes).
+    pub(crate) const A: &[u8] = b"0123456789";
+    pub(crate) const B: &[u8] = b"abcde";
+
+    /// Multi-file torrent `set` as libtorrent 2 lays it out: `a`, the pad file `.pad/16374`
+    /// up to the first piece boundary, then `b`. Two pieces: `a` + zeros, and `b`.
+    pub(crate) fn torrent() -> Metainfo {
+        let pad = PIECE_LENGTH - A.len();
+        let mut first = A.to_vec();
+        first.resize(PIECE_LENGTH, 0);
+        let mut bytes = b"d4:infod5:filesl".to_vec();
+        bytes.extend_from_slice(format!("d6:lengthi{}e4:pathl1:aee", A.len()).as_bytes());
+        bytes.extend_from_slice(
+            format!(
+                "d4:attr1:p6:lengthi{pad}e4:pathl4:.pad{}:{pad}ee",
+                pad.to_string().len()
+            )
+            .as_bytes(),
+        );
+        bytes.extend_from_slice(format!("d4:attr1:x6:lengthi{}e4:pathl1:bee", B.len()).as_bytes());
+        bytes.extend_from_slice(
+            format!("e4:name3:set12:piece lengthi{PIECE_LENGTH}e6:pieces40:").as_bytes(),
+        );
+        bytes.extend_from_slice(&Sha1::digest(&first));
+        bytes.extend_from_slice(&Sha1::digest(B));
+        bytes.extend_from_slice(b"ee");
+        let meta = Metainfo::from_bytes(&bytes).unwrap();
+        assert!(meta.files[1].pad);
+        meta
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::padded::{self, A, B, PIECE_LENGTH};
+    use super::*;
+
+    fn block(meta: &Metainfo, piece: u32, offset: u32, length: u32) -> BlockRef {
+        BlockRef {
+            piece: meta.geometry.piece(piece).unwrap(),
+            offset,
+            length,
+        }
+    }
+
+    #[test]
+    fn pad_files_read_as_zeros_and_are_never_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("set");
+        let meta = padded::torrent();
+        let storage = Storage::open(&meta, &root, true).unwrap();
+        assert!(!root.join(".pad").exists());
+
+        // A whole first piece whose pad bytes are not zeros: they are dropped.
+        let mut sent = A.to_vec();
+        sent.resize(PIECE_LENGTH, 0xee);
+        storage
+            .write_block(block(&meta, 0, 0, PIECE_LENGTH as u32), &sent)
+            .unwrap();
+        storage
+            .write_block(block(&meta, 1, 0, B.len() as u32), B)
+            .unwrap();
+        assert!(!root.join(".pad").exists());
+        assert_eq!(fs::read(root.join("a")).unwrap(), A);
+        assert_eq!(fs::read(root.join("b")).unwrap(), B);
+
+        // The first block spans `a` and the pad file.
+        let data = storage
+            .read_block(block(&meta, 0, 0, PIECE_LENGTH as u32))
+            .unwrap();
+        assert_eq!(&data[..A.len()], A);
+        assert!(data[A.len()..].iter().all(|&b| b == 0));
+        for (piece, expected) in meta.piece_hashes.iter().enumerate() {
+            let piece = meta.geometry.piece(piece as u32).unwrap();
+            assert_eq!(&storage.hash_piece(piece).unwrap(), expected);
+        }
+        storage.sync().unwrap();
+
+        // Read-only opening does not look for the pad file either.
+        let seed = Storage::open(&meta, &root, false).unwrap();
+        assert_eq!(seed.read_block(block(&meta, 0, 0, 16)).unwrap()[..10], *A);
     }
 }

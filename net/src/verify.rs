@@ -10,6 +10,9 @@
 //! SHA-1 differs. Files of the wrong length (too short, or longer than the torrent says)
 //! are listed too. The copy is complete only when every piece matches and every file has
 //! exactly its length. Every piece is hashed in parallel by [`crate::hashing`].
+//!
+//! **Pad files** (BEP 47) are zeros that are never on disk: they are hashed as zeros, never
+//! looked for, and never reported, whatever is or is not at their path.
 
 use std::fs;
 use std::io;
@@ -156,6 +159,10 @@ pub fn verify_with(
     let mut found_lengths = Vec::with_capacity(paths.len());
     let mut file_problems = Vec::new();
     for (file, disk_path) in metainfo.files.iter().zip(&paths) {
+        if file.pad {
+            found_lengths.push(None);
+            continue;
+        }
         let (found, kind) = match fs::metadata(disk_path) {
             Ok(meta) if meta.is_file() => {
                 let length = meta.len();
@@ -295,5 +302,35 @@ mod tests {
         assert!(matches!(err, VerifyError::NotADirectory { .. }), "{err}");
         let err = verify(&meta, &dir.path().join("gone"), &|_| {}).unwrap_err();
         assert!(matches!(err, VerifyError::NotFound { .. }), "{err}");
+    }
+
+    #[test]
+    fn pad_files_verify_as_zeros_and_are_never_reported() {
+        use crate::storage::padded::{self, A, B};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("set");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("a"), A).unwrap();
+        fs::write(root.join("b"), B).unwrap();
+        let meta = padded::torrent();
+        let report = verify(&meta, &root, &|_| {}).unwrap();
+        assert!(report.complete, "{report:?}");
+        assert_eq!(report.good_pieces, 2);
+
+        // Whatever is at the pad file's path is not read.
+        fs::create_dir_all(root.join(".pad")).unwrap();
+        fs::write(root.join(".pad/16374"), b"junk").unwrap();
+        assert!(verify(&meta, &root, &|_| {}).unwrap().complete);
+
+        // A real file next to a pad file is still checked.
+        fs::remove_file(root.join("a")).unwrap();
+        let report = verify(&meta, &root, &|_| {}).unwrap();
+        assert_eq!(report.missing_pieces, vec![0]);
+        let paths: Vec<&str> = report
+            .file_problems
+            .iter()
+            .map(|p| p.path.as_str())
+            .collect();
+        assert_eq!(paths, vec!["a"]);
     }
 }

@@ -53,6 +53,36 @@ impl Drop for Reaper {
     }
 }
 
+/// Starts a libtorrent seed of `torrent` with its content in `save_dir`; returns once it has
+/// checked the content and listens, with its port.
+async fn lt_seed(torrent: &Path, save_dir: &Path) -> (Reaper, u16) {
+    let mut child = Reaper(
+        Command::new(PYTHON)
+            .arg(script())
+            .args([
+                "seed",
+                torrent.to_str().unwrap(),
+                save_dir.to_str().unwrap(),
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let port: u16 = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line.trim()
+            .strip_prefix("port ")
+            .expect("port line")
+            .parse()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    (child, port)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn libtorrent_downloads_from_swarm_seed() {
     if !have_libtorrent() {
@@ -112,30 +142,7 @@ async fn swarm_get_downloads_from_libtorrent_seed() {
         vec![],
     );
     let torrent = dir.path().join("src/img.bin.torrent");
-    let mut child = Reaper(
-        Command::new(PYTHON)
-            .arg(script())
-            .args([
-                "seed",
-                torrent.to_str().unwrap(),
-                dir.path().join("src").to_str().unwrap(),
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let port: u16 = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line.trim()
-            .strip_prefix("port ")
-            .expect("port line")
-            .parse()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let (child, port) = lt_seed(&torrent, &dir.path().join("src")).await;
     let mut opts = options();
     opts.peers = vec![format!("127.0.0.1:{port}").parse().unwrap()];
     let out = dir.path().join("out");
@@ -323,4 +330,57 @@ async fn mixed_swarm_of_swarm_libtorrent_and_aria2_completes() {
         "origin uploaded {:.2} copies to 4 peers",
         origin_status.uploaded_bytes as f64 / bytes.len() as f64
     );
+}
+
+/// libtorrent 2 makes hybrid v1+v2 torrents, whose multi-file layout has BEP 47 pad files
+/// between the files: `swarm get` downloads one from a libtorrent seed without creating them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swarm_get_downloads_hybrid_torrent_with_pad_files_from_libtorrent_seed() {
+    if !have_libtorrent() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src/set");
+    let files = [("a.bin", 100_003), ("sub/b.bin", 70_001), ("c.bin", 5)];
+    for (name, len) in files {
+        let path = src.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data(len, len as u64)).unwrap();
+    }
+    let torrent = dir.path().join("src/set.torrent");
+    let create = "import os, sys, libtorrent as lt\n\
+        path, out = sys.argv[1:3]\n\
+        fs = lt.file_storage()\n\
+        lt.add_files(fs, path)\n\
+        t = lt.create_torrent(fs, 16384)\n\
+        lt.set_piece_hashes(t, os.path.dirname(path))\n\
+        open(out, 'wb').write(lt.bencode(t.generate()))\n";
+    let status = Command::new(PYTHON)
+        .args([
+            "-c",
+            create,
+            src.to_str().unwrap(),
+            torrent.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let meta =
+        swarm_engine::metainfo::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
+    assert!(meta.files.iter().any(|f| f.pad), "{:?}", meta.files);
+
+    let (child, port) = lt_seed(&torrent, &dir.path().join("src")).await;
+    let mut opts = options();
+    opts.peers = vec![format!("127.0.0.1:{port}").parse().unwrap()];
+    let out = dir.path().join("out");
+    let (getter, prepared) = get(&meta, &out, opts).await;
+    let status = wait(getter, 60).await;
+    assert!(status.complete, "{status:?}");
+    download::finish(&prepared).unwrap();
+    for (name, len) in files {
+        let got = std::fs::read(out.join("set").join(name)).unwrap();
+        assert!(got == data(len, len as u64), "{name} differs");
+    }
+    assert!(!out.join("set/.pad").exists());
+    drop(child);
 }

@@ -183,11 +183,18 @@ fn libtorrent_torrent_reads_in_swarm(multi: bool, v1_only: bool) {
         &[s(&content), s(&torrent), "16384", flag],
     );
     assert_same_as_libtorrent(dir.path(), "lt.torrent", &lt);
-    // Pad files (BEP 47) are not on disk, so only torrents without them verify.
+    // Pad files (BEP 47) are zeros that are not on disk: the content verifies without them.
     let has_pad_files = lt_files(&lt).iter().any(|(path, _)| path.contains(".pad/"));
-    if !has_pad_files {
-        swarm_in(dir.path(), &["verify", "lt.torrent", s(&content)]).expect(0);
-    }
+    assert_eq!(
+        has_pad_files,
+        multi && !v1_only,
+        "libtorrent 2 pads hybrid multi-file torrents"
+    );
+    let report = swarm_in(dir.path(), &["verify", "--json", "lt.torrent", s(&content)])
+        .expect(0)
+        .json();
+    assert_eq!(report["file_problems"], serde_json::json!([]));
+    assert!(!content.join(".pad").exists());
 }
 
 #[test]

@@ -153,3 +153,36 @@ fn unusable_input_exits_2() {
     assert!(run.stderr.contains("nowhere"), "{}", run.stderr);
     swarm_in(dir.path(), &["verify", "img.torrent"]).expect(2);
 }
+
+/// Regression: BEP 47 pad files (`attr` `p`), as libtorrent 2 writes them, were reported
+/// missing. They are zeros that are never on disk.
+#[test]
+fn pad_files_need_not_be_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("set");
+    fs::create_dir_all(&root).unwrap();
+    write_random(&root.join("1"), 10, 3);
+    fs::write(root.join("2pad"), vec![0u8; 16_374]).unwrap();
+    write_random(&root.join("3"), 5000, 4);
+    swarm_in(
+        dir.path(),
+        &["create", "set", "-p", "16KiB", "-o", "plain.torrent"],
+    )
+    .expect(0);
+    // The same torrent with `2pad` flagged as a pad file.
+    let plain = fs::read(dir.path().join("plain.torrent")).unwrap();
+    let entry: &[u8] = b"d6:lengthi16374e4:pathl4:2padee";
+    let at = plain.windows(entry.len()).position(|w| w == entry).unwrap();
+    let mut padded = plain[..at].to_vec();
+    padded.extend_from_slice(b"d4:attr1:p");
+    padded.extend_from_slice(&plain[at + 1..]);
+    fs::write(dir.path().join("padded.torrent"), padded).unwrap();
+
+    fs::remove_file(root.join("2pad")).unwrap();
+    swarm_in(dir.path(), &["verify", "plain.torrent", "set"]).expect(1);
+    let json = swarm_in(dir.path(), &["verify", "--json", "padded.torrent", "set"])
+        .expect(0)
+        .json();
+    assert_eq!(json["good_pieces"], 2);
+    assert_eq!(json["file_problems"], serde_json::json!([]));
+}

@@ -22,12 +22,50 @@ function cell(row, text, className) {
   return td;
 }
 
+// The origin's in-process seed: its state, and a button to start or stop it.
+function seedText(s) {
+  if (s.state === 'failed') return `failed: ${s.error ?? ''}`;
+  return s.port == null || s.state === 'stopped' ? s.state : `${s.state} on port ${s.port}`;
+}
+
+function seedCell(row, t) {
+  const td = cell(row, '');
+  if (!t.seeding) return;
+  const s = t.seeding;
+  td.append(seedText(s));
+  if (s.state === 'failed') td.className = 'seed-failed';
+  const running = s.state === 'checking' || s.state === 'seeding';
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.dataset.seed = t.info_hash;
+  button.dataset.action = running ? 'stop' : 'start';
+  button.textContent = running ? 'Stop seeding' : 'Start seeding';
+  td.appendChild(button);
+}
+
+async function toggleSeed(button) {
+  button.disabled = true;
+  const stop = button.dataset.action === 'stop';
+  button.textContent = stop ? 'Stopping…' : 'Starting…';
+  const response = await fetch(`/api/torrents/${button.dataset.seed}/seed`, {
+    method: stop ? 'DELETE' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: stop ? undefined : '{}',
+  });
+  if (!response.ok) {
+    let text = `HTTP ${response.status}`;
+    try { text = (await response.json()).error; } catch (_) { /* keep the status */ }
+    showResult(`Seeding: ${text}`);
+  }
+  if (polling) poll();
+}
+
 function renderList(torrents) {
   const body = $('#torrents tbody');
   body.replaceChildren();
   if (torrents.length === 0) {
     const row = document.createElement('tr');
-    cell(row, 'No torrents yet.', 'muted').colSpan = 8;
+    cell(row, 'No torrents yet.', 'muted').colSpan = 9;
     body.appendChild(row);
     return;
   }
@@ -44,6 +82,7 @@ function renderList(torrents) {
     cell(row, t.leechers);
     cell(row, t.completed);
     cell(row, t.origin_upload_copies == null ? '?' : t.origin_upload_copies.toFixed(2));
+    seedCell(row, t);
     const link = cell(row, '');
     if (t.torrent_url) {
       const a = document.createElement('a');
@@ -158,6 +197,8 @@ function connect() {
 }
 
 $('#torrents tbody').addEventListener('click', (e) => {
+  const button = e.target.closest('button[data-seed]');
+  if (button) { toggleSeed(button); return; }
   const row = e.target.closest('tr[data-hash]');
   if (!row || e.target.closest('a')) return;
   selected = row.dataset.hash;

@@ -6,7 +6,8 @@
 //!   it is.
 //! - [`http`]: the HTTP tracker on axum (BEP 3 announce, BEP 23 compact peers, BEP 48
 //!   scrape), answering refusals with a bencoded `failure reason`.
-//! - [`manager`]: the web page, JSON API, live events and SQLite registry.
+//! - [`manager`]: the web page, JSON API, live events and SQLite registry, and the origin's
+//!   in-process seeds started from it.
 //! - [`metrics`]: Prometheus text at `/metrics`.
 //!
 //! Entry points: [`run`] (what `swarm tracker` calls), [`serve`] on a bound listener, and
@@ -139,6 +140,8 @@ pub async fn serve_with_shutdown(
         .map_err(TrackerError::io("reading the listen address"))?;
     let server = TrackerServer::open(config, local_addr)?;
     let sweeper = server.spawn_sweeper();
+    // Seeds wished in the registry restart; their checks run while we already serve.
+    tokio::spawn(manager::seed::api::resume(Arc::clone(&server.state)));
     tracing::info!(%local_addr, announce_url = server.announce_url(), "tracker listening");
     let app = server
         .router()
@@ -146,6 +149,8 @@ pub async fn serve_with_shutdown(
     let state = Arc::clone(&server.state);
     let shutdown = async move {
         shutdown.await;
+        // Seeds announce `stopped` while the tracker still answers.
+        state.seeds.stop_all().await;
         // End the live event streams, or graceful shutdown waits for them forever.
         state.closing.send_replace(true);
     };

@@ -10,6 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::config::TrackerConfig;
 use crate::core::TrackerCore;
 use crate::manager::registry::Registry;
+use crate::manager::seed::Seeds;
 use crate::metrics::Metrics;
 
 /// The core with the RNG its selections draw from.
@@ -30,6 +31,8 @@ pub(crate) struct AppState {
     pub core: Mutex<CoreState>,
     pub registry: std::sync::Arc<Registry>,
     pub metrics: Metrics,
+    /// The origin's seeds started from the manager.
+    pub seeds: Seeds,
     /// Uploaded files end up in `files/<info_hash>/<name>`.
     pub files_dir: PathBuf,
     /// Uploads in progress (`*.part`).
@@ -63,6 +66,7 @@ impl AppState {
             }),
             registry: std::sync::Arc::new(registry),
             metrics: Metrics::new(),
+            seeds: Seeds::default(),
             closing: tokio::sync::watch::channel(false).0,
             clock: Instant::now(),
         }

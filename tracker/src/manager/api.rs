@@ -3,7 +3,8 @@
 //!   answers `201` with [`Registered`] (or `200` when the torrent was already registered);
 //! - `GET /api/torrents`: every registered or tracked torrent ([`TorrentSummary`]);
 //! - `GET /api/torrents/{info_hash}`: one torrent with its peers ([`TorrentDetail`]);
-//! - `GET /api/torrents/{info_hash}/torrent`: the `.torrent` file.
+//! - `GET /api/torrents/{info_hash}/torrent`: the `.torrent` file;
+//! - `POST`/`DELETE /api/torrents/{info_hash}/seed`: see [`super::seed::api`].
 
 use std::sync::Arc;
 
@@ -48,7 +49,7 @@ pub struct RegisterOptions {
     pub piece_length: Option<u64>,
 }
 
-/// JSON body registering a file on the origin's disk.
+/// JSON body registering a file or directory on the origin's disk.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RegisterPath {
     /// Absolute, or relative to the allowed directory.
@@ -190,7 +191,7 @@ pub(crate) async fn torrent_file(
         .into_response())
 }
 
-fn parse_hash(text: &str) -> Result<InfoHash, ApiError> {
+pub(crate) fn parse_hash(text: &str) -> Result<InfoHash, ApiError> {
     text.to_ascii_lowercase()
         .parse()
         .map_err(|_| ApiError::BadInfoHash(text.chars().take(64).collect()))

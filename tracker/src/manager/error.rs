@@ -5,7 +5,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use swarm_net::CreateError;
+
 use super::registry::RegistryError;
+use super::seed::SeedError;
 
 /// Why an API request failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,8 +39,8 @@ pub enum ApiError {
     /// The path does not exist.
     #[error("no such file: {0}")]
     NoSuchFile(String),
-    /// The path is not a regular file (directories are not supported yet).
-    #[error("{0} is not a regular file")]
+    /// The path is neither a regular file nor a directory.
+    #[error("{0} is not a regular file or a directory")]
     NotAFile(String),
     /// Nothing to share.
     #[error("the file is empty")]
@@ -45,6 +48,12 @@ pub enum ApiError {
     /// The upload broke off or could not be read.
     #[error("upload failed: {0}")]
     Upload(String),
+    /// The torrent could not be made from the path.
+    #[error("cannot make a torrent: {0}")]
+    Create(#[from] CreateError),
+    /// Seeding could not start.
+    #[error(transparent)]
+    Seed(#[from] SeedError),
     /// The registry failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
@@ -66,6 +75,10 @@ impl ApiError {
             ApiError::PathRegistrationDisabled | ApiError::OutsideAllowedDir { .. } => {
                 StatusCode::FORBIDDEN
             }
+            ApiError::Create(CreateError::Io { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Create(_) => StatusCode::BAD_REQUEST,
+            ApiError::Seed(SeedError::BadTorrent { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Seed(_) => StatusCode::CONFLICT,
             ApiError::Registry(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -1,23 +1,25 @@
 //! The manager, served by the tracker process: a live web page at `/`, a JSON API under
 //! `/api/`, server-sent events at `/api/events`, and the registry behind them.
 //!
-//! Not here yet: starting and stopping the origin's seeding from the page needs the real
-//! runner (`net/`), which does not exist yet; there is deliberately no button for it.
+//! The origin can seed a registered torrent in-process, started and stopped from the page
+//! or the API ([`seed`]).
 
 pub mod api;
 pub mod build;
+pub mod confine;
 pub mod error;
 pub mod events;
 pub mod page;
 pub mod register;
 pub mod registry;
+pub mod seed;
 pub mod upload;
 pub mod view;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
@@ -37,5 +39,9 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         )
         .route("/api/torrents/:info_hash", get(api::show))
         .route("/api/torrents/:info_hash/torrent", get(api::torrent_file))
+        .route(
+            "/api/torrents/:info_hash/seed",
+            post(seed::api::start).delete(seed::api::stop),
+        )
         .route("/api/events", get(events::events))
 }

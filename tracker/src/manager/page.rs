@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::api::summaries;
 use super::error::ApiError;
+use super::seed::SeedPhase;
 use super::view::TorrentSummary;
 use crate::state::AppState;
 
@@ -24,7 +25,7 @@ pub(crate) async fn index(State(state): State<Arc<AppState>>) -> Result<Html<Str
     let torrents = summaries(&state).await?;
     let path_form = match &state.config.allowed_dir {
         Some(dir) => format!(
-            "<form id=\"path-form\"><label>Register a file under <code>{}</code>: \
+            "<form id=\"path-form\"><label>Register a file or directory under <code>{}</code>: \
              <input name=\"path\" required placeholder=\"image.raw\"></label> \
              <button>Register</button></form>",
             escape(&dir.display().to_string())
@@ -65,7 +66,7 @@ pub(crate) async fn style() -> Response {
 /// The list's rows as the script would draw them.
 fn rows(torrents: &[TorrentSummary]) -> String {
     if torrents.is_empty() {
-        return "<tr><td colspan=\"8\" class=\"muted\">No torrents yet.</td></tr>".into();
+        return "<tr><td colspan=\"9\" class=\"muted\">No torrents yet.</td></tr>".into();
     }
     let mut out = String::new();
     for t in torrents {
@@ -82,14 +83,42 @@ fn rows(torrents: &[TorrentSummary]) -> String {
         let _ = write!(
             out,
             "<tr data-hash=\"{hash}\"><td>{}</td><td><code>{hash}</code></td><td>{size}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{copies}</td><td>{link}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{copies}</td>{}<td>{link}</td></tr>",
             escape(&name),
             t.seeds,
             t.leechers,
             t.completed,
+            seed_cell(t),
         );
     }
     out
+}
+
+/// The origin seed's cell as the script draws it: state and a start or stop button.
+fn seed_cell(t: &TorrentSummary) -> String {
+    let Some(seed) = &t.seeding else {
+        return "<td></td>".into();
+    };
+    let text = match (seed.state, seed.port) {
+        (SeedPhase::Failed, _) => format!("failed: {}", seed.error.as_deref().unwrap_or("")),
+        (SeedPhase::Stopped, _) | (_, None) => seed.state.as_str().to_string(),
+        (state, Some(port)) => format!("{} on port {port}", state.as_str()),
+    };
+    let (action, label) = if seed.state.is_running() {
+        ("stop", "Stop seeding")
+    } else {
+        ("start", "Start seeding")
+    };
+    let class = if seed.state == SeedPhase::Failed {
+        " class=\"seed-failed\""
+    } else {
+        ""
+    };
+    format!(
+        "<td{class}>{}<button type=\"button\" data-seed=\"{}\" data-action=\"{action}\">{label}</button></td>",
+        escape(&text),
+        t.info_hash,
+    )
 }
 
 /// Bytes with a binary unit, as the script shows them.

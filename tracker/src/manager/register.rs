@@ -1,21 +1,24 @@
-//! Registering content: a file already on the origin's disk (by path, confined to the
-//! allowed directory), and the common last step for uploads and paths alike — write the
+//! Registering content: a file or directory already on the origin's disk (by path,
+//! confined to the allowed directory, hashed by [`swarm_net::create_torrent`]), and the common last step for uploads and paths alike — write the
 //! torrent, store it in the registry, and let the core accept its announces.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use swarm_engine::metainfo::Metainfo;
+use swarm_engine::metainfo::{Metainfo, TorrentBuilder};
+use swarm_net::{create_torrent, CreateError, CreateOptions};
 
 use super::api::{RegisterOptions, Registered};
-use super::build::{build_torrent, hash_file, Hashed};
+use super::build::{build_torrent, Hashed};
+use super::confine::resolve_inside;
 use super::error::ApiError;
 use super::registry::TorrentRecord;
 use crate::state::AppState;
 
-/// Registers a file under the allowed directory. Symlinks and `..` are resolved first
-/// (canonicalization), so a path that merely *looks* inside is still refused.
+/// Registers a file or a directory (a multi-file torrent) under the allowed directory.
+/// Symlinks and `..` are resolved first (canonicalization), so a path that merely *looks*
+/// inside is still refused, and so is a directory holding a link to the outside.
 pub(crate) async fn register_path(
     state: &Arc<AppState>,
     requested: &str,
@@ -27,49 +30,57 @@ pub(crate) async fn register_path(
         .as_ref()
         .ok_or(ApiError::PathRegistrationDisabled)?;
     let path = resolve_inside(allowed, Path::new(requested))?;
-    let name = match options.name {
-        Some(name) => name,
-        None => path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| ApiError::NotAFile(path.display().to_string()))?,
-    };
-    let name = checked_name(&name)?;
+    let name = options.name.as_deref().map(checked_name).transpose()?;
     let piece_length = options.piece_length.map(checked_piece_length).transpose()?;
     let state = Arc::clone(state);
     tokio::task::spawn_blocking(move || {
-        let hashed = hash_file(&path, piece_length).map_err(ApiError::internal)?;
-        let (bytes, metainfo) = build(&state, &name, &hashed)?;
+        let create = CreateOptions {
+            trackers: vec![state.announce_url.clone()],
+            piece_length,
+            private: true,
+            created_by: Some(concat!("swarm tracker ", env!("CARGO_PKG_VERSION")).to_string()),
+            creation_date: Some(unix_now_s()),
+            ..CreateOptions::default()
+        };
+        let created = create_torrent(&path, &create, &|_| {}).map_err(|e| match e {
+            CreateError::Empty { .. } => ApiError::EmptyFile,
+            other => ApiError::Create(other),
+        })?;
+        let (bytes, metainfo) = match name {
+            Some(name) if name != created.metainfo.name => renamed(&created.metainfo, &name)?,
+            _ => (created.bytes, created.metainfo),
+        };
         store(&state, &bytes, &metainfo, &path)
     })
     .await
     .map_err(ApiError::internal)?
 }
 
-/// Canonicalizes `requested` (relative paths are taken inside `allowed`) and checks that
-/// it is a regular, non-empty file inside the canonical `allowed`.
-pub(crate) fn resolve_inside(allowed: &Path, requested: &Path) -> Result<PathBuf, ApiError> {
-    let allowed = allowed
-        .canonicalize()
-        .map_err(|e| ApiError::Internal(format!("allowed directory {}: {e}", allowed.display())))?;
-    let joined = allowed.join(requested);
-    let path = joined
-        .canonicalize()
-        .map_err(|_| ApiError::NoSuchFile(requested.display().to_string()))?;
-    if !path.starts_with(&allowed) {
-        return Err(ApiError::OutsideAllowedDir {
-            path: path.display().to_string(),
-            allowed: allowed.display().to_string(),
-        });
-    }
-    let metadata = path.metadata().map_err(ApiError::internal)?;
-    if !metadata.is_file() {
-        return Err(ApiError::NotAFile(path.display().to_string()));
-    }
-    if metadata.len() == 0 {
-        return Err(ApiError::EmptyFile);
-    }
-    Ok(path)
+/// The same torrent under another name (the content is found by path, so the name in the
+/// torrent is free).
+fn renamed(metainfo: &Metainfo, name: &str) -> Result<(Vec<u8>, Metainfo), ApiError> {
+    let builder = TorrentBuilder {
+        name: name.to_string(),
+        piece_length: u64::from(metainfo.geometry.piece_length()),
+        piece_hashes: metainfo.piece_hashes.clone(),
+        files: metainfo.multi_file.then(|| {
+            metainfo
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.length))
+                .collect()
+        }),
+        single_length: metainfo.total_length(),
+        private: metainfo.private,
+        trackers: metainfo.trackers(),
+        web_seeds: metainfo.web_seeds.clone(),
+        comment: metainfo.comment.clone(),
+        created_by: metainfo.created_by.clone(),
+        creation_date: metainfo.creation_date,
+    };
+    let bytes = builder.to_bytes().map_err(ApiError::internal)?;
+    let metainfo = Metainfo::from_bytes(&bytes).map_err(ApiError::internal)?;
+    Ok((bytes, metainfo))
 }
 
 /// A torrent name must be one safe path component.
@@ -158,41 +169,6 @@ fn unix_now_s() -> i64 {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_must_resolve_inside_the_allowed_directory() {
-        let root = tempfile::tempdir().unwrap();
-        let allowed = root.path().join("allowed");
-        std::fs::create_dir(&allowed).unwrap();
-        std::fs::write(allowed.join("ok.img"), b"data").unwrap();
-        std::fs::write(allowed.join("empty.img"), b"").unwrap();
-        std::fs::write(root.path().join("secret"), b"data").unwrap();
-        std::os::unix::fs::symlink(root.path().join("secret"), allowed.join("link")).unwrap();
-
-        assert!(resolve_inside(&allowed, Path::new("ok.img")).is_ok());
-        assert!(resolve_inside(&allowed, &allowed.join("ok.img")).is_ok());
-        for outside in ["../secret", "link"] {
-            let err = resolve_inside(&allowed, Path::new(outside)).unwrap_err();
-            assert!(
-                matches!(err, ApiError::OutsideAllowedDir { .. }),
-                "{outside}: {err}"
-            );
-        }
-        let err = resolve_inside(&allowed, &root.path().join("secret")).unwrap_err();
-        assert!(matches!(err, ApiError::OutsideAllowedDir { .. }));
-        assert!(matches!(
-            resolve_inside(&allowed, Path::new("nope")),
-            Err(ApiError::NoSuchFile(_))
-        ));
-        assert!(matches!(
-            resolve_inside(&allowed, Path::new(".")),
-            Err(ApiError::NotAFile(_))
-        ));
-        assert!(matches!(
-            resolve_inside(&allowed, Path::new("empty.img")),
-            Err(ApiError::EmptyFile)
-        ));
-    }
 
     #[test]
     fn names_and_piece_lengths_are_checked() {

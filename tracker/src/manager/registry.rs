@@ -70,6 +70,7 @@ impl Registry {
                 created_s INTEGER NOT NULL
             );",
         )?;
+        migrate(&connection)?;
         Ok(Registry {
             connection: Mutex::new(connection),
         })
@@ -135,6 +136,64 @@ impl Registry {
                 |row| row.get(0),
             )
             .optional()?)
+    }
+}
+
+/// Adds the columns of later versions to a registry made by an earlier one.
+fn migrate(connection: &Connection) -> Result<(), RegistryError> {
+    let mut statement = connection.prepare("SELECT name FROM pragma_table_info('torrents')")?;
+    let columns: Vec<String> = statement
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !columns.iter().any(|c| c == "seed_on_start") {
+        connection.execute_batch(
+            "ALTER TABLE torrents ADD COLUMN seed_on_start INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE torrents ADD COLUMN seed_port INTEGER NOT NULL DEFAULT 0;",
+        )?;
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// Records whether the origin should seed the torrent (and on which port, 0: any)
+    /// whenever the tracker starts. Returns `false` if the torrent is not registered.
+    pub fn set_seed_on_start(
+        &self,
+        info_hash: &InfoHash,
+        port: Option<u16>,
+    ) -> Result<bool, RegistryError> {
+        let changed = self.lock().execute(
+            "UPDATE torrents SET seed_on_start = ?2, seed_port = ?3 WHERE info_hash = ?1",
+            params![
+                info_hash.to_string(),
+                port.is_some(),
+                i64::from(port.unwrap_or(0))
+            ],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// The torrents to seed at start, with their ports (0: any), oldest first.
+    pub fn seeds_on_start(&self) -> Result<Vec<(InfoHash, u16)>, RegistryError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare(
+            "SELECT info_hash, seed_port FROM torrents WHERE seed_on_start != 0
+             ORDER BY created_s, info_hash",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        rows.map(|row| {
+            let (hash, port) = row?;
+            let corrupt = |reason: &str| RegistryError::Corrupt {
+                info_hash: hash.clone(),
+                reason: reason.to_string(),
+            };
+            let info_hash = hash.parse().map_err(|_| corrupt("bad info_hash"))?;
+            let port = u16::try_from(port).map_err(|_| corrupt("bad seed port"))?;
+            Ok((info_hash, port))
+        })
+        .collect()
     }
 }
 
@@ -216,5 +275,32 @@ mod tests {
             b"t1"
         );
         assert_eq!(registry.get(&InfoHash([3; 20])).unwrap(), None);
+    }
+
+    #[test]
+    fn seed_wishes_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let registry = Registry::open(dir.path()).unwrap();
+            registry.insert(&record(1), b"t1").unwrap();
+            registry.insert(&record(2), b"t2").unwrap();
+            assert!(registry
+                .set_seed_on_start(&InfoHash([2; 20]), Some(7000))
+                .unwrap());
+            assert!(registry
+                .set_seed_on_start(&InfoHash([1; 20]), Some(0))
+                .unwrap());
+            assert!(registry
+                .set_seed_on_start(&InfoHash([1; 20]), None)
+                .unwrap());
+            assert!(!registry
+                .set_seed_on_start(&InfoHash([3; 20]), None)
+                .unwrap());
+        }
+        let registry = Registry::open(dir.path()).unwrap();
+        assert_eq!(
+            registry.seeds_on_start().unwrap(),
+            vec![(InfoHash([2; 20]), 7000)]
+        );
     }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use swarm_engine::metainfo::InfoHash;
 
 use super::registry::TorrentRecord;
+use super::seed::SeedView;
 use crate::core::{Peer, Swarm};
 use crate::state::AppState;
 
@@ -46,6 +47,8 @@ pub struct TorrentSummary {
     pub origin_uploaded_bytes: u64,
     /// The origin's upload in copies of the file, if the size is known.
     pub origin_upload_copies: Option<f64>,
+    /// The in-process origin seed, if registered: `{state, port, error}`.
+    pub seeding: Option<SeedView>,
 }
 
 /// One torrent with its peers.
@@ -118,6 +121,7 @@ pub(crate) fn summary(
         downloaded_bytes: totals.downloaded_bytes,
         origin_uploaded_bytes: totals.initial_seed_uploaded_bytes,
         origin_upload_copies: copies(totals.initial_seed_uploaded_bytes, size),
+        seeding: record.map(|_| state.seeds.view(&info_hash)),
     }
 }
 

@@ -9,5 +9,6 @@ mod interop;
 mod manager;
 mod metrics;
 mod scrape;
+mod seeding;
 mod support;
 mod tidy;
