@@ -183,7 +183,7 @@ impl Node {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Time) {
-        for key in self.timers.take_expired(now) {
+        while let Some(key) = self.timers.pop_expired(now) {
             let config = &self.shared.config;
             match key {
                 TimerKey::Rechoke => {

@@ -47,17 +47,15 @@ impl TimerTable {
         self.deadlines.values().min().copied()
     }
 
-    /// Removes and returns every timer due at `now`, in key order (deterministic).
-    pub fn take_expired(&mut self, now: Time) -> Vec<TimerKey> {
-        let due: Vec<TimerKey> = self
+    /// Removes and returns the first timer (in key order, so deterministically) that is due
+    /// at `now`; call until `None`. Allocates nothing.
+    pub fn pop_expired(&mut self, now: Time) -> Option<TimerKey> {
+        let key = self
             .deadlines
             .iter()
-            .filter(|(_, &at)| at <= now)
-            .map(|(&key, _)| key)
-            .collect();
-        for key in &due {
-            self.deadlines.remove(key);
-        }
-        due
+            .find(|(_, &at)| at <= now)
+            .map(|(&key, _)| key)?;
+        self.deadlines.remove(&key);
+        Some(key)
     }
 }
