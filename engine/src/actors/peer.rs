@@ -348,20 +348,9 @@ impl Peer {
     }
 
     fn on_request(&mut self, block: BlockRef, ctx: &mut Ctx<'_>) {
-        let fast = self.features.is_some_and(|f| f.fast);
         let have = ctx.shared.verified().get(block.piece.get());
         if self.am_choking || !have || self.served.len() >= ctx.config().max_served_queue {
-            if fast {
-                let (index, begin, length) = wire_block(block);
-                self.send(
-                    Frame::Message(Message::Reject {
-                        index,
-                        begin,
-                        length,
-                    }),
-                    ctx,
-                );
-            }
+            self.reject(block, ctx);
             return;
         }
         self.served.push_back(block);
@@ -492,19 +481,23 @@ impl Peer {
         }
         self.am_choking = true;
         self.send(Frame::Message(Message::Choke), ctx);
-        let dropped = std::mem::take(&mut self.served);
+        for block in std::mem::take(&mut self.served) {
+            self.reject(block, ctx);
+        }
+    }
+
+    /// Tells a BEP 6 peer that a request will not be served (others learn it from the choke).
+    fn reject(&mut self, block: BlockRef, ctx: &mut Ctx<'_>) {
         if self.features.is_some_and(|f| f.fast) {
-            for block in dropped {
-                let (index, begin, length) = wire_block(block);
-                self.send(
-                    Frame::Message(Message::Reject {
-                        index,
-                        begin,
-                        length,
-                    }),
-                    ctx,
-                );
-            }
+            let (index, begin, length) = wire_block(block);
+            self.send(
+                Frame::Message(Message::Reject {
+                    index,
+                    begin,
+                    length,
+                }),
+                ctx,
+            );
         }
     }
 
