@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use swarm_engine::record::RunRecord;
 
-use super::legend::{self, Entry, Mark};
-use super::style::{self, LINE_WIDTH};
+use super::line_chart::{Line, LineChart, ReferenceAxis};
+use super::style;
 use super::{Chart, DrawResult};
 use crate::series::{completion_cdf, CompletionCdf};
 
@@ -85,70 +85,43 @@ impl Chart for CompletionCdfChart {
         if self.lines.is_empty() {
             return style::draw_no_data(root, &self.title, "no record has peers");
         }
-        root.fill(&WHITE)?;
         let bounds: Vec<(usize, &str, Option<f64>)> = self
             .lines
             .iter()
             .map(|(i, l)| (*i, l.label.as_str(), l.bound_s))
             .collect();
-        let references = style::references(&bounds, |b| format!("bound {b:.2} s"));
-        let mut entries: Vec<Entry> = self
-            .lines
-            .iter()
-            .map(|(i, line)| {
-                let label = format!(
-                    "{} ({} of {} peers done)",
-                    line.label, line.cdf.finished, line.cdf.peers
-                );
-                Entry::new(label, Mark::Line, style::color(*i))
-            })
-            .collect();
-        entries.extend(
-            references
+        let percent = |y: &f64| format!("{:.0} %", y * 100.0);
+        LineChart {
+            title: &self.title,
+            x_max: self.x_max_s,
+            y_max: Y_MAX,
+            y_label_area_size: 80,
+            y_desc: "peers done".to_string(),
+            y_ticks: Some((11, &percent)),
+            lines: self
+                .lines
                 .iter()
-                .map(|r| Entry::new(r.label.clone(), Mark::Dashed, r.color)),
-        );
-        let (plot, strip) = legend::split(root, &entries);
-
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(&self.title, style::title_font())
-            .margin(24)
-            .x_label_area_size(60)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0.0..self.x_max_s, 0.0..Y_MAX)?;
-        chart
-            .configure_mesh()
-            .x_desc("time since start (s)")
-            .y_desc("peers done")
-            .axis_desc_style(style::axis_desc_font())
-            .label_style(style::tick_font())
-            .bold_line_style(style::grid_style())
-            .light_line_style(style::light_grid_style())
-            .max_light_lines(4)
-            .y_labels(11)
-            .y_label_formatter(&|y| format!("{:.0} %", y * 100.0))
-            .draw()?;
-
-        for reference in &references {
-            chart.draw_series(DashedLineSeries::new(
-                [(reference.value, 0.0), (reference.value, Y_MAX)],
-                10,
-                6,
-                reference.color.stroke_width(2),
-            ))?;
+                .map(|(i, line)| {
+                    let mut points = line.cdf.points.clone();
+                    // Carry the last fraction to the right edge: the peers still missing stay
+                    // missing.
+                    if let Some(&(_, fraction)) = points.last() {
+                        points.push((self.x_max_s, fraction));
+                    }
+                    Line {
+                        record: *i,
+                        label: format!(
+                            "{} ({} of {} peers done)",
+                            line.label, line.cdf.finished, line.cdf.peers
+                        ),
+                        points,
+                    }
+                })
+                .collect(),
+            references: style::references(&bounds, |b| format!("bound {b:.2} s")),
+            reference_axis: ReferenceAxis::X,
         }
-        for (i, line) in &self.lines {
-            let mut points = line.cdf.points.clone();
-            // Carry the last fraction to the right edge: the peers still missing stay missing.
-            if let Some(&(_, fraction)) = points.last() {
-                points.push((self.x_max_s, fraction));
-            }
-            chart.draw_series(LineSeries::new(
-                points,
-                style::color(*i).stroke_width(LINE_WIDTH),
-            ))?;
-        }
-        legend::draw(&strip, &entries)
+        .draw(root)
     }
 
     fn notes(&self) -> &[String] {

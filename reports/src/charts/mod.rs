@@ -6,6 +6,7 @@
 
 pub(crate) mod completion_cdf;
 pub(crate) mod legend;
+pub(crate) mod line_chart;
 pub(crate) mod origin_upload;
 pub(crate) mod style;
 pub(crate) mod throughput;

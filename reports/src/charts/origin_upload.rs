@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use swarm_engine::record::RunRecord;
 
-use super::legend::{self, Entry, Mark};
-use super::style::{self, LINE_WIDTH};
+use super::line_chart;
+use super::style;
 use super::{Chart, DrawResult};
 use crate::series::{self, origin_upload_rate, RateStep, GRID_STEPS};
 use crate::units::{format_rate, RateUnit};
@@ -65,20 +65,16 @@ pub(crate) fn build(records: &[(String, RunRecord)]) -> OriginUploadChart {
             },
         ));
     }
-    let max_bps = lines
-        .iter()
-        .flat_map(|(_, l)| l.steps.iter().map(|s| s.bits_per_s).chain(l.uplink_bps))
-        .fold(0.0, f64::max);
-    let unit = RateUnit::for_max(max_bps);
+    let axes = line_chart::rate_axes(
+        lines
+            .iter()
+            .map(|(_, l)| (l.steps.as_slice(), l.uplink_bps)),
+    );
     OriginUploadChart {
         title: style::title("Origin upload rate", records),
-        x_max_s: style::axis_max(
-            lines
-                .iter()
-                .flat_map(|(_, l)| l.steps.last().map(|s| s.end_s)),
-        ),
-        y_max: style::axis_max([unit.scale(max_bps)]),
-        unit,
+        x_max_s: axes.x_max_s,
+        y_max: axes.y_max,
+        unit: axes.unit,
         lines,
         notes,
     }
@@ -91,63 +87,19 @@ impl Chart for OriginUploadChart {
         if self.lines.is_empty() {
             return style::draw_no_data(root, &self.title, "no record has samples of its origin");
         }
-        root.fill(&WHITE)?;
-        let unit = self.unit;
-        let values: Vec<(usize, &str, Option<f64>)> = self
+        let axes = line_chart::RateAxes {
+            x_max_s: self.x_max_s,
+            unit: self.unit,
+            y_max: self.y_max,
+        };
+        let lines = self
             .lines
             .iter()
-            .map(|(i, l)| (*i, l.label.as_str(), l.uplink_bps))
-            .collect();
-        let references =
-            style::references(&values, |bps| format!("origin uplink {}", format_rate(bps)));
-        let mut entries: Vec<Entry> = self
-            .lines
-            .iter()
-            .map(|(i, line)| Entry::new(line.label.clone(), Mark::Line, style::color(*i)))
-            .collect();
-        entries.extend(
-            references
-                .iter()
-                .map(|r| Entry::new(r.label.clone(), Mark::Dashed, r.color)),
-        );
-        let (plot, strip) = legend::split(root, &entries);
-
-        let mut chart = ChartBuilder::on(&plot)
-            .caption(&self.title, style::title_font())
-            .margin(24)
-            .x_label_area_size(60)
-            .y_label_area_size(90)
-            .build_cartesian_2d(0.0..self.x_max_s, 0.0..self.y_max)?;
-        chart
-            .configure_mesh()
-            .x_desc("time since start (s)")
-            .y_desc(format!("origin upload ({})", unit.symbol()))
-            .axis_desc_style(style::axis_desc_font())
-            .label_style(style::tick_font())
-            .bold_line_style(style::grid_style())
-            .light_line_style(style::light_grid_style())
-            .max_light_lines(4)
-            .draw()?;
-
-        for reference in &references {
-            let y = unit.scale(reference.value);
-            chart.draw_series(DashedLineSeries::new(
-                [(0.0, y), (self.x_max_s, y)],
-                10,
-                6,
-                reference.color.stroke_width(2),
-            ))?;
-        }
-        for (i, line) in &self.lines {
-            let points = series::step_polyline(&line.steps)
-                .into_iter()
-                .map(|(t, bps)| (t, unit.scale(bps)));
-            chart.draw_series(LineSeries::new(
-                points,
-                style::color(*i).stroke_width(LINE_WIDTH),
-            ))?;
-        }
-        legend::draw(&strip, &entries)
+            .map(|(i, l)| (*i, l.label.as_str(), l.steps.as_slice(), l.uplink_bps));
+        line_chart::rate_over_time(&self.title, axes, "origin upload", lines, |bps| {
+            format!("origin uplink {}", format_rate(bps))
+        })
+        .draw(root)
     }
 
     fn notes(&self) -> &[String] {

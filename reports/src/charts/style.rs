@@ -1,6 +1,7 @@
 //! The look shared by every chart: canvas size, fonts, the record palette, grid lines, axis
 //! ranges, reference lines (bounds, capacities) and the "no data" panel.
 
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -62,6 +63,23 @@ pub(crate) fn grid_style() -> ShapeStyle {
 /// Grid lines between labelled ticks.
 pub(crate) fn light_grid_style() -> ShapeStyle {
     RGBColor(240, 240, 240).stroke_width(1)
+}
+
+/// Applies the shared axis look to `mesh`: description and tick fonts, grid lines, and at
+/// most four light lines between labelled ticks.
+pub(crate) fn style_mesh<'m, 'a, 'b, X, Y, DB>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged,
+    Y: Ranged,
+    DB: DrawingBackend,
+{
+    mesh.axis_desc_style(axis_desc_font())
+        .label_style(tick_font())
+        .bold_line_style(grid_style())
+        .light_line_style(light_grid_style())
+        .max_light_lines(4)
 }
 
 /// `base`, followed by the scenario name when all records share one.

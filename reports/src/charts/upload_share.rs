@@ -186,18 +186,12 @@ impl Chart for UploadShareChart {
             nodes.get(rounded as usize).cloned().unwrap_or_default()
         };
         let axis_px = chart.plotting_area().dim_in_pixel().0;
-        chart
-            .configure_mesh()
+        style::style_mesh(&mut chart.configure_mesh())
             .disable_x_mesh()
             .x_labels(self.label_count(axis_px))
             .x_label_formatter(&label_of)
             .x_desc("node (origin first)")
             .y_desc("uploaded (copies of the file)")
-            .axis_desc_style(style::axis_desc_font())
-            .label_style(style::tick_font())
-            .bold_line_style(style::grid_style())
-            .light_line_style(style::light_grid_style())
-            .max_light_lines(4)
             .draw()?;
 
         // The origin band, behind the bars.
