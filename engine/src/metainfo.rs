@@ -203,7 +203,7 @@ impl Metainfo {
             .iter()
             .try_fold(0u64, |sum, f| sum.checked_add(f.length))
             .ok_or(MetainfoError::TotalTooLarge)?;
-        if info.pieces.len() % 20 != 0 {
+        if !info.pieces.len().is_multiple_of(20) {
             return Err(MetainfoError::PiecesNotMultipleOf20(info.pieces.len()));
         }
         let piece_hashes: Vec<[u8; 20]> = info

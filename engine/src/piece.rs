@@ -55,7 +55,7 @@ impl Geometry {
     /// Geometry for `total_length` bytes in pieces of `piece_length` (a multiple of the
     /// block length). `None` when the piece count would not fit a `u32`.
     pub fn new(total_length: u64, piece_length: u32) -> Option<Self> {
-        if piece_length == 0 || piece_length % BLOCK_LENGTH != 0 {
+        if piece_length == 0 || !piece_length.is_multiple_of(BLOCK_LENGTH) {
             return None;
         }
         let piece_count = u32::try_from(total_length.div_ceil(u64::from(piece_length))).ok()?;

@@ -137,15 +137,7 @@ impl Peer {
             PeerMsg::Assign(blocks) => self.on_assign(blocks, ctx),
             PeerMsg::CancelBlock(block) => {
                 if self.outstanding.remove(&block).is_some() {
-                    let (index, begin, length) = wire_block(block);
-                    self.send(
-                        Frame::Message(Message::Cancel {
-                            index,
-                            begin,
-                            length,
-                        }),
-                        ctx,
-                    );
+                    self.send_block_message(BlockMessage::Cancel, block, ctx);
                     self.request_more(ctx);
                 }
             }
@@ -432,15 +424,7 @@ impl Peer {
         }
         let had_none = self.outstanding.is_empty();
         for block in blocks {
-            let (index, begin, length) = wire_block(block);
-            self.send(
-                Frame::Message(Message::Request {
-                    index,
-                    begin,
-                    length,
-                }),
-                ctx,
-            );
+            self.send_block_message(BlockMessage::Request, block, ctx);
             self.outstanding.insert(block, ctx.now);
         }
         if had_none {
@@ -486,18 +470,32 @@ impl Peer {
         }
     }
 
+    fn send_block_message(&mut self, kind: BlockMessage, block: BlockRef, ctx: &mut Ctx<'_>) {
+        let (index, begin, length) = wire_block(block);
+        let message = match kind {
+            BlockMessage::Request => Message::Request {
+                index,
+                begin,
+                length,
+            },
+            BlockMessage::Cancel => Message::Cancel {
+                index,
+                begin,
+                length,
+            },
+            BlockMessage::Reject => Message::Reject {
+                index,
+                begin,
+                length,
+            },
+        };
+        self.send(Frame::Message(message), ctx);
+    }
+
     /// Tells a BEP 6 peer that a request will not be served (others learn it from the choke).
     fn reject(&mut self, block: BlockRef, ctx: &mut Ctx<'_>) {
         if self.features.is_some_and(|f| f.fast) {
-            let (index, begin, length) = wire_block(block);
-            self.send(
-                Frame::Message(Message::Reject {
-                    index,
-                    begin,
-                    length,
-                }),
-                ctx,
-            );
+            self.send_block_message(BlockMessage::Reject, block, ctx);
         }
     }
 
@@ -515,6 +513,14 @@ impl Peer {
         }
         self.request_more(ctx);
     }
+}
+
+/// The wire messages that name one block.
+#[derive(Debug, Clone, Copy)]
+enum BlockMessage {
+    Request,
+    Cancel,
+    Reject,
 }
 
 fn wire_block(block: BlockRef) -> (u32, u32, u32) {
