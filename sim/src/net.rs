@@ -7,6 +7,12 @@
 //!
 //! The model keeps its own event heap; its keys share the runtime's sequence counter so the
 //! runtime can merge both heaps into one total order `(time, seq)`.
+//!
+//! Arrivals cost no event of their own while the receiving downlink is busy: a unit that
+//! finishes its uplink is filed in the receiver's arrival queue, and the downlink takes in
+//! everything that has arrived each time it finishes a unit. Only an idle downlink is woken
+//! by an event at the next arrival. In a saturated swarm this removes about a third of all
+//! events; units still reach the downlink's round-robin in arrival order.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -35,6 +41,7 @@ pub enum NetOutput {
 }
 
 const UPLINK_DONE: u64 = 0;
+/// Wakes an idle downlink at the next arrival.
 const ARRIVE: u64 = 1;
 const DOWNLINK_DONE: u64 = 2;
 
@@ -53,13 +60,22 @@ struct Unit {
 struct Port {
     ps_per_byte_up: u64,
     ps_per_byte_down: u64,
+    /// Own ends with units waiting for the uplink.
     up_ring: VecDeque<End>,
     up_current: Option<(End, Unit)>,
+    /// Own ends whose remote has units arrived here, waiting for the downlink.
     down_ring: VecDeque<End>,
-    down_current: Option<(End, Unit)>,
+    down_current: Option<End>,
+    /// Units on their way to this node, by arrival: `(time, seq, own end)`.
+    arrivals: BinaryHeap<Reverse<(Time, u64, End)>>,
+    /// When an `ARRIVE` event for this idle downlink is due, if one is.
+    wake_at: Option<Time>,
     open_ends: Vec<End>,
 }
 
+/// One direction of a connection, kept at its sending end. A unit never overtakes another
+/// of the same connection, so one queue holds every unit not yet delivered, oldest first:
+/// `[arrived (the first may be on the downlink)] [in flight] [on the uplink] [queued]`.
 #[derive(Debug)]
 struct EndState<M> {
     node: usize,
@@ -67,12 +83,12 @@ struct EndState<M> {
     latency: Duration,
     /// Messages sent on this end and not yet delivered at the remote end, in order.
     frames: VecDeque<M>,
-    /// Units waiting for this end's uplink.
-    out: VecDeque<Unit>,
-    /// Units on their way to this end.
-    in_flight: VecDeque<Unit>,
-    /// Units arrived at this end, waiting for its downlink.
-    inbox: VecDeque<Unit>,
+    /// Units sent on this end and not yet delivered, in order.
+    units: VecDeque<Unit>,
+    /// Units at the back of `units` waiting for this end's uplink.
+    queued: usize,
+    /// Units at the front of `units` that reached the remote and wait for its downlink.
+    arrived: usize,
 }
 
 /// Every node's links and every connection's queues.
@@ -82,7 +98,6 @@ pub struct Net<M> {
     ends: Vec<EndState<M>>,
     heap: BinaryHeap<Reverse<(Time, u64, u64)>>,
     goodput_factor: f64,
-    bytes_sent: u64,
 }
 
 /// Picoseconds to serialize one byte (integer arithmetic on the hot path).
@@ -102,7 +117,6 @@ impl<M> Net<M> {
             ends: Vec::new(),
             heap: BinaryHeap::new(),
             goodput_factor,
-            bytes_sent: 0,
         }
     }
 
@@ -115,6 +129,8 @@ impl<M> Net<M> {
             up_current: None,
             down_ring: VecDeque::new(),
             down_current: None,
+            arrivals: BinaryHeap::new(),
+            wake_at: None,
             open_ends: Vec::new(),
         });
         self.ports.len() - 1
@@ -137,9 +153,9 @@ impl<M> Net<M> {
                 open: true,
                 latency,
                 frames: VecDeque::new(),
-                out: VecDeque::new(),
-                in_flight: VecDeque::new(),
-                inbox: VecDeque::new(),
+                units: VecDeque::new(),
+                queued: 0,
+                arrived: 0,
             });
         }
         self.ports[a].open_ends.push(first);
@@ -177,17 +193,12 @@ impl<M> Net<M> {
             }
             state.open = false;
             state.frames.clear();
-            state.out.clear();
-            state.in_flight.clear();
-            state.inbox.clear();
+            state.units.clear();
+            state.queued = 0;
+            state.arrived = 0;
             let node = state.node;
             self.ports[node].open_ends.retain(|&x| x != e);
         }
-    }
-
-    /// Bytes put on any uplink so far (payload and framing).
-    pub fn bytes_sent(&self) -> u64 {
-        self.bytes_sent
     }
 
     /// Queues `msg` of `len_bytes` on `end`'s uplink; ignored if the connection is closed.
@@ -197,22 +208,23 @@ impl<M> Net<M> {
             return;
         }
         state.frames.push_back(msg);
-        if let Some(back) = state.out.back_mut() {
+        if state.queued > 0 {
+            let back = state.units.back_mut().expect("queued units are in the queue");
             if back.len + len_bytes <= COALESCE_MAX_BYTES {
                 back.count += 1;
                 back.len += len_bytes;
                 return;
             }
         }
-        let was_empty = state.out.is_empty();
-        state.out.push_back(Unit {
+        state.units.push_back(Unit {
             count: 1,
             len: len_bytes,
         });
+        state.queued += 1;
         let node = state.node;
         let port = &mut self.ports[node];
-        if was_empty {
-            // invariant: an open end is in the ring exactly when its queue is non-empty
+        if state.queued == 1 {
+            // invariant: an open end is in the ring exactly when it has queued units
             port.up_ring.push_back(end);
         }
         if port.up_current.is_none() {
@@ -222,7 +234,7 @@ impl<M> Net<M> {
 
     /// Units queued on `end`'s uplink, not yet on the wire.
     pub fn queued(&self, end: End) -> usize {
-        self.ends[end as usize].out.len()
+        self.ends[end as usize].queued
     }
 
     /// The next delivered message on `end` (after [`NetOutput::Delivered`]).
@@ -244,55 +256,89 @@ impl<M> Net<M> {
         match st >> 62 {
             UPLINK_DONE => {
                 let node = payload as usize;
-                let (end, unit) = self.ports[node]
+                let (end, _) = self.ports[node]
                     .up_current
                     .take()
                     .expect("an uplink stage has a current unit");
                 self.start_uplink(now, seq, node);
-                let remote = end ^ 1;
-                let state = &mut self.ends[remote as usize];
+                let state = &self.ends[end as usize];
                 if state.open {
-                    state.in_flight.push_back(unit);
                     let at = now + state.latency;
+                    let remote = end ^ 1;
+                    let receiver = self.ends[remote as usize].node;
                     *seq += 1;
-                    self.heap.push(Reverse((at, *seq, stage(ARRIVE, remote))));
+                    self.ports[receiver]
+                        .arrivals
+                        .push(Reverse((at, *seq, remote)));
+                    self.wake_if_idle(seq, receiver);
                 }
                 NetOutput::Sent { node, end }
             }
             ARRIVE => {
-                let end = payload;
-                let state = &mut self.ends[end as usize];
-                let Some(unit) = state.in_flight.pop_front() else {
-                    return NetOutput::Nothing; // closed meanwhile
-                };
-                let was_empty = state.inbox.is_empty();
-                state.inbox.push_back(unit);
-                let node = state.node;
-                let port = &mut self.ports[node];
-                if was_empty {
-                    port.down_ring.push_back(end);
-                }
-                if port.down_current.is_none() {
+                let node = payload as usize;
+                self.ports[node].wake_at = None;
+                if self.ports[node].down_current.is_none() {
                     self.start_downlink(now, seq, node);
                 }
+                self.wake_if_idle(seq, node);
                 NetOutput::Nothing
             }
             _ => {
                 let node = payload as usize;
-                let (end, unit) = self.ports[node]
+                let end = self.ports[node]
                     .down_current
                     .take()
                     .expect("a downlink stage has a current unit");
+                let delivered = self.ends[(end ^ 1) as usize].units.pop_front();
                 self.start_downlink(now, seq, node);
-                if self.ends[end as usize].open {
-                    NetOutput::Delivered {
+                self.wake_if_idle(seq, node);
+                match delivered {
+                    Some(unit) => NetOutput::Delivered {
                         node,
                         end,
                         count: unit.count,
-                    }
-                } else {
-                    NetOutput::Nothing
+                    },
+                    None => NetOutput::Nothing, // closed meanwhile
                 }
+            }
+        }
+    }
+
+    /// Schedules an `ARRIVE` event at the next arrival if `node`'s downlink is idle and
+    /// no earlier wake-up is due.
+    fn wake_if_idle(&mut self, seq: &mut u64, node: usize) {
+        let port = &mut self.ports[node];
+        if port.down_current.is_some() {
+            return;
+        }
+        let Some(&Reverse((at, _, _))) = port.arrivals.peek() else {
+            return;
+        };
+        if port.wake_at.is_some_and(|w| w <= at) {
+            return;
+        }
+        port.wake_at = Some(at);
+        *seq += 1;
+        self.heap
+            .push(Reverse((at, *seq, stage(ARRIVE, node as u64))));
+    }
+
+    /// Files every unit that has reached `node` by `now` with the downlink, in arrival
+    /// order.
+    fn take_arrivals(&mut self, now: Time, node: usize) {
+        let port = &mut self.ports[node];
+        while let Some(&Reverse((at, _, end))) = port.arrivals.peek() {
+            if at > now {
+                break;
+            }
+            port.arrivals.pop();
+            let sender = &mut self.ends[(end ^ 1) as usize];
+            if !sender.open {
+                continue; // closed meanwhile
+            }
+            sender.arrived += 1;
+            if sender.arrived == 1 {
+                port.down_ring.push_back(end);
             }
         }
     }
@@ -301,15 +347,16 @@ impl<M> Net<M> {
         let port = &mut self.ports[node];
         while let Some(end) = port.up_ring.pop_front() {
             let state = &mut self.ends[end as usize];
-            let Some(unit) = state.out.pop_front() else {
-                continue;
-            };
-            if !state.out.is_empty() {
+            if state.queued == 0 {
+                continue; // closed meanwhile
+            }
+            let unit = state.units[state.units.len() - state.queued];
+            state.queued -= 1;
+            if state.queued > 0 {
                 port.up_ring.push_back(end);
             }
             let ns = serialize_ns(unit.len, port.ps_per_byte_up);
             port.up_current = Some((end, unit));
-            self.bytes_sent += u64::from(unit.len);
             *seq += 1;
             self.heap.push(Reverse((
                 now + Duration::from_nanos(ns),
@@ -321,17 +368,20 @@ impl<M> Net<M> {
     }
 
     fn start_downlink(&mut self, now: Time, seq: &mut u64, node: usize) {
+        self.take_arrivals(now, node);
         let port = &mut self.ports[node];
         while let Some(end) = port.down_ring.pop_front() {
-            let state = &mut self.ends[end as usize];
-            let Some(unit) = state.inbox.pop_front() else {
-                continue;
-            };
-            if !state.inbox.is_empty() {
+            let sender = &mut self.ends[(end ^ 1) as usize];
+            if sender.arrived == 0 {
+                continue; // closed meanwhile
+            }
+            let unit = sender.units[0];
+            sender.arrived -= 1;
+            if sender.arrived > 0 {
                 port.down_ring.push_back(end);
             }
             let ns = serialize_ns(unit.len, port.ps_per_byte_down);
-            port.down_current = Some((end, unit));
+            port.down_current = Some(end);
             *seq += 1;
             self.heap.push(Reverse((
                 now + Duration::from_nanos(ns),

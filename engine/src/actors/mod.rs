@@ -4,6 +4,7 @@ pub(crate) mod availability;
 pub(crate) mod choker;
 #[cfg(test)]
 mod choker_tests;
+mod outstanding;
 pub(crate) mod peer;
 pub(crate) mod picker;
 #[cfg(test)]

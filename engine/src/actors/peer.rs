@@ -7,11 +7,12 @@
 //! drops the queue (BEP 6 peers get a reject for each). Every protocol violation closes
 //! this one connection with a typed reason; nothing here panics on peer input.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::actors::outstanding::Outstanding;
 use crate::bitfield::Bitfield;
 use crate::node::ctx::{ChokeCandidate, ChokerMsg, Ctx, Envelope, PeerMsg, PickerMsg, TorrentMsg};
 use crate::node::io::{CloseReason, Command, ConnId, Direction, Frame};
@@ -44,7 +45,7 @@ pub(crate) struct Peer {
     peer_choking: bool,
     peer_interested: bool,
     remote_pieces: u32,
-    outstanding: BTreeMap<BlockRef, Time>,
+    outstanding: Outstanding,
     want_pending: bool,
     min_rtt: Option<Duration>,
     download: RateEstimator,
@@ -68,7 +69,7 @@ impl Peer {
             peer_choking: true,
             peer_interested: false,
             remote_pieces: 0,
-            outstanding: BTreeMap::new(),
+            outstanding: Outstanding::default(),
             want_pending: false,
             min_rtt: None,
             download: RateEstimator::new(ctx.now),
@@ -243,8 +244,7 @@ impl Peer {
             | Message::AllowedFast { .. } => {}
             Message::Choke => {
                 self.peer_choking = true;
-                let dropped: Vec<BlockRef> =
-                    std::mem::take(&mut self.outstanding).into_keys().collect();
+                let dropped = self.outstanding.take_all();
                 if !dropped.is_empty() {
                     ctx.send(Envelope::Picker(PickerMsg::Released {
                         conn: self.conn,
@@ -450,7 +450,7 @@ impl Peer {
         }
         let target = self.pipeline_target(ctx);
         let outstanding = self.outstanding.len() as u32;
-        if outstanding < target {
+        if outstanding + (target / 4).max(1) <= target {
             self.want_pending = true;
             ctx.send(Envelope::Picker(PickerMsg::WantBlocks {
                 conn: self.conn,
@@ -502,7 +502,7 @@ impl Peer {
     fn on_tick(&mut self, ctx: &mut Ctx<'_>) {
         let timeout = ctx.config().request_timeout;
         if !self.outstanding.is_empty() && ctx.now.since(self.last_block_at) > timeout {
-            let blocks: Vec<BlockRef> = std::mem::take(&mut self.outstanding).into_keys().collect();
+            let blocks = self.outstanding.take_all();
             ctx.send(Envelope::Picker(PickerMsg::Released {
                 conn: self.conn,
                 blocks,
