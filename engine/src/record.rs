@@ -103,6 +103,27 @@ impl RunRecord {
         (self.bound_s > 0.0).then(|| makespan / self.bound_s)
     }
 
+    /// A lower bound that also counts join times: a peer cannot finish before it joined
+    /// plus one copy of the file at its download rate. It equals `bound_s` when every peer
+    /// joins at once, and is the fair yardstick for staggered joins (churn), where the
+    /// fluid bound ignores that the last peer only arrives late. Peers that never finished
+    /// are left out, as they are from the makespan.
+    pub fn join_bound_s(&self) -> f64 {
+        let bits = self.file_size as f64 * 8.0;
+        self.nodes
+            .iter()
+            .filter(|n| n.role == NodeRole::Peer && n.completed_s.is_some())
+            .map(|n| n.joined_s + bits / n.download_bps.max(1) as f64)
+            .fold(self.bound_s, f64::max)
+    }
+
+    /// `makespan / join_bound`, when the run finished and the bound is positive.
+    pub fn makespan_over_join_bound(&self) -> Option<f64> {
+        let makespan = self.makespan_s?;
+        let bound = self.join_bound_s();
+        (bound > 0.0).then(|| makespan / bound)
+    }
+
     /// Serializes with a trailing newline; the same record always gives the same bytes.
     pub fn to_json_pretty(&self) -> String {
         let mut text = serde_json::to_string_pretty(self).expect("a run record always serializes");
@@ -134,6 +155,42 @@ pub fn fluid_bound_s(file_size_bytes: u64, origin_upload_bps: u64, peers: &[(u64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn peer(joined_s: f64, completed_s: Option<f64>) -> NodeRecord {
+        NodeRecord {
+            id: "p".into(),
+            role: NodeRole::Peer,
+            upload_bps: 1_000_000_000,
+            download_bps: 1_000_000_000,
+            joined_s,
+            completed_s,
+            uploaded_bytes: 0,
+            downloaded_bytes: 0,
+            samples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn join_bound_counts_the_last_finisher_arrival() {
+        let mut record = RunRecord {
+            scenario: "s".into(),
+            seed: 1,
+            strategy: "bittorrent".into(),
+            source: RecordSource::Sim,
+            file_size: 1_000_000_000,
+            piece_length: 1 << 22,
+            bound_s: 8.0,
+            makespan_s: Some(130.0),
+            origin_uploaded_bytes: 0,
+            nodes: vec![peer(0.0, Some(9.0)), peer(120.0, Some(130.0))],
+        };
+        // The late peer needs 8 s at 1 Gbps after joining at 120 s.
+        assert!((record.join_bound_s() - 128.0).abs() < 1e-9);
+        assert!((record.makespan_over_join_bound().expect("finished") - 130.0 / 128.0).abs() < 1e-9);
+        // A peer that never finished does not raise the bound; all at once gives bound_s.
+        record.nodes[1].completed_s = None;
+        assert!((record.join_bound_s() - 8.0).abs() < 1e-9);
+    }
 
     #[test]
     fn bound_of_symmetric_swarm_is_one_copy_time() {

@@ -51,6 +51,10 @@ pub struct RecordSummary {
     pub bound_s: f64,
     /// `makespan_s / bound_s`, when both are known.
     pub makespan_over_bound: Option<f64>,
+    /// The bound counting join times (equal to `bound_s` when everyone joins at once).
+    pub join_bound_s: f64,
+    /// `makespan_s / join_bound_s`, when both are known.
+    pub makespan_over_join_bound: Option<f64>,
     /// The origin's upload in copies of the file; `None` when the file size is zero.
     pub origin_upload_copies: Option<f64>,
     /// The peer that finished last, among those that finished.
@@ -103,6 +107,8 @@ impl RecordSummary {
             makespan_s: record.makespan_s,
             bound_s: record.bound_s,
             makespan_over_bound: record.makespan_over_bound(),
+            join_bound_s: record.join_bound_s(),
+            makespan_over_join_bound: record.makespan_over_join_bound(),
             origin_upload_copies: (record.file_size > 0).then(|| record.origin_copies()),
             slowest_peer,
             unfinished_peers,
@@ -164,6 +170,12 @@ impl fmt::Display for RecordSummary {
         match self.makespan_over_bound {
             Some(ratio) => writeln!(f, "  makespan / bound {ratio:.3}")?,
             None => writeln!(f, "  makespan / bound n/a")?,
+        }
+        if self.join_bound_s > self.bound_s {
+            writeln!(f, "  join-aware bound {}", seconds(self.join_bound_s))?;
+            if let Some(ratio) = self.makespan_over_join_bound {
+                writeln!(f, "  makespan / join-aware bound {ratio:.3}")?;
+            }
         }
         match self.origin_upload_copies {
             Some(copies) => writeln!(f, "  origin upload    {copies:.2} copies of the file")?,

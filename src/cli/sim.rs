@@ -115,6 +115,8 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
             "makespan_s": r.makespan_s,
             "bound_s": r.bound_s,
             "makespan_over_bound": r.makespan_over_bound(),
+            "join_bound_s": r.join_bound_s(),
+            "makespan_over_join_bound": r.makespan_over_join_bound(),
             "origin_copies": r.origin_copies(),
             "events": output.events,
             "events_per_s": events_per_s,
@@ -136,6 +138,12 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
                 "makespan     unfinished after {:.1} s  (bound {:.1} s)",
                 output.end_s, r.bound_s
             ),
+        }
+        if let Some(ratio) = r.makespan_over_join_bound().filter(|_| r.join_bound_s() > r.bound_s) {
+            println!(
+                "joins        staggered: join-aware bound {:.1} s, makespan/join bound {ratio:.3}",
+                r.join_bound_s()
+            );
         }
         println!(
             "origin       {:.2} copies of the file uploaded",
