@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn depth_is_bounded() {
         let mut deep = b"d1:a".to_vec();
-        deep.extend(std::iter::repeat(b'l').take(10_000));
+        deep.extend(std::iter::repeat_n(b'l', 10_000));
         let err = top_level_ranges(&deep, [b"info"]).unwrap_err();
         assert!(matches!(err, BencodeError::TooDeep { max: MAX_DEPTH, .. }));
     }

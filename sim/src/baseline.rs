@@ -2,8 +2,13 @@
 //! whole file from the origin at once, one flow each) and `queued` (one peer at a time).
 //!
 //! A flow is a stream of [`CHUNK_BYTES`] messages from the origin; the origin keeps two
-//! chunks queued per flow, so its uplink never idles and is shared round-robin. Faults
-//! other than link degradation do not apply to baselines (they are ignored).
+//! chunks queued per flow, so its uplink never idles and is shared round-robin.
+//!
+//! Faults: a degraded link slows its flows; a crashed peer's flow stops for good (and under
+//! `queued` the next peer starts); an origin restart cuts every flow, and when the origin is
+//! back each unfinished peer resumes where it stopped (as `curl -C -` or `rsync --partial`
+//! would, the kindest reading of today's scripts). Corrupt peers and tracker outages do not
+//! apply: no peer serves and no tracker is involved.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -23,6 +28,9 @@ enum Kind {
     Join(usize),
     FlowStart(usize),
     SetRates(usize, u64, u64),
+    Crash(usize),
+    OriginDown,
+    OriginUp,
 }
 
 /// Runs a baseline; returns outcomes, samples, event count and end time.
@@ -50,38 +58,55 @@ pub fn run(
         push(&mut events, &mut seq, Time::ZERO + join, Kind::Join(i));
     }
     for fault in &scenario.faults {
-        if let Fault::LinkDegraded {
-            node,
-            at,
-            duration,
-            upload_bps,
-            download_bps,
-        } = fault
-        {
-            let i = scenario.node_index(node).expect("validated");
-            let t = Time::ZERO + *at;
-            push(
-                &mut events,
-                &mut seq,
-                t,
-                Kind::SetRates(i, *upload_bps, *download_bps),
-            );
-            if let Some(d) = duration {
-                let spec = &scenario.nodes[i];
-                let k = Kind::SetRates(i, spec.upload_bps, spec.download_bps);
-                push(&mut events, &mut seq, t + *d, k);
+        match fault {
+            Fault::LinkDegraded {
+                node,
+                at,
+                duration,
+                upload_bps,
+                download_bps,
+            } => {
+                let i = scenario.node_index(node).expect("validated");
+                let t = Time::ZERO + *at;
+                push(
+                    &mut events,
+                    &mut seq,
+                    t,
+                    Kind::SetRates(i, *upload_bps, *download_bps),
+                );
+                if let Some(d) = duration {
+                    let spec = &scenario.nodes[i];
+                    let k = Kind::SetRates(i, spec.upload_bps, spec.download_bps);
+                    push(&mut events, &mut seq, t + *d, k);
+                }
             }
+            Fault::PeerCrash { node, at } => {
+                let i = scenario.node_index(node).expect("validated");
+                push(&mut events, &mut seq, Time::ZERO + *at, Kind::Crash(i));
+            }
+            Fault::OriginRestart { at, downtime } => {
+                let t = Time::ZERO + *at;
+                push(&mut events, &mut seq, t, Kind::OriginDown);
+                push(&mut events, &mut seq, t + *downtime, Kind::OriginUp);
+            }
+            Fault::CorruptPeer { .. } | Fault::TrackerOutage { .. } => {}
         }
     }
 
     let mut joined: Vec<Option<Time>> = vec![None; n];
     joined[0] = Some(Time::ZERO);
     let mut completed: Vec<Option<Time>> = vec![None; n];
+    let mut crashed = vec![false; n];
+    // Each peer's current flow from the origin, and the peers waiting for the origin.
+    let mut flow: Vec<Option<End>> = vec![None; n];
+    let mut origin_down = false;
+    let mut held: Vec<usize> = Vec::new();
     let mut up = vec![0u64; n];
     let mut down = vec![0u64; n];
     let mut left_to_queue: BTreeMap<End, (usize, u64)> = BTreeMap::new();
     let mut waiting: VecDeque<usize> = VecDeque::new();
-    let mut active = false;
+    // Under `queued`, the peer being served.
+    let mut active: Option<usize> = None;
     let mut pending = n - 1;
     let mut sampler = Sampler::new(n, initial_interval(scenario.bound_s()));
     let mut count = 0u64;
@@ -142,6 +167,7 @@ pub fn run(
                     down[node] += len_bytes;
                     if down[node] >= file && completed[node].is_none() {
                         completed[node] = Some(now);
+                        flow[node] = None;
                         pending -= 1;
                         start_next = strategy == Strategy::Queued;
                     }
@@ -153,12 +179,13 @@ pub fn run(
                 break;
             };
             match kind {
+                Kind::Join(i) if crashed[i] => {}
                 Kind::Join(i) => {
                     joined[i] = Some(now);
                     match strategy {
                         Strategy::Queued => {
                             waiting.push_back(i);
-                            start_next = !active;
+                            start_next = active.is_none();
                         }
                         _ => {
                             // Connection set-up: one round trip before data flows.
@@ -167,19 +194,49 @@ pub fn run(
                         }
                     }
                 }
+                Kind::FlowStart(i) if crashed[i] || completed[i].is_some() => {}
+                Kind::FlowStart(i) if origin_down => held.push(i),
                 Kind::FlowStart(i) => {
                     let (end, _) = net.open(0, i, scenario.latency(0, i));
-                    left_to_queue.insert(end, (i, file));
+                    flow[i] = Some(end);
+                    left_to_queue.insert(end, (i, file - down[i]));
                     queue_chunk(&mut net, &mut left_to_queue, now, &mut seq, end);
                     queue_chunk(&mut net, &mut left_to_queue, now, &mut seq, end);
+                }
+                Kind::Crash(i) => {
+                    if i != 0 && completed[i].is_none() && !crashed[i] {
+                        crashed[i] = true;
+                        pending -= 1;
+                        if let Some(end) = flow[i].take() {
+                            net.close(end);
+                        }
+                        waiting.retain(|&w| w != i);
+                        start_next = active == Some(i);
+                    }
+                }
+                Kind::OriginDown => {
+                    origin_down = true;
+                    for (i, current) in flow.iter_mut().enumerate() {
+                        if let Some(end) = current.take() {
+                            net.close(end);
+                            held.push(i);
+                        }
+                    }
+                }
+                Kind::OriginUp => {
+                    origin_down = false;
+                    for i in std::mem::take(&mut held) {
+                        // Reconnecting costs a round trip, as the first connection did.
+                        let rtt = 2 * scenario.latency(0, i);
+                        push(&mut events, &mut seq, now + rtt, Kind::FlowStart(i));
+                    }
                 }
                 Kind::SetRates(i, u, d) => net.set_rates(i, u, d),
             }
         }
         if start_next {
-            active = false;
-            if let Some(i) = waiting.pop_front() {
-                active = true;
+            active = waiting.pop_front();
+            if let Some(i) = active {
                 let rtt = 2 * scenario.latency(0, i);
                 push(&mut events, &mut seq, now + rtt, Kind::FlowStart(i));
             }
@@ -191,7 +248,7 @@ pub fn run(
         .map(|i| NodeOutcome {
             joined: joined[i],
             completed: completed[i],
-            crashed: false,
+            crashed: crashed[i],
             uploaded_bytes: up[i],
             downloaded_bytes: down[i],
         })

@@ -188,6 +188,34 @@ mod faults {
     }
 
     #[test]
+    fn baselines_lose_a_crashed_peer_and_serve_the_others() {
+        let crash = "[[faults]]\nkind = \"peer-crash\"\nnode = \"peer-01\"\nat = \"0.05s\"\n";
+        for strategy in [Strategy::Naive, Strategy::Queued] {
+            let base = go(&smoke_with(""), 1, Some(strategy)).record;
+            let r = go(&smoke_with(crash), 1, Some(strategy)).record;
+            assert!(r.nodes[1].completed_s.is_none(), "{strategy:?}");
+            assert!(r.makespan_s.is_some(), "{strategy:?}: the others finish");
+            assert!(
+                r.origin_uploaded_bytes < base.origin_uploaded_bytes,
+                "{strategy:?}: the crashed peer's copy is never finished"
+            );
+        }
+    }
+
+    #[test]
+    fn baselines_resume_after_an_origin_restart() {
+        let restart = "[[faults]]\nkind = \"origin-restart\"\nat = \"0.1s\"\nduration = \"1s\"\n";
+        for strategy in [Strategy::Naive, Strategy::Queued] {
+            let base = go(&smoke_with(""), 1, Some(strategy)).record;
+            let r = go(&smoke_with(restart), 1, Some(strategy)).record;
+            let (a, b) = (base.makespan_s.expect("done"), r.makespan_s.expect("done"));
+            assert!(b >= a + 1.0 && b < a + 1.1, "{strategy:?}: {a} -> {b}");
+            // Resumed, not restarted: no byte is sent twice.
+            assert_eq!(r.origin_uploaded_bytes, base.origin_uploaded_bytes, "{strategy:?}");
+        }
+    }
+
+    #[test]
     fn a_degraded_link_slows_the_run() {
         let base = go(&smoke_with(""), 1, Some(Strategy::Naive)).record;
         let scenario = smoke_with(
