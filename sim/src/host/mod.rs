@@ -1,30 +1,30 @@
 //! The `bittorrent` strategy: engine nodes hosted on the network model, with the tracker
-//! core and the faults of the scenario.
+//! core ([`tracker`]) and the faults of the scenario.
+
+mod faults;
+mod tracker;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, BinaryHeap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::InfoHash;
 use swarm_engine::node::addr::PeerAddr;
 use swarm_engine::node::config::NodeConfig;
-use swarm_engine::node::io::{AnnounceEvent, Command, ConnId, Direction, Frame, Input, Report};
+use swarm_engine::node::io::{Command, ConnId, Direction, Frame, Input, Report};
 use swarm_engine::node::{Node, TorrentSpec};
 use swarm_engine::piece::Geometry;
 use swarm_engine::time::Time;
 use swarm_engine::units::parse_duration;
 use swarm_engine::wire::{Message, HANDSHAKE_LEN};
-use swarm_tracker::core as tracker;
 
+use self::tracker::SimTracker;
 use crate::net::{Net, NetOutput};
 use crate::record::{derive_seed, NodeOutcome, SeedTag};
-use crate::scenario::{Fault, Scenario};
+use crate::scenario::Scenario;
 use crate::{Progress, RunLimits};
 
 /// Length-only payload: every block the simulator serves points into this.
@@ -90,9 +90,7 @@ pub struct Host<'a> {
     slots: Vec<Slot>,
     local: VecDeque<(usize, Input)>,
     spec: TorrentSpec,
-    tracker: tracker::TrackerCore,
-    tracker_rng: ChaCha8Rng,
-    tracker_outages: Vec<(Time, Time)>,
+    tracker: SimTracker,
     pending_peers: usize,
     events: u64,
 }
@@ -136,8 +134,9 @@ impl<'a> Host<'a> {
         let geometry = Geometry::new(scenario.file_size_bytes, scenario.piece_size_bytes)
             .expect("a validated scenario has a valid geometry");
         let hashes: Vec<[u8; 20]> = (0..geometry.piece_count()).map(piece_hash).collect();
+        let info_hash = InfoHash([0x42; 20]);
         let spec = TorrentSpec {
-            info_hash: InfoHash([0x42; 20]),
+            info_hash,
             geometry,
             piece_hashes: Arc::from(hashes),
         };
@@ -174,52 +173,14 @@ impl<'a> Host<'a> {
             slots,
             local: VecDeque::new(),
             spec,
-            tracker: tracker::TrackerCore::new(tracker::CoreConfig::with_interval(interval)),
-            tracker_rng: ChaCha8Rng::seed_from_u64(derive_seed(seed, SeedTag::Tracker, 0)),
-            tracker_outages: Vec::new(),
+            tracker: SimTracker::new(info_hash, interval, seed),
             pending_peers: scenario.nodes.len() - 1,
             events: 0,
         };
         for (i, join) in scenario.join_times(seed).into_iter().enumerate() {
             host.push(Time::ZERO + join, Kind::Join(i));
         }
-        for fault in &scenario.faults {
-            let at = |d: &Duration| Time::ZERO + *d;
-            match fault {
-                Fault::PeerCrash { node, at: t } => {
-                    let i = scenario.node_index(node).expect("validated");
-                    host.push(at(t), Kind::Crash(i));
-                }
-                Fault::CorruptPeer { node } => {
-                    let i = scenario.node_index(node).expect("validated");
-                    host.slots[i].corrupt = true;
-                }
-                Fault::OriginRestart { at: t, downtime } => {
-                    host.push(at(t), Kind::Crash(0));
-                    host.push(at(t) + *downtime, Kind::OriginUp);
-                }
-                Fault::TrackerOutage { at: t, duration } => {
-                    host.tracker_outages.push((at(t), at(t) + *duration));
-                }
-                Fault::LinkDegraded {
-                    node,
-                    at: t,
-                    duration,
-                    upload_bps,
-                    download_bps,
-                } => {
-                    let i = scenario.node_index(node).expect("validated");
-                    host.push(at(t), Kind::SetRates(i, *upload_bps, *download_bps));
-                    if let Some(d) = duration {
-                        let spec = &scenario.nodes[i];
-                        host.push(
-                            at(t) + *d,
-                            Kind::SetRates(i, spec.upload_bps, spec.download_bps),
-                        );
-                    }
-                }
-            }
-        }
+        host.schedule_faults();
         host
     }
 
@@ -452,12 +413,8 @@ impl<'a> Host<'a> {
                 },
             );
         }
-        if polite && !self.tracker_down() {
-            let request = self.tracker_request(i, AnnounceEvent::Stopped, 0, 0, 0, 0);
-            let now_ms = self.now.as_nanos() / 1_000_000;
-            let _ = self
-                .tracker
-                .announce(now_ms, &request, &mut self.tracker_rng);
+        if polite {
+            self.tracker.stopped(self.now, i);
         }
     }
 
@@ -513,41 +470,6 @@ impl<'a> Host<'a> {
             if let Some(t) = next {
                 self.push(t.max(self.now), Kind::Timer(i, t));
             }
-        }
-    }
-
-    fn tracker_down(&self) -> bool {
-        self.tracker_outages
-            .iter()
-            .any(|&(from, until)| from <= self.now && self.now < until)
-    }
-
-    fn tracker_request(
-        &self,
-        i: usize,
-        event: AnnounceEvent,
-        up: u64,
-        down: u64,
-        left: u64,
-        numwant: u32,
-    ) -> tracker::AnnounceRequest {
-        let [a, b, c, d] = addr_of(i).as_v4().expect("v4");
-        tracker::AnnounceRequest {
-            info_hash: self.spec.info_hash,
-            peer_id: tracker::PeerId(peer_id(i)),
-            addr: SocketAddr::from(([a, b, c, d], 6881)),
-            counters: tracker::Counters {
-                uploaded_bytes: up,
-                downloaded_bytes: down,
-                left_bytes: left,
-            },
-            event: match event {
-                AnnounceEvent::Started => tracker::AnnounceEvent::Started,
-                AnnounceEvent::Completed => tracker::AnnounceEvent::Completed,
-                AnnounceEvent::Stopped => tracker::AnnounceEvent::Stopped,
-                AnnounceEvent::Periodic => tracker::AnnounceEvent::None,
-            },
-            numwant: Some(numwant),
         }
     }
 
@@ -641,43 +563,8 @@ impl<'a> Host<'a> {
             Command::Announce(request) => {
                 // The tracker sits next to the origin.
                 let rtt = 2 * self.scenario.latency(i, 0).max(Duration::from_micros(1));
-                if self.tracker_down() {
-                    self.input_at(
-                        now + rtt,
-                        i,
-                        Input::AnnounceFailed {
-                            reason: "tracker outage".into(),
-                        },
-                    );
-                    return;
-                }
-                let req = self.tracker_request(
-                    i,
-                    request.event,
-                    request.uploaded_bytes,
-                    request.downloaded_bytes,
-                    request.left_bytes,
-                    request.numwant,
-                );
-                let now_ms = now.as_nanos() / 1_000_000;
-                let input = match self.tracker.announce(now_ms, &req, &mut self.tracker_rng) {
-                    Ok(outcome) => Input::AnnounceDone {
-                        peers: outcome
-                            .response
-                            .peers
-                            .iter()
-                            .filter_map(|p| match p.addr {
-                                SocketAddr::V4(v4) => Some(PeerAddr::v4(v4.ip().octets(), 6881)),
-                                SocketAddr::V6(_) => None,
-                            })
-                            .collect(),
-                        interval: Duration::from_secs(u64::from(outcome.response.interval_s)),
-                    },
-                    Err(e) => Input::AnnounceFailed {
-                        reason: e.to_string(),
-                    },
-                };
-                self.input_at(now + rtt, i, input);
+                let answer = self.tracker.announce(now, i, &request);
+                self.input_at(now + rtt, i, answer);
             }
             Command::Report(Report::Completed) => {
                 let slot = &mut self.slots[i];
