@@ -206,7 +206,34 @@ fn plan(scenario: &Scenario, seed: u64, strategy: &str) -> serde_json::Value {
             Fault::PeerCrash { node, at } => {
                 serde_json::json!({"kind": "peer-crash", "node": node, "at_s": at.as_secs_f64()})
             }
-            other => serde_json::json!({"kind": "unsupported-in-real-runs", "fault": format!("{other:?}")}),
+            Fault::OriginRestart { at, downtime } => serde_json::json!({
+                "kind": "origin-restart",
+                "at_s": at.as_secs_f64(),
+                "duration_s": downtime.as_secs_f64(),
+            }),
+            Fault::TrackerOutage { at, duration } => serde_json::json!({
+                "kind": "tracker-outage",
+                "at_s": at.as_secs_f64(),
+                "duration_s": duration.as_secs_f64(),
+            }),
+            Fault::LinkDegraded {
+                node,
+                at,
+                duration,
+                upload_bps,
+                download_bps,
+            } => serde_json::json!({
+                "kind": "link-degraded",
+                "node": node,
+                "at_s": at.as_secs_f64(),
+                "duration_s": duration.map(|d| d.as_secs_f64()),
+                "upload_bps": upload_bps,
+                "download_bps": download_bps,
+            }),
+            // A real `swarm seed` never serves corrupt data on purpose.
+            other @ Fault::CorruptPeer { .. } => {
+                serde_json::json!({"kind": "unsupported-in-real-runs", "fault": format!("{other:?}")})
+            }
         })
         .collect();
     serde_json::json!({
