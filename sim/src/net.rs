@@ -209,7 +209,10 @@ impl<M> Net<M> {
         }
         state.frames.push_back(msg);
         if state.queued > 0 {
-            let back = state.units.back_mut().expect("queued units are in the queue");
+            let back = state
+                .units
+                .back_mut()
+                .expect("queued units are in the queue");
             if back.len + len_bytes <= COALESCE_MAX_BYTES {
                 back.count += 1;
                 back.len += len_bytes;

@@ -211,7 +211,10 @@ mod faults {
             let (a, b) = (base.makespan_s.expect("done"), r.makespan_s.expect("done"));
             assert!(b >= a + 1.0 && b < a + 1.1, "{strategy:?}: {a} -> {b}");
             // Resumed, not restarted: no byte is sent twice.
-            assert_eq!(r.origin_uploaded_bytes, base.origin_uploaded_bytes, "{strategy:?}");
+            assert_eq!(
+                r.origin_uploaded_bytes, base.origin_uploaded_bytes,
+                "{strategy:?}"
+            );
         }
     }
 
