@@ -78,8 +78,16 @@ fn namespaced_swarm_completes_near_the_bound_and_the_simulator_predicts_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut lines = Vec::new();
     for strategy in ["bittorrent", "naive", "queued"] {
-        let real = measured(SCENARIO, strategy, &dir.path().join(format!("real-{strategy}")));
-        let sim = predicted(SCENARIO, strategy, &dir.path().join(format!("sim-{strategy}")));
+        let real = measured(
+            SCENARIO,
+            strategy,
+            &dir.path().join(format!("real-{strategy}")),
+        );
+        let sim = predicted(
+            SCENARIO,
+            strategy,
+            &dir.path().join(format!("sim-{strategy}")),
+        );
         let real_makespan = real.makespan_s.expect("every peer finished for real");
         let sim_makespan = sim
             .makespan_s
@@ -131,12 +139,18 @@ fn faults_replayed_for_real_are_survived_as_the_simulator_predicts() {
     assert_eq!(crashed(&real), vec!["peer-06".to_string()]);
     assert_eq!(crashed(&sim), crashed(&real));
     let real_makespan = real.makespan_s.expect("the survivors finished for real");
-    let sim_makespan = sim.makespan_s.expect("the survivors finished in the simulator");
+    let sim_makespan = sim
+        .makespan_s
+        .expect("the survivors finished in the simulator");
     let error = (sim_makespan - real_makespan) / real_makespan;
     eprintln!(
         "faults: measured {real_makespan:.1} s, predicted {sim_makespan:.1} s, error {:+.1} %",
         100.0 * error
     );
     // Loose on purpose (a loaded CI box); measured on a quiet machine: -1.0 %.
-    assert!(error.abs() <= 0.3, "prediction off by {:+.1} %", 100.0 * error);
+    assert!(
+        error.abs() <= 0.3,
+        "prediction off by {:+.1} %",
+        100.0 * error
+    );
 }

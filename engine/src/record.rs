@@ -186,7 +186,9 @@ mod tests {
         };
         // The late peer needs 8 s at 1 Gbps after joining at 120 s.
         assert!((record.join_bound_s() - 128.0).abs() < 1e-9);
-        assert!((record.makespan_over_join_bound().expect("finished") - 130.0 / 128.0).abs() < 1e-9);
+        assert!(
+            (record.makespan_over_join_bound().expect("finished") - 130.0 / 128.0).abs() < 1e-9
+        );
         // A peer that never finished does not raise the bound; all at once gives bound_s.
         record.nodes[1].completed_s = None;
         assert!((record.join_bound_s() - 8.0).abs() < 1e-9);

@@ -139,7 +139,10 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
                 output.end_s, r.bound_s
             ),
         }
-        if let Some(ratio) = r.makespan_over_join_bound().filter(|_| r.join_bound_s() > r.bound_s) {
+        if let Some(ratio) = r
+            .makespan_over_join_bound()
+            .filter(|_| r.join_bound_s() > r.bound_s)
+        {
             println!(
                 "joins        staggered: join-aware bound {:.1} s, makespan/join bound {ratio:.3}",
                 r.join_bound_s()
