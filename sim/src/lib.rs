@@ -12,6 +12,7 @@
 //!   tracker core of `swarm-tracker`, and faults.
 //! - [`baseline`]: `naive` and `queued`, the ways files are copied today.
 //! - [`record`]: seeds, samples, the run record.
+//! - [`trace`]: event digests, to find where two runs that should agree part ways.
 //!
 //! ## The network model, and what it ignores
 //! Every node has an uplink and a downlink capacity; two nodes are `latency(a) + latency(b)`
@@ -34,6 +35,7 @@ pub mod host;
 pub mod net;
 pub mod record;
 pub mod scenario;
+pub mod trace;
 
 use std::time::Duration;
 
@@ -41,6 +43,7 @@ use swarm_engine::record::RunRecord;
 use swarm_engine::time::Time;
 
 pub use scenario::{Fault, Scenario, ScenarioError, Strategy};
+pub use trace::Trace;
 
 /// Where a run stands, for a progress bar.
 #[derive(Debug, Clone, Copy)]
@@ -96,10 +99,22 @@ pub fn run(
     strategy: Option<Strategy>,
     progress: &mut dyn FnMut(Progress),
 ) -> RunOutput {
+    run_traced(scenario, seed, strategy, progress, &mut Trace::default())
+}
+
+/// [`run`], folding the events of a `bittorrent` run into `trace` (baselines leave it
+/// empty).
+pub fn run_traced(
+    scenario: &Scenario,
+    seed: u64,
+    strategy: Option<Strategy>,
+    progress: &mut dyn FnMut(Progress),
+    trace: &mut Trace,
+) -> RunOutput {
     let strategy = strategy.unwrap_or(scenario.strategy);
     let limits = RunLimits::for_scenario(scenario);
     let (outcomes, samples, events, end) = match strategy {
-        Strategy::Bittorrent => host::Host::new(scenario, seed).run(&limits, progress),
+        Strategy::Bittorrent => host::Host::new(scenario, seed).run(&limits, progress, trace),
         Strategy::Naive | Strategy::Queued => {
             baseline::run(scenario, seed, strategy, &limits, progress)
         }
@@ -110,6 +125,65 @@ pub fn run(
         events,
         end_s: end.as_secs_f64(),
     }
+}
+
+/// Runs `scenario` with `seed` twice and says where the two runs part ways, or `None` when
+/// their records are byte-identical (as they must be). The answer names the first event
+/// that differs (number, time, what it was in each run) when the event streams differ,
+/// else the first record line that does.
+pub fn first_divergence(
+    scenario: &Scenario,
+    seed: u64,
+    strategy: Option<Strategy>,
+) -> Option<String> {
+    divergence_between(scenario, (seed, seed), strategy)
+}
+
+/// Where a run with `seeds.0` and one with `seeds.1` part ways (see [`first_divergence`]).
+pub fn divergence_between(
+    scenario: &Scenario,
+    seeds: (u64, u64),
+    strategy: Option<Strategy>,
+) -> Option<String> {
+    let traced = |seed: u64, trace: &mut Trace| {
+        run_traced(scenario, seed, strategy, &mut |_| {}, trace)
+            .record
+            .to_json_pretty()
+    };
+    let (mut a, mut b) = (Trace::default(), Trace::default());
+    let (record_a, record_b) = (traced(seeds.0, &mut a), traced(seeds.1, &mut b));
+    let (line, left, right) = first_difference(&record_a, &record_b)?;
+    let block = a
+        .checkpoints()
+        .iter()
+        .zip(b.checkpoints())
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.checkpoints().len().min(b.checkpoints().len())) as u64;
+    let window = block * trace::CHECKPOINT_EVENTS + 1..=(block + 1) * trace::CHECKPOINT_EVENTS;
+    let (mut a, mut b) = (Trace::describing(window.clone()), Trace::describing(window));
+    traced(seeds.0, &mut a);
+    traced(seeds.1, &mut b);
+    let events = a
+        .described()
+        .iter()
+        .map(Some)
+        .chain(std::iter::repeat(None))
+        .zip(
+            b.described()
+                .iter()
+                .map(Some)
+                .chain(std::iter::repeat(None)),
+        )
+        .take(a.described().len().max(b.described().len()))
+        .find(|(x, y)| x != y);
+    Some(match events {
+        Some((x, y)) => format!(
+            "first differing event: {} / {}",
+            x.map_or("<none>", String::as_str),
+            y.map_or("<none>", String::as_str)
+        ),
+        None => format!("events agree; record line {line} differs: {left} / {right}"),
+    })
 }
 
 /// Where two serialized records first differ: `(line number, left line, right line)`.

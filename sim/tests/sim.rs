@@ -1,6 +1,6 @@
 //! The simulator end to end: determinism, baselines, faults. Every failure names the seed.
 
-use swarm_sim::{first_difference, run, RunOutput, Scenario, Strategy};
+use swarm_sim::{divergence_between, first_divergence, run, RunOutput, Scenario, Strategy};
 
 const SMOKE: &str = include_str!("../../scenarios/smoke.toml");
 
@@ -23,15 +23,20 @@ mod determinism {
     fn same_seed_gives_byte_identical_records() {
         let scenario = smoke_with("");
         for seed in [1, 7] {
-            let a = go(&scenario, seed, None).record.to_json_pretty();
-            let b = go(&scenario, seed, None).record.to_json_pretty();
-            if let Some((line, left, right)) = first_difference(&a, &b) {
-                panic!(
-                    "runs differ at record line {line}: {left} / {right}; {}",
-                    repro(seed)
-                );
+            if let Some(divergence) = first_divergence(&scenario, seed, None) {
+                panic!("two runs differ: {divergence}; {}", repro(seed));
             }
         }
+    }
+
+    #[test]
+    fn a_divergence_is_named_by_its_first_event() {
+        let scenario = smoke_with("");
+        let divergence = divergence_between(&scenario, (1, 2), None).expect("seeds differ");
+        assert!(
+            divergence.starts_with("first differing event: event "),
+            "{divergence}"
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use self::tracker::SimTracker;
 use crate::net::{Net, NetOutput};
 use crate::record::{derive_seed, NodeOutcome, SeedTag};
 use crate::scenario::Scenario;
+use crate::trace::Trace;
 use crate::{Progress, RunLimits};
 
 /// Length-only payload: every block the simulator serves points into this.
@@ -39,6 +40,21 @@ enum Kind {
     Crash(usize),
     OriginUp,
     SetRates(usize, u64, u64),
+}
+
+impl Kind {
+    /// A small code for the variant, and the node it concerns (0 for the origin's own).
+    fn code_and_node(&self) -> (u64, usize) {
+        match *self {
+            Kind::Timer(i, _) => (0, i),
+            Kind::Input(i, _, _) => (1, i),
+            Kind::Join(i) => (2, i),
+            Kind::Leave(i) => (3, i),
+            Kind::Crash(i) => (4, i),
+            Kind::OriginUp => (5, 0),
+            Kind::SetRates(i, _, _) => (6, i),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -203,6 +219,7 @@ impl<'a> Host<'a> {
         mut self,
         limits: &RunLimits,
         progress: &mut dyn FnMut(Progress),
+        trace: &mut Trace,
     ) -> (
         Vec<NodeOutcome>,
         Vec<Vec<swarm_engine::record::Sample>>,
@@ -238,8 +255,17 @@ impl<'a> Host<'a> {
             }
             self.now = t;
             self.events += 1;
+            let n = self.events;
             if from_net {
-                if let NetOutput::Delivered { node, end, count } = self.net.step(&mut self.seq) {
+                let output = self.net.step(&mut self.seq);
+                let (kind, node, end) = match output {
+                    NetOutput::Nothing => (0, 0, 0),
+                    NetOutput::Sent { node, end } => (1, node, end),
+                    NetOutput::Delivered { node, end, .. } => (2, node, end),
+                };
+                let description = trace.wants(n).then(|| format!("net {output:?}"));
+                trace.event(n, t, kind, node as u64, end, description);
+                if let NetOutput::Delivered { node, end, count } = output {
                     for _ in 0..count {
                         let Some(frame) = self.net.take_delivered(end) else {
                             break; // the connection closed while delivering
@@ -251,6 +277,9 @@ impl<'a> Host<'a> {
                 let Some(Reverse(ev)) = self.heap.pop() else {
                     break;
                 };
+                let (kind, node) = ev.kind.code_and_node();
+                let description = trace.wants(n).then(|| format!("{:?}", ev.kind));
+                trace.event(n, t, 16 + kind, node as u64, 0, description);
                 self.handle(ev.kind);
             }
         }
