@@ -52,7 +52,7 @@ impl Trace {
             // FNV-1a over 64-bit words, then a final mix: cheap, and order-sensitive.
             self.digest = (self.digest ^ word).wrapping_mul(0x0000_0100_0000_01b3);
         }
-        if n % CHECKPOINT_EVENTS == 0 {
+        if n.is_multiple_of(CHECKPOINT_EVENTS) {
             self.checkpoints.push(self.digest ^ (self.digest >> 29));
         }
         if let Some(text) = description {
