@@ -12,6 +12,8 @@ mod create;
 mod inspect;
 #[path = "cli/interop.rs"]
 mod interop;
+#[path = "cli/sim.rs"]
+mod sim;
 #[path = "cli/support.rs"]
 mod support;
 #[path = "cli/verify.rs"]

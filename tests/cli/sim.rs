@@ -1,0 +1,76 @@
+//! `swarm sim` and `swarm report`: records, charts, summaries and errors, end to end.
+
+use std::fs;
+
+use crate::support::{s, swarm_in};
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn sim_writes_a_record_charts_and_a_json_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let scenario = root().join("scenarios/smoke.toml");
+    let run = swarm_in(
+        dir.path(),
+        &["sim", s(&scenario), "--seed", "3", "--out", s(&out), "--json"],
+    )
+    .expect(0);
+    let summary = run.json();
+    assert_eq!(summary["seed"], 3);
+    assert!(summary["makespan_over_bound"].as_f64().unwrap() >= 1.0);
+    assert!(summary["events_per_s"].as_f64().unwrap() > 0.0);
+    let record: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("record.json")).unwrap()).unwrap();
+    for key in ["scenario", "seed", "strategy", "file_size", "bound_s", "makespan_s"] {
+        assert!(record.get(key).is_some(), "record has {key}");
+    }
+    assert_eq!(record["nodes"].as_array().unwrap().len(), 5);
+    let charts: Vec<_> = fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".svg") || name.ends_with(".png"))
+        .collect();
+    assert_eq!(charts.len(), 8, "four charts as SVG and PNG: {charts:?}");
+}
+
+#[test]
+fn sim_names_the_key_and_line_of_a_bad_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("bad.toml");
+    fs::write(
+        &scenario,
+        "file_size = \"1GiB\"\npiece_size = \"1MiB\"\n[origin]\nupload = \"fast\"\n",
+    )
+    .unwrap();
+    let run = swarm_in(dir.path(), &["sim", s(&scenario)]).expect(2);
+    assert!(run.stderr.contains("line 4"), "{}", run.stderr);
+    assert!(run.stderr.contains("origin.upload"), "{}", run.stderr);
+}
+
+#[test]
+fn staggered_joins_get_a_join_aware_bound_and_reports_compare_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("late.toml");
+    let smoke = fs::read_to_string(root().join("scenarios/smoke.toml")).unwrap();
+    fs::write(&scenario, format!("{smoke}join_at = \"2s\"\n")).unwrap();
+    let late = dir.path().join("late");
+    let run = swarm_in(dir.path(), &["sim", s(&scenario), "--out", s(&late)]).expect(0);
+    assert!(run.stdout.contains("join-aware bound"), "{}", run.stdout);
+    let naive = dir.path().join("naive");
+    swarm_in(
+        dir.path(),
+        &["sim", s(&scenario), "--strategy", "naive", "--no-report", "--out", s(&naive)],
+    )
+    .expect(0);
+    let report = dir.path().join("report");
+    let bt = format!("bt={}", s(&late.join("record.json")));
+    let nv = format!("naive={}", s(&naive.join("record.json")));
+    swarm_in(dir.path(), &["report", &bt, &nv, "--out", s(&report)]).expect(0);
+    let summary = fs::read_to_string(report.join("summary.txt")).unwrap();
+    assert!(summary.contains("bt") && summary.contains("naive"), "{summary}");
+    assert!(summary.contains("makespan / join-aware bound"), "{summary}");
+}
