@@ -15,7 +15,15 @@ fn sim_writes_a_record_charts_and_a_json_summary() {
     let scenario = root().join("scenarios/smoke.toml");
     let run = swarm_in(
         dir.path(),
-        &["sim", s(&scenario), "--seed", "3", "--out", s(&out), "--json"],
+        &[
+            "sim",
+            s(&scenario),
+            "--seed",
+            "3",
+            "--out",
+            s(&out),
+            "--json",
+        ],
     )
     .expect(0);
     let summary = run.json();
@@ -24,7 +32,14 @@ fn sim_writes_a_record_charts_and_a_json_summary() {
     assert!(summary["events_per_s"].as_f64().unwrap() > 0.0);
     let record: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("record.json")).unwrap()).unwrap();
-    for key in ["scenario", "seed", "strategy", "file_size", "bound_s", "makespan_s"] {
+    for key in [
+        "scenario",
+        "seed",
+        "strategy",
+        "file_size",
+        "bound_s",
+        "makespan_s",
+    ] {
         assert!(record.get(key).is_some(), "record has {key}");
     }
     assert_eq!(record["nodes"].as_array().unwrap().len(), 5);
@@ -63,7 +78,15 @@ fn staggered_joins_get_a_join_aware_bound_and_reports_compare_records() {
     let naive = dir.path().join("naive");
     swarm_in(
         dir.path(),
-        &["sim", s(&scenario), "--strategy", "naive", "--no-report", "--out", s(&naive)],
+        &[
+            "sim",
+            s(&scenario),
+            "--strategy",
+            "naive",
+            "--no-report",
+            "--out",
+            s(&naive),
+        ],
     )
     .expect(0);
     let report = dir.path().join("report");
@@ -71,6 +94,9 @@ fn staggered_joins_get_a_join_aware_bound_and_reports_compare_records() {
     let nv = format!("naive={}", s(&naive.join("record.json")));
     swarm_in(dir.path(), &["report", &bt, &nv, "--out", s(&report)]).expect(0);
     let summary = fs::read_to_string(report.join("summary.txt")).unwrap();
-    assert!(summary.contains("bt") && summary.contains("naive"), "{summary}");
+    assert!(
+        summary.contains("bt") && summary.contains("naive"),
+        "{summary}"
+    );
     assert!(summary.contains("makespan / join-aware bound"), "{summary}");
 }
