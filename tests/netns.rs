@@ -66,7 +66,8 @@ fn predicted(scenario: &str, strategy: &str, out: &Path) -> RunRecord {
         .status()
         .expect("swarm sim starts");
     assert!(status.success());
-    serde_json::from_str(&std::fs::read_to_string(out.join("record.json")).unwrap()).unwrap()
+    let text = std::fs::read_to_string(out.join("record.json")).expect("record written");
+    serde_json::from_str(&text).expect("a run record")
 }
 
 #[test]

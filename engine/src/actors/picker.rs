@@ -40,30 +40,40 @@ enum BlockState {
     Received(ConnId),
 }
 
+// Block states are scanned on the hot path; keep them at three words.
+const _: () = assert!(std::mem::size_of::<BlockState>() <= 24);
+
 /// The peers holding a request for one block: one, or two in endgame. Inline, so that
-/// requesting a block allocates nothing.
+/// requesting a block allocates nothing, and compact (an empty slot is [`NO_CONN`] rather
+/// than an `Option`), so that a piece's block states stay few cache lines: they are read
+/// on every block received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Requesters([Option<ConnId>; MAX_REQUESTERS_PER_BLOCK]);
+struct Requesters([ConnId; MAX_REQUESTERS_PER_BLOCK]);
+
+/// An empty requester slot. No runtime numbers a connection `u64::MAX`.
+const NO_CONN: ConnId = ConnId(u64::MAX);
 
 impl Requesters {
     fn one(conn: ConnId) -> Self {
-        let mut slots = [None; MAX_REQUESTERS_PER_BLOCK];
-        slots[0] = Some(conn);
+        debug_assert_ne!(conn, NO_CONN);
+        let mut slots = [NO_CONN; MAX_REQUESTERS_PER_BLOCK];
+        slots[0] = conn;
         Requesters(slots)
     }
 
     fn contains(&self, conn: ConnId) -> bool {
-        self.0.contains(&Some(conn))
+        self.0.contains(&conn)
     }
 
     /// Adds `conn` if there is room; says whether it was added.
     fn try_add(&mut self, conn: ConnId) -> bool {
+        debug_assert_ne!(conn, NO_CONN);
         if self.contains(conn) {
             return false;
         }
-        match self.0.iter_mut().find(|slot| slot.is_none()) {
+        match self.0.iter_mut().find(|slot| **slot == NO_CONN) {
             Some(slot) => {
-                *slot = Some(conn);
+                *slot = conn;
                 true
             }
             None => false,
@@ -73,15 +83,15 @@ impl Requesters {
     /// Removes `conn`; says whether nobody is left.
     fn remove(&mut self, conn: ConnId) -> bool {
         for slot in &mut self.0 {
-            if *slot == Some(conn) {
-                *slot = None;
+            if *slot == conn {
+                *slot = NO_CONN;
             }
         }
-        self.0.iter().all(Option::is_none)
+        self.0.iter().all(|slot| *slot == NO_CONN)
     }
 
     fn iter(&self) -> impl Iterator<Item = ConnId> + '_ {
-        self.0.iter().flatten().copied()
+        self.0.iter().copied().filter(|slot| *slot != NO_CONN)
     }
 }
 
