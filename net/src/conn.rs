@@ -20,8 +20,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+use crate::disk::WriteGate;
 use crate::runner::Event;
-use crate::storage::WriteGate;
 
 /// Read buffer growth step.
 const READ_CHUNK_BYTES: usize = 256 * 1024;

@@ -2,10 +2,15 @@
 //! renamed to `NAME` only once every piece is verified and synced, so a file that looks
 //! complete always is. Resuming hashes whatever is there (a `.part` left by an interrupted
 //! run, or an older copy under the final name) and keeps the pieces that match.
+//!
+//! One download at a time per directory: [`prepare`] takes an exclusive lock on the output
+//! directory (`flock`, released when the [`Prepared`] and its clones are dropped, or the
+//! process dies), so a second `swarm get` into it stops before it touches anything.
 
-use std::fs;
+use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::Metainfo;
@@ -22,6 +27,8 @@ pub struct Prepared {
     pub final_path: PathBuf,
     /// Pieces already on disk with the right hash.
     pub verified: Bitfield,
+    /// The lock on the output directory, held as long as this value (or a clone) lives.
+    _lock: Arc<File>,
 }
 
 impl Prepared {
@@ -37,6 +44,9 @@ pub enum DownloadError {
     /// Hashing the existing data failed.
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// Another download holds the output directory.
+    #[error("{path} is in use by another download (a `swarm get` into the same directory)", path = path.display())]
+    Busy { path: PathBuf },
     /// A rename or directory creation failed.
     #[error("cannot {action} {path}: {source}", path = path.display())]
     Io {
@@ -63,6 +73,7 @@ pub fn prepare(
         path: out_dir.into(),
         source,
     })?;
+    let lock = Arc::new(lock_dir(out_dir)?);
     let final_path = out_dir.join(&metainfo.name);
     let part = part_path(metainfo, out_dir);
     let pieces = metainfo.geometry.piece_count();
@@ -80,6 +91,7 @@ pub fn prepare(
             content_path: part,
             final_path,
             verified,
+            _lock: lock,
         });
     }
     if final_path.exists() {
@@ -89,6 +101,7 @@ pub fn prepare(
                 content_path: final_path.clone(),
                 final_path,
                 verified: Bitfield::full(pieces),
+                _lock: lock,
             });
         }
         // An older or partial copy: reuse its good pieces, under the temporary name.
@@ -102,13 +115,32 @@ pub fn prepare(
             content_path: part,
             final_path,
             verified,
+            _lock: lock,
         });
     }
     Ok(Prepared {
         content_path: part,
         final_path,
         verified: Bitfield::new(pieces),
+        _lock: lock,
     })
+}
+
+/// Takes the exclusive lock on `dir`, or says who has it.
+fn lock_dir(dir: &Path) -> Result<File, DownloadError> {
+    let io_error = |action| {
+        move |source| DownloadError::Io {
+            action,
+            path: dir.into(),
+            source,
+        }
+    };
+    let file = File::open(dir).map_err(io_error("open"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(DownloadError::Busy { path: dir.into() }),
+        Err(fs::TryLockError::Error(source)) => Err(io_error("lock")(source)),
+    }
 }
 
 /// Moves a verified download to its final name (call after syncing the data).
@@ -121,4 +153,28 @@ pub fn finish(prepared: &Prepared) -> Result<(), DownloadError> {
         path: prepared.content_path.clone(),
         source,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::storage::padded;
+
+    #[test]
+    fn one_download_at_a_time_per_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = padded::torrent();
+        let prepare = || prepare(&meta, dir.path(), HashConfig::default(), &|_| {});
+        let first = prepare().unwrap();
+        let copy = first.clone();
+        assert!(matches!(prepare(), Err(DownloadError::Busy { .. })));
+        drop(first);
+        assert!(
+            matches!(prepare(), Err(DownloadError::Busy { .. })),
+            "a clone keeps the lock"
+        );
+        drop(copy);
+        prepare().unwrap();
+    }
 }

@@ -9,6 +9,8 @@
 //! - [`hashing`]: the bounded parallel piece-hashing pipeline both use.
 //! - [`runner`]: one node on tokio: TCP connections, disk threads, announces.
 //! - [`storage`]: positioned reads and writes into preallocated files.
+//! - `disk`: the threads that run disk I/O and hashing for a running node.
+//! - `piece_hash`: SHA-1 of pieces computed as their blocks are written.
 //! - [`announce`]: the HTTP tracker client (BEP 3, BEP 23).
 //! - [`download`]: where a download lives, resuming and the final rename.
 
@@ -17,8 +19,10 @@ pub mod announce;
 mod conn;
 mod content;
 pub mod create;
+mod disk;
 pub mod download;
 pub mod hashing;
+mod piece_hash;
 pub mod runner;
 pub mod storage;
 pub mod verify;

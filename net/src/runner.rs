@@ -2,6 +2,11 @@
 //! [`Node`] and interprets its commands; everything that blocks or waits runs elsewhere and
 //! comes back as an [`Event`] on one bounded queue.
 //!
+//! Each node runs on its own thread, a single-threaded tokio runtime that also drives its
+//! connections' tasks and announces: a block travels from a socket reader to the node and
+//! on to a connection writer without waking another thread, whatever runtime the caller
+//! uses. Only the disk threads (and the caller's [`Running`] handle) cross threads.
+//!
 //! ```text
 //!   listener ─┐   connection readers ─┐   disk/hash threads ─┐   announcer / dialler ─┐
 //!             └──────────────── Event queue (bounded) ───────┴──────────────────────┘
@@ -31,13 +36,13 @@ use swarm_engine::node::{Node, TorrentSpec};
 use swarm_engine::piece::BlockRef;
 use swarm_engine::time::Time;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::addr::{to_peer_addr, to_socket_addr};
 use crate::announce::{announce, AnnounceParams};
 use crate::conn::{self, ConnHandle};
-use crate::storage::{DiskPool, Job, Storage, WriteGate};
+use crate::disk::{DiskPool, WriteGate};
+use crate::storage::Storage;
 
 /// Bytes a connection's writer may hold before we stop reading blocks for that peer.
 pub const HIGH_WATER_BYTES: usize = 4 << 20;
@@ -49,6 +54,8 @@ const EVENT_BATCH: usize = 256;
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one tracker request may take.
 const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often a status whose only change is in its byte counters is published, at most.
+const COUNTER_PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What reaches the node task.
 #[derive(Debug)]
@@ -157,7 +164,7 @@ pub struct Running {
     status: watch::Receiver<Status>,
     shutdown: watch::Sender<bool>,
     events: mpsc::Sender<Event>,
-    task: JoinHandle<Status>,
+    done: oneshot::Receiver<Status>,
 }
 
 impl Running {
@@ -182,19 +189,27 @@ impl Running {
     /// Waits for the node to stop; returns its last status.
     pub async fn wait(self) -> Status {
         let last = self.status.borrow().clone();
-        self.task.await.unwrap_or(last)
+        self.done.await.unwrap_or(last)
     }
 }
 
-/// Binds the listener and starts the node task.
+/// Binds the listener and starts the node on its own thread.
 pub async fn start(
     metainfo: &Metainfo,
     storage: Storage,
     verified: Bitfield,
     options: NodeOptions,
 ) -> std::io::Result<Running> {
-    let listener = TcpListener::bind(options.listen).await?;
+    // Bound here so that errors reach the caller; then moved to the node's own runtime.
+    let listener = TcpListener::bind(options.listen).await?.into_std()?;
     let local_addr = listener.local_addr()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let listener = {
+        let _node_runtime = runtime.enter();
+        TcpListener::from_std(listener)?
+    };
     let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
     let spec = TorrentSpec {
         info_hash: metainfo.info_hash,
@@ -219,7 +234,7 @@ pub async fn start(
         events_tx.clone(),
         Arc::clone(&gate),
     );
-    let accept = tokio::spawn(accept_loop(listener, events_tx.clone()));
+    let accept = runtime.spawn(accept_loop(listener, events_tx.clone()));
     let announce = options.trackers.first().map(|_| AnnounceParams {
         url: String::new(),
         info_hash: metainfo.info_hash.0,
@@ -239,25 +254,31 @@ pub async fn start(
         geometry: metainfo.geometry,
         disk,
         gate,
+        reads: Vec::new(),
         writes: Vec::new(),
+        ready: VecDeque::new(),
         trackers: options.trackers.clone(),
         announce,
         status_tx,
         status: status_rx.borrow().clone(),
+        published_at: Instant::now(),
         exit_when_done: options.exit_when_done,
     };
     let peers = options.peers.clone();
-    let task = tokio::spawn(async move {
-        let status = driver.run(events_rx, shutdown_rx, peers).await;
-        accept.abort();
-        status
-    });
+    let (done_tx, done_rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("swarm-node".into())
+        .spawn(move || {
+            let status = runtime.block_on(driver.run(events_rx, shutdown_rx, peers));
+            accept.abort();
+            let _ = done_tx.send(status);
+        })?;
     Ok(Running {
         local_addr,
         status: status_rx,
         shutdown: shutdown_tx,
         events: events_tx_handle,
-        task,
+        done: done_rx,
     })
 }
 
@@ -292,11 +313,17 @@ struct Driver {
     geometry: swarm_engine::piece::Geometry,
     disk: DiskPool,
     gate: Arc<WriteGate>,
+    /// Blocks to read and to write, gathered over one turn of the loop.
+    reads: Vec<(ConnId, BlockRef)>,
     writes: Vec<(BlockRef, bytes::Bytes)>,
+    /// Inputs ready without a round trip (pieces fully hashed as they were written).
+    ready: VecDeque<Input>,
     trackers: Vec<String>,
     announce: Option<AnnounceParams>,
     status_tx: watch::Sender<Status>,
     status: Status,
+    /// When the status was last published.
+    published_at: Instant,
     exit_when_done: bool,
 }
 
@@ -355,17 +382,20 @@ impl Driver {
                 self.node.handle_timeout(now);
                 self.dispatch();
             }
-            self.flush_writes();
             self.release_held();
-            self.publish();
+            self.flush_io();
+            self.publish(false);
         }
         self.shutdown(events).await
     }
 
-    fn flush_writes(&mut self) {
+    /// Hands the turn's reads and writes to the disk threads.
+    fn flush_io(&mut self) {
+        if !self.reads.is_empty() {
+            self.disk.read(std::mem::take(&mut self.reads));
+        }
         if !self.writes.is_empty() {
-            self.disk
-                .submit(Job::Writes(std::mem::take(&mut self.writes)));
+            self.disk.write(std::mem::take(&mut self.writes));
         }
     }
 
@@ -374,8 +404,9 @@ impl Driver {
     }
 
     async fn shutdown(mut self, events: mpsc::Receiver<Event>) -> Status {
-        self.flush_writes();
-        self.publish();
+        self.reads.clear(); // no one is served any more; received blocks are still written
+        self.flush_io();
+        self.publish(true);
         // Closing the queue stops the readers and lets blocked disk threads finish.
         drop(events);
         for (_, conn) in std::mem::take(&mut self.conns) {
@@ -477,9 +508,17 @@ impl Driver {
         );
     }
 
+    /// Executes the node's commands, and feeds it the inputs they produced at once.
     fn dispatch(&mut self) {
-        while let Some(command) = self.node.poll_command() {
-            self.execute(command);
+        loop {
+            while let Some(command) = self.node.poll_command() {
+                self.execute(command);
+            }
+            let Some(input) = self.ready.pop_front() else {
+                return;
+            };
+            let now = self.now();
+            self.node.handle(now, input);
         }
     }
 
@@ -520,14 +559,21 @@ impl Driver {
                 if held || c.handle.queued_bytes.load(Ordering::Acquire) > HIGH_WATER_BYTES {
                     self.held.entry(conn).or_default().push_back(block);
                 } else {
-                    self.disk.submit(Job::Read { conn, block });
+                    self.reads.push((conn, block));
                 }
             }
             Command::WriteBlock { block, data } => {
                 self.gate.add(data.len());
                 self.writes.push((block, data));
             }
-            Command::HashPiece { piece } => self.disk.submit(Job::Hash { piece }),
+            Command::HashPiece { piece } => match self.disk.hashed(piece) {
+                // Hashed while written: only the SHA-1 padding is left, no need for a thread.
+                Some(digest) => self.ready.push_back(Input::PieceHashed {
+                    piece,
+                    digest: Ok(digest),
+                }),
+                None => self.disk.hash(piece),
+            },
             Command::Announce(request) => {
                 let events = self.events_tx.clone();
                 let Some(params) = self.announce.clone() else {
@@ -602,7 +648,7 @@ impl Driver {
             return;
         }
         let conns = &self.conns;
-        let disk = &self.disk;
+        let reads = &mut self.reads;
         self.held.retain(|conn, blocks| {
             let Some(c) = conns.get(conn) else {
                 return false;
@@ -611,27 +657,38 @@ impl Driver {
                 let Some(block) = blocks.pop_front() else {
                     break;
                 };
-                disk.submit(Job::Read { conn: *conn, block });
+                reads.push((*conn, block));
             }
             !blocks.is_empty()
         });
     }
 
-    fn publish(&mut self) {
+    /// Publishes the status when more than the byte counters changed, and when only they
+    /// did at most every [`COUNTER_PUBLISH_INTERVAL`] (they change with every block, and
+    /// each publication wakes every watcher), unless `force`.
+    fn publish(&mut self, force: bool) {
         let stats = self.node.stats();
         self.status.verified_pieces = stats.verified_pieces;
         self.status.uploaded_bytes = stats.uploaded_bytes;
         self.status.downloaded_bytes = stats.downloaded_bytes;
         self.status.connections = stats.connections;
         self.status.complete = self.node.is_complete();
+        let counters_due = force || self.published_at.elapsed() >= COUNTER_PUBLISH_INTERVAL;
         let status = &self.status;
-        self.status_tx.send_if_modified(|s| {
-            if s != status {
-                *s = status.clone();
-                true
-            } else {
-                false
+        let sent = self.status_tx.send_if_modified(|s| {
+            let counters_only = Status {
+                uploaded_bytes: s.uploaded_bytes,
+                downloaded_bytes: s.downloaded_bytes,
+                ..status.clone()
+            } == *s;
+            if s == status || (counters_only && !counters_due) {
+                return false;
             }
+            *s = status.clone();
+            true
         });
+        if sent {
+            self.published_at = Instant::now();
+        }
     }
 }

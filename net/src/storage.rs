@@ -1,29 +1,24 @@
-//! A torrent's files on disk, read and written with positioned I/O, and the worker threads
-//! that run every disk access and SHA-1 off the event loop.
+//! A torrent's files on disk, read and written with positioned I/O (the threads that run
+//! every access off the event loop are in [`crate::disk`]).
 //!
 //! Files are opened once and preallocated to their exact length (sparse), so a block is one
 //! `pwrite` per file it touches wherever it lands. Pieces map to files through
 //! [`swarm_engine::layout::file_spans`], the one place that splits a piece across files.
 //! Pad files (BEP 47) are never created or opened: their spans read as zeros and writes to
-//! them are dropped (the piece hash, computed from what reads return, catches a peer that
-//! sent anything but zeros there).
+//! them are dropped (piece hashes are computed from what reads return, so whatever a peer
+//! sent for those bytes never reaches a hash or a file).
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread;
 
 use bytes::{Bytes, BytesMut};
 use sha1::{Digest, Sha1};
 use swarm_engine::layout::file_spans;
 use swarm_engine::metainfo::{FileEntry, Metainfo};
-use swarm_engine::node::io::{ConnId, Input};
 use swarm_engine::piece::{BlockRef, Geometry, PieceIndex};
-use tokio::sync::Notify;
 
 /// Why the files could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +40,8 @@ pub struct Storage {
     /// One per file; `None` for pad files, which are not on disk.
     handles: Vec<Option<File>>,
     paths: Vec<PathBuf>,
+    /// Some file is a pad file.
+    has_pad_files: bool,
     /// Fault injection for tests: every block read is served with its bytes flipped.
     corrupt_reads: bool,
 }
@@ -105,8 +102,14 @@ impl Storage {
             files: metainfo.files.clone(),
             handles,
             paths,
+            has_pad_files: metainfo.files.iter().any(|f| f.pad),
             corrupt_reads: false,
         })
+    }
+
+    /// The torrent's piece geometry.
+    pub(crate) fn geometry(&self) -> Geometry {
+        self.geometry
     }
 
     /// Fault injection for tests: serve every block with its bytes flipped.
@@ -160,21 +163,42 @@ impl Storage {
         Ok(())
     }
 
-    /// SHA-1 of one piece as it is on disk, read in 1 MiB chunks.
+    /// SHA-1 of one piece as it is on disk.
     pub fn hash_piece(&self, piece: PieceIndex) -> io::Result<[u8; 20]> {
+        let mut hasher = Sha1::new();
+        self.hash_range(piece, 0..self.geometry.piece_size(piece), &mut hasher)?;
+        Ok(hasher.finalize().into())
+    }
+
+    /// Feeds bytes `range` of `piece`, as reads return them, to `hasher`, in 1 MiB chunks.
+    pub(crate) fn hash_range(
+        &self,
+        piece: PieceIndex,
+        range: Range<u32>,
+        hasher: &mut Sha1,
+    ) -> io::Result<()> {
         const CHUNK: usize = 1 << 20;
         let offset = self.geometry.piece_offset(piece);
-        let size = u64::from(self.geometry.piece_size(piece));
-        let mut buf = vec![0u8; CHUNK.min(size as usize)];
-        let mut hasher = Sha1::new();
-        let mut done = 0u64;
-        while done < size {
-            let n = (size - done).min(CHUNK as u64) as usize;
+        let (mut done, end) = (u64::from(range.start), u64::from(range.end));
+        let mut buf = vec![0u8; CHUNK.min(range.len())];
+        while done < end {
+            let n = (end - done).min(CHUNK as u64) as usize;
             self.read_range(offset + done, &mut buf[..n])?;
             hasher.update(&buf[..n]);
             done += n as u64;
         }
-        Ok(hasher.finalize().into())
+        Ok(())
+    }
+
+    /// Whether part of `block` falls in a pad file, so that reads of it differ from the
+    /// bytes written whenever a peer sent anything but zeros there.
+    pub(crate) fn touches_pad(&self, block: BlockRef) -> bool {
+        self.has_pad_files && {
+            let offset = self.geometry.piece_offset(block.piece) + u64::from(block.offset);
+            file_spans(&self.files, offset, u64::from(block.length))
+                .iter()
+                .any(|span| span.pad)
+        }
     }
 
     /// Flushes written data to the disk.
@@ -184,153 +208,6 @@ impl Storage {
             file.sync_data().map_err(|e| self.context(i, e))?;
         }
         Ok(())
-    }
-}
-
-/// Bytes of received blocks waiting to be written, at most, before connection readers stop
-/// reading their sockets: the disk, not the network, sets the pace when it is the slower.
-pub const MAX_PENDING_WRITE_BYTES: usize = 32 << 20;
-
-/// Counts bytes handed to the disk threads and not yet written; readers wait on it.
-#[derive(Debug, Default)]
-pub(crate) struct WriteGate {
-    pending: AtomicUsize,
-    room: Notify,
-}
-
-impl WriteGate {
-    pub(crate) fn add(&self, bytes: usize) {
-        self.pending.fetch_add(bytes, Ordering::AcqRel);
-    }
-
-    pub(crate) fn done(&self, bytes: usize) {
-        let before = self.pending.fetch_sub(bytes, Ordering::AcqRel);
-        if before > MAX_PENDING_WRITE_BYTES && before - bytes <= MAX_PENDING_WRITE_BYTES {
-            self.room.notify_waiters();
-        }
-    }
-
-    /// Returns once the pending bytes are under the limit.
-    pub(crate) async fn wait_for_room(&self) {
-        loop {
-            let notified = self.room.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.pending.load(Ordering::Acquire) <= MAX_PENDING_WRITE_BYTES {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-/// A disk or hashing job.
-#[derive(Debug)]
-pub(crate) enum Job {
-    Read {
-        conn: ConnId,
-        block: BlockRef,
-    },
-    /// Blocks received in one turn of the node loop, written by one thread in one wake-up.
-    Writes(Vec<(BlockRef, Bytes)>),
-    Hash {
-        piece: PieceIndex,
-    },
-}
-
-/// Worker threads sharing one job queue; each result goes back to the node as an [`Input`].
-#[derive(Debug)]
-pub(crate) struct DiskPool {
-    jobs: Option<mpsc::Sender<Job>>,
-    threads: Vec<thread::JoinHandle<()>>,
-}
-
-impl DiskPool {
-    pub(crate) fn start(
-        storage: Arc<Storage>,
-        threads: usize,
-        results: tokio::sync::mpsc::Sender<crate::runner::Event>,
-        gate: Arc<WriteGate>,
-    ) -> Self {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        let threads = (0..threads.max(1))
-            .map(|i| {
-                let (rx, storage, results) =
-                    (Arc::clone(&rx), Arc::clone(&storage), results.clone());
-                let gate = Arc::clone(&gate);
-                thread::Builder::new()
-                    .name(format!("swarm-disk-{i}"))
-                    .spawn(move || worker(&rx, &storage, &results, &gate))
-                    .expect("spawning a disk thread")
-            })
-            .collect();
-        DiskPool {
-            jobs: Some(tx),
-            threads,
-        }
-    }
-
-    pub(crate) fn submit(&self, job: Job) {
-        if let Some(jobs) = &self.jobs {
-            let _ = jobs.send(job);
-        }
-    }
-
-    /// Lets the workers finish queued jobs and waits for them.
-    pub(crate) fn shutdown(mut self) {
-        self.jobs = None;
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn worker(
-    rx: &Mutex<mpsc::Receiver<Job>>,
-    storage: &Storage,
-    results: &tokio::sync::mpsc::Sender<crate::runner::Event>,
-    gate: &WriteGate,
-) {
-    loop {
-        let job = match rx.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else { return };
-        let input = match job {
-            Job::Read { conn, block } => Input::BlockRead {
-                conn,
-                block,
-                data: storage.read_block(block).map_err(|e| e.to_string()),
-            },
-            Job::Writes(blocks) => {
-                let mut inputs = Vec::with_capacity(blocks.len());
-                for (block, data) in blocks {
-                    let result = storage.write_block(block, &data).map_err(|e| e.to_string());
-                    gate.done(data.len());
-                    drop(data);
-                    inputs.push(Input::BlockWritten { block, result });
-                }
-                if results
-                    .blocking_send(crate::runner::Event::Inputs(inputs))
-                    .is_err()
-                {
-                    return;
-                }
-                continue;
-            }
-            Job::Hash { piece } => Input::PieceHashed {
-                piece,
-                digest: storage.hash_piece(piece).map_err(|e| e.to_string()),
-            },
-        };
-        if results
-            .blocking_send(crate::runner::Event::Input(input))
-            .is_err()
-        {
-            return; // the node is gone
-        }
     }
 }
 
