@@ -3,9 +3,11 @@
 //! complete always is. Resuming hashes whatever is there (a `.part` left by an interrupted
 //! run, or an older copy under the final name) and keeps the pieces that match.
 //!
-//! One download at a time per directory: [`prepare`] takes an exclusive lock on the output
-//! directory (`flock`, released when the [`Prepared`] and its clones are dropped, or the
-//! process dies), so a second `swarm get` into it stops before it touches anything.
+//! One download of a torrent at a time per directory: [`prepare`] takes an exclusive lock
+//! on `DIR/.NAME.swarm-lock` (`flock`, released when the [`Prepared`] and its clones are
+//! dropped, or the process dies), so a second `swarm get` of the same content into the same
+//! directory stops before it touches anything, while other images can download beside it.
+//! The empty lock file stays: removing it would let two runs lock two different files.
 
 use std::fs::{self, File};
 use std::io;
@@ -44,8 +46,8 @@ pub enum DownloadError {
     /// Hashing the existing data failed.
     #[error(transparent)]
     Verify(#[from] VerifyError),
-    /// Another download holds the output directory.
-    #[error("{path} is in use by another download (a `swarm get` into the same directory)", path = path.display())]
+    /// Another download of the same content into the same directory is running.
+    #[error("{path} is being downloaded by another `swarm get` (its lock is held)", path = path.display())]
     Busy { path: PathBuf },
     /// A rename or directory creation failed.
     #[error("cannot {action} {path}: {source}", path = path.display())]
@@ -73,8 +75,8 @@ pub fn prepare(
         path: out_dir.into(),
         source,
     })?;
-    let lock = Arc::new(lock_dir(out_dir)?);
     let final_path = out_dir.join(&metainfo.name);
+    let lock = Arc::new(lock_content(out_dir, &metainfo.name, &final_path)?);
     let part = part_path(metainfo, out_dir);
     let pieces = metainfo.geometry.piece_count();
     let check = |path: &Path| -> Result<Bitfield, DownloadError> {
@@ -126,19 +128,28 @@ pub fn prepare(
     })
 }
 
-/// Takes the exclusive lock on `dir`, or says who has it.
-fn lock_dir(dir: &Path) -> Result<File, DownloadError> {
+/// Takes the exclusive lock for downloading `name` into `dir`, or says that it is taken.
+fn lock_content(dir: &Path, name: &str, final_path: &Path) -> Result<File, DownloadError> {
+    let path = dir.join(format!(".{name}.swarm-lock"));
     let io_error = |action| {
+        let path = path.clone();
         move |source| DownloadError::Io {
             action,
-            path: dir.into(),
+            path,
             source,
         }
     };
-    let file = File::open(dir).map_err(io_error("open"))?;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_error("create"))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(DownloadError::Busy { path: dir.into() }),
+        Err(fs::TryLockError::WouldBlock) => Err(DownloadError::Busy {
+            path: final_path.into(),
+        }),
         Err(fs::TryLockError::Error(source)) => Err(io_error("lock")(source)),
     }
 }
@@ -162,7 +173,7 @@ mod tests {
     use crate::storage::padded;
 
     #[test]
-    fn one_download_at_a_time_per_directory() {
+    fn one_download_of_a_torrent_at_a_time_per_directory() {
         let dir = tempfile::tempdir().unwrap();
         let meta = padded::torrent();
         let prepare = || prepare(&meta, dir.path(), HashConfig::default(), &|_| {});
@@ -176,5 +187,15 @@ mod tests {
         );
         drop(copy);
         prepare().unwrap();
+    }
+
+    #[test]
+    fn other_content_downloads_beside_a_locked_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = padded::torrent();
+        let mut other = padded::torrent();
+        other.name = format!("{}-other", other.name);
+        let _first = prepare(&meta, dir.path(), HashConfig::default(), &|_| {}).unwrap();
+        prepare(&other, dir.path(), HashConfig::default(), &|_| {}).unwrap();
     }
 }
