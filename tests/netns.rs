@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use swarm_engine::record::RunRecord;
 
@@ -15,16 +15,21 @@ const FAULTS: &str = "scenarios/netns-faults.toml";
 /// One real run at a time: two would share the machine's two cores and skew both.
 static REAL_RUNS: Mutex<()> = Mutex::new(());
 
+/// Whether this user can make network namespaces; probed once (the tests run in parallel,
+/// and two probes with one name would collide).
 fn can_make_namespaces() -> bool {
-    let name = format!("swprobe{}", std::process::id());
-    let made = Command::new("ip")
-        .args(["netns", "add", &name])
-        .status()
-        .is_ok_and(|s| s.success());
-    if made {
-        let _ = Command::new("ip").args(["netns", "del", &name]).status();
-    }
-    made
+    static CAN: OnceLock<bool> = OnceLock::new();
+    *CAN.get_or_init(|| {
+        let name = format!("swprobe{}", std::process::id());
+        let made = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        if made {
+            let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        }
+        made
+    })
 }
 
 fn root() -> PathBuf {
