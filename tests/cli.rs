@@ -12,6 +12,8 @@ mod create;
 mod inspect;
 #[path = "cli/interop.rs"]
 mod interop;
+#[path = "cli/resume.rs"]
+mod resume;
 #[path = "cli/sim.rs"]
 mod sim;
 #[path = "cli/support.rs"]

@@ -13,6 +13,7 @@
 //! - `piece_hash`: SHA-1 of pieces computed as their blocks are written.
 //! - [`announce`]: the HTTP tracker client (BEP 3, BEP 23).
 //! - [`download`]: where a download lives, resuming and the final rename.
+//! - [`resume`]: records of copies verified intact, so they are not hashed on every start.
 
 pub mod addr;
 pub mod announce;
@@ -23,6 +24,7 @@ mod disk;
 pub mod download;
 pub mod hashing;
 mod piece_hash;
+pub mod resume;
 pub mod runner;
 pub mod storage;
 pub mod verify;

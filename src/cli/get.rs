@@ -21,8 +21,11 @@ use super::{hash_config, read_torrent, Outcome};
 ///
 /// Data already in DIR (an interrupted download, or an older copy under the final name) is
 /// hashed first and only missing or wrong pieces are fetched. The download is written as
-/// `NAME.part` and renamed to `NAME` once every piece is verified and on disk. Without
-/// `--exit-when-done` it keeps seeding after completion until Ctrl-C.
+/// `NAME.part` and renamed to `NAME` once every piece is verified and on disk, and then
+/// recorded in `DIR/.NAME.swarm-resume`: while every file keeps the recorded size and
+/// modification time, a later run takes `NAME` as complete without hashing it (an edit that
+/// keeps both is not seen; `swarm verify` checks every piece). Without `--exit-when-done`
+/// it keeps seeding after completion until Ctrl-C.
 /// Exit 0 only when every piece is verified; 1 when interrupted before that.
 #[derive(Debug, Args)]
 pub struct GetArgs {
@@ -65,7 +68,13 @@ pub fn run_get(args: GetArgs) -> anyhow::Result<Outcome> {
     progress.finish();
     let prepared = prepared?;
     let have = prepared.verified.count_ones();
-    if have > 0 {
+    if let Some(record) = &prepared.trusted_record {
+        eprintln!(
+            "{} is unchanged since it was verified (resume record {}); check skipped",
+            prepared.final_path.display(),
+            record.display()
+        );
+    } else if have > 0 {
         eprintln!(
             "resuming: {have} of {} pieces already verified in {}",
             meta.geometry.piece_count(),

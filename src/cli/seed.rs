@@ -1,13 +1,16 @@
-//! `swarm seed TORRENT PATH`: check a complete copy, then serve it until Ctrl-C.
+//! `swarm seed TORRENT PATH`: check a complete copy (unless its resume record says it is
+//! unchanged since it was), then serve it until Ctrl-C.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use swarm_engine::bitfield::Bitfield;
+use swarm_engine::metainfo::Metainfo;
 use swarm_engine::units::{format_size, parse_rate};
+use swarm_net::resume::{self, ResumeRecord};
 use swarm_net::runner::{self, NodeOptions};
 use swarm_net::storage::Storage;
 use swarm_net::verify::{content_path, verify_with};
@@ -18,8 +21,10 @@ use super::{hash_config, read_torrent, Outcome};
 /// Serve a complete copy to the swarm.
 ///
 /// The copy is hashed first, piece by piece; only a complete, intact copy is served (use
-/// `swarm get -o DIR` to complete a partial one). Announces to the torrent's trackers and
-/// accepts peers until interrupted.
+/// `swarm get -o DIR` to complete a partial one). A copy found intact is recorded in
+/// `DIR/.NAME.swarm-resume`; while every file keeps the recorded size and modification
+/// time, later starts skip the check (an edit that keeps both is not seen: use
+/// `--recheck`). Announces to the torrent's trackers and accepts peers until interrupted.
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     /// The .torrent file.
@@ -46,6 +51,9 @@ pub struct SeedArgs {
     /// Hashing and disk threads [default: one per core].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Hash every piece even when the resume record says the copy is unchanged.
+    #[arg(long)]
+    recheck: bool,
 }
 
 /// clap value parser for rates; returns bits per second.
@@ -88,25 +96,17 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Runs `swarm seed`.
 pub fn run_seed(args: SeedArgs) -> anyhow::Result<Outcome> {
     let meta = read_torrent(&args.torrent)?;
-    let hashing = hash_config(args.threads);
-    let progress = Progress::bytes(meta.total_length(), "checking");
-    let report = verify_with(&meta, &args.path, hashing, &|done| progress.set(done));
-    progress.finish();
-    let report = report?;
-    if !report.complete {
-        bail!(
-            "{} is not a complete copy ({} of {} pieces good, {} bad, {} missing, {} file problems); \
-             complete it with `swarm get {} -o DIR` first",
-            report.content_path.display(),
-            report.good_pieces,
-            report.piece_count,
-            report.bad_pieces.len(),
-            report.missing_pieces.len(),
-            report.file_problems.len(),
-            args.torrent.display(),
-        );
-    }
     let root = content_path(&meta, &args.path)?;
+    if !args.recheck && known_intact(&meta, &root) {
+        eprintln!(
+            "{} is unchanged since it was verified (resume record {}); check skipped, \
+             --recheck to force",
+            root.display(),
+            resume::record_path(&root)?.display()
+        );
+    } else {
+        check(&meta, &root, &args)?;
+    }
     let storage = Storage::open(&meta, &root, false)?;
     let mut options = NodeOptions::new(SocketAddr::new(args.listen, args.port));
     options.config.origin_mode = args.origin;
@@ -152,4 +152,49 @@ pub fn run_seed(args: SeedArgs) -> anyhow::Result<Outcome> {
         eprintln!("stopped; uploaded {}", format_size(last.uploaded_bytes));
         Ok(Outcome::Success)
     })
+}
+
+/// Whether the resume record says the copy at `root` is unchanged since it was verified; an
+/// unreadable record is reported and means "no".
+fn known_intact(meta: &Metainfo, root: &Path) -> bool {
+    resume::is_intact(meta, root).unwrap_or_else(|error| {
+        tracing::warn!("{error}; checking the copy in full");
+        false
+    })
+}
+
+/// Hashes the copy at `root`; fails unless it is complete, and records it when it is.
+fn check(meta: &Metainfo, root: &Path, args: &SeedArgs) -> anyhow::Result<()> {
+    let before = ResumeRecord::of(meta, root);
+    let progress = Progress::bytes(meta.total_length(), "checking");
+    let report = verify_with(meta, &args.path, hash_config(args.threads), &|done| {
+        progress.set(done)
+    });
+    progress.finish();
+    let report = report?;
+    if !report.complete {
+        bail!(
+            "{} is not a complete copy ({} of {} pieces good, {} bad, {} missing, {} file problems); \
+             complete it with `swarm get {} -o DIR` first",
+            report.content_path.display(),
+            report.good_pieces,
+            report.piece_count,
+            report.bad_pieces.len(),
+            report.missing_pieces.len(),
+            report.file_problems.len(),
+            args.torrent.display(),
+        );
+    }
+    eprintln!(
+        "checked {}: all {} pieces intact",
+        root.display(),
+        report.piece_count
+    );
+    if let Ok(before) = before {
+        match before.save_if_unchanged(meta, root) {
+            Ok(path) => tracing::debug!("wrote resume record {}", path.display()),
+            Err(error) => tracing::warn!("{error}; the next start will check the copy in full"),
+        }
+    }
+    Ok(())
 }
