@@ -1,6 +1,10 @@
 //! The `swarm` binary: parse the command line, run the command, turn the outcome into an
 //! exit code. Everything else lives in the crates; the commands' glue is in [`cli`].
 
+// The argument structs' doc comments are clap's `--help` text (`<scenario>`, bare URLs),
+// written for a terminal rather than for rustdoc.
+#![allow(rustdoc::invalid_html_tags, rustdoc::bare_urls)]
+
 mod cli;
 
 use std::process::ExitCode;

@@ -5,7 +5,7 @@
 //! the file size.
 //!
 //! - [`create`]: make a torrent from a file or directory.
-//! - [`verify`]: check a local copy against a torrent.
+//! - [`verify`](mod@verify): check a local copy against a torrent.
 //! - [`hashing`]: the bounded parallel piece-hashing pipeline both use.
 //! - [`runner`]: one node on tokio: TCP connections, disk threads, announces.
 //! - [`storage`]: positioned reads and writes into preallocated files.

@@ -1,6 +1,6 @@
 //! The node task (quinn's driver over quinn-proto): one tokio task owns a torrent's
 //! [`Node`] and interprets its commands; everything that blocks or waits runs elsewhere and
-//! comes back as an [`Event`] on one bounded queue.
+//! comes back as an `Event` on one bounded queue.
 //!
 //! Each node runs on its own thread, a single-threaded tokio runtime that also drives its
 //! connections' tasks and announces: a block travels from a socket reader to the node and

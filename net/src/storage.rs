@@ -1,5 +1,5 @@
 //! A torrent's files on disk, read and written with positioned I/O (the threads that run
-//! every access off the event loop are in [`crate::disk`]).
+//! every access off the event loop are in `disk`).
 //!
 //! Files are opened once and preallocated to their exact length (sparse), so a block is one
 //! `pwrite` per file it touches wherever it lands. Pieces map to files through

@@ -1,5 +1,5 @@
 //! The `bittorrent` strategy: engine nodes hosted on the network model, with the tracker
-//! core ([`tracker`]) and the faults of the scenario.
+//! core (`tracker`) and the faults of the scenario.
 
 mod faults;
 mod tracker;

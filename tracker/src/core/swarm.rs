@@ -1,6 +1,6 @@
 //! The peers of one torrent, split into seeds and leechers for cheap random selection.
 //!
-//! Invariants (checked by [`Swarm::check_invariants`] in tests):
+//! Invariants (checked by `Swarm::check_invariants` in tests):
 //! - every peer is in exactly one of `seeds` and `leechers`, and `index` maps its id to
 //!   that vector and position;
 //! - a peer is in `seeds` if and only if its `left` is 0.

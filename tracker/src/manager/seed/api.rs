@@ -4,7 +4,7 @@
 //!   (`409` if already running or the port is taken);
 //! - `DELETE /api/torrents/{info_hash}/seed`: stops it gracefully, answers the final view.
 //!
-//! Both record the wish in the registry (`seed_on_start`), and [`resume`] restarts the
+//! Both record the wish in the registry (`seed_on_start`), and `resume` restarts the
 //! wished seeds when the tracker starts.
 
 use std::sync::Arc;
