@@ -209,6 +209,22 @@ pub fn save(metainfo: &Metainfo, content_path: &Path) -> Result<PathBuf, ResumeE
     ResumeRecord::of(metainfo, content_path)?.save(content_path)
 }
 
+/// Drops the record of `content_path`, so that the next start hashes the copy in full
+/// (`--recheck`). No record is fine; a record that cannot be removed is an error, since it
+/// would still be trusted.
+pub fn forget(content_path: &Path) -> Result<(), ResumeError> {
+    let path = record_path(content_path)?;
+    match fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(source) if source.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(ResumeError::Io {
+            action: "remove",
+            path,
+            source,
+        }),
+    }
+}
+
 /// Whether the content of `metainfo` at `content_path` is known intact: its record names
 /// this torrent and every file still has the recorded size and modification time. `false`
 /// when there is no record, when it is stale, or when a file is gone; an error when the
@@ -292,6 +308,16 @@ mod tests {
             .set_len(39_999)
             .unwrap();
         set_mtime(&file, before);
+        assert!(!is_intact(&meta, &file).unwrap());
+    }
+
+    #[test]
+    fn a_forgotten_record_is_gone_and_forgetting_none_is_fine() {
+        let (dir, file, meta) = single();
+        forget(&file).unwrap();
+        save(&meta, &file).unwrap();
+        forget(&file).unwrap();
+        assert!(!dir.path().join(".img.swarm-resume").exists());
         assert!(!is_intact(&meta, &file).unwrap());
     }
 

@@ -9,9 +9,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use swarm_engine::units::format_size;
-use swarm_net::download;
 use swarm_net::runner::{self, NodeOptions, Status};
 use swarm_net::storage::Storage;
+use swarm_net::{download, resume};
 
 use super::progress::Progress;
 use super::seed::{interrupted, peer_arg, rate_arg, runtime};
@@ -55,11 +55,18 @@ pub struct GetArgs {
     /// Hashing and disk threads [default: one per core].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Hash an existing copy even when its resume record says it is unchanged (the record
+    /// is dropped first).
+    #[arg(long)]
+    recheck: bool,
 }
 
 /// Runs `swarm get`.
 pub fn run_get(args: GetArgs) -> anyhow::Result<Outcome> {
     let meta = read_torrent(&args.torrent)?;
+    if args.recheck {
+        resume::forget(&args.out.join(&meta.name))?;
+    }
     let total = meta.total_length();
     let progress = Progress::bytes(total, "checking");
     let prepared = download::prepare(&meta, &args.out, hash_config(args.threads), &|d| {

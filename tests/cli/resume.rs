@@ -10,20 +10,28 @@ use std::time::{Duration, SystemTime};
 
 use crate::support::{flip_byte, s, swarm_in, write_random};
 
-/// How `swarm seed` ended: serving (then killed), or stopped by itself with an exit code.
+/// How a run ended: it got ready (serving, or waiting for peers; then killed), or it
+/// stopped by itself with an exit code.
 #[derive(Debug, PartialEq)]
 enum Ended {
-    Serving,
+    Ready,
     Exited(i32),
 }
 
 /// Runs `swarm seed ARGS` on a free loopback port in `cwd` until it says it is serving
 /// (then kills it) or exits; returns how it ended and its stderr.
 fn seed(cwd: &Path, args: &[&str]) -> (Ended, String) {
+    let mut full = vec!["seed"];
+    full.extend_from_slice(args);
+    full.extend_from_slice(&["--listen", "127.0.0.1", "--port", "0"]);
+    run_until(cwd, &full, "seeding ")
+}
+
+/// Runs `swarm ARGS` in `cwd` until a stderr line starts with `ready` (then kills it:
+/// [`Ended::Ready`]) or it exits; returns how it ended and its stderr.
+fn run_until(cwd: &Path, args: &[&str], ready: &str) -> (Ended, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_swarm"))
-        .arg("seed")
         .args(args)
-        .args(["--listen", "127.0.0.1", "--port", "0"])
         .current_dir(cwd)
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
@@ -45,10 +53,10 @@ fn seed(cwd: &Path, args: &[&str]) -> (Ended, String) {
             Ok(line) => {
                 text.push_str(&line);
                 text.push('\n');
-                if line.starts_with("seeding ") {
+                if line.starts_with(ready) {
                     child.kill().unwrap();
                     child.wait().unwrap();
-                    return (Ended::Serving, text);
+                    return (Ended::Ready, text);
                 }
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -58,7 +66,7 @@ fn seed(cwd: &Path, args: &[&str]) -> (Ended, String) {
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 child.kill().unwrap();
                 child.wait().unwrap();
-                panic!("swarm seed neither served nor exited in 60 s; stderr:\n{text}");
+                panic!("swarm {args:?} neither got ready nor exited in 60 s; stderr:\n{text}");
             }
         }
     }
@@ -88,14 +96,14 @@ fn seed_checks_once_then_trusts_its_record_until_the_file_changes() {
     let record = dir.path().join(".img.swarm-resume");
 
     let (ended, stderr) = seed(dir.path(), &["img.torrent", "img"]);
-    assert_eq!(ended, Ended::Serving, "{stderr}");
+    assert_eq!(ended, Ended::Ready, "{stderr}");
     assert!(stderr.contains("all 13 pieces intact"), "{stderr}");
     assert!(!stderr.contains(SKIPPED), "{stderr}");
     assert!(record.exists(), "a complete copy is recorded");
 
     // The directory holding the file names the same record.
     let (ended, stderr) = seed(dir.path(), &["img.torrent", "."]);
-    assert_eq!(ended, Ended::Serving, "{stderr}");
+    assert_eq!(ended, Ended::Ready, "{stderr}");
     assert!(stderr.contains(SKIPPED), "{stderr}");
     assert!(stderr.contains(".img.swarm-resume"), "{stderr}");
     assert!(
@@ -105,7 +113,7 @@ fn seed_checks_once_then_trusts_its_record_until_the_file_changes() {
     assert!(!stderr.contains("pieces intact"), "{stderr}");
 
     let (ended, stderr) = seed(dir.path(), &["img.torrent", "img", "--recheck"]);
-    assert_eq!(ended, Ended::Serving, "{stderr}");
+    assert_eq!(ended, Ended::Ready, "{stderr}");
     assert!(stderr.contains("all 13 pieces intact"), "{stderr}");
     assert!(!stderr.contains(SKIPPED), "{stderr}");
 
@@ -129,7 +137,7 @@ fn seed_of_a_corrupt_record_checks_in_full() {
     swarm_in(dir.path(), &["create", "img", "-p", "16KiB"]).expect(0);
     fs::write(dir.path().join(".img.swarm-resume"), b"{ not json").unwrap();
     let (ended, stderr) = seed(dir.path(), &["img.torrent", "img"]);
-    assert_eq!(ended, Ended::Serving, "{stderr}");
+    assert_eq!(ended, Ended::Ready, "{stderr}");
     assert!(
         stderr.contains("is corrupt"),
         "a warning names it: {stderr}"
@@ -181,4 +189,25 @@ fn get_of_a_recorded_complete_copy_exits_without_hashing() {
     let run = get().expect(0);
     assert!(run.stderr.contains(SKIPPED), "{}", run.stderr);
     swarm_in(dir.path(), &["verify", "img.torrent", s(&out.join("img"))]).expect(1);
+
+    // `--recheck` drops the record and hashes: the damaged piece is found and, with no
+    // peer to fetch it from, the download waits for one (stopped here).
+    let (ended, stderr) = run_until(
+        dir.path(),
+        &[
+            "get",
+            "img.torrent",
+            "-o",
+            s(&out),
+            "--recheck",
+            "--port",
+            "0",
+        ],
+        "resuming:",
+    );
+    assert_eq!(ended, Ended::Ready, "{stderr}");
+    assert!(
+        stderr.contains("12 of 13 pieces already verified"),
+        "{stderr}"
+    );
 }
