@@ -265,13 +265,9 @@ mod tests {
 
     #[test]
     fn a_final_copy_is_hashed_once_then_trusted_by_its_record() {
-        use crate::storage::padded::{A, B};
         let dir = tempfile::tempdir().unwrap();
         let meta = padded::torrent();
-        let root = dir.path().join("set");
-        fs::create_dir_all(&root).unwrap();
-        fs::write(root.join("a"), A).unwrap();
-        fs::write(root.join("b"), B).unwrap();
+        let root = padded::write_copy(dir.path());
         let prepare = || prepare(&meta, dir.path(), HashConfig::default(), &|_| {}).unwrap();
 
         let first = prepare();

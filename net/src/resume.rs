@@ -253,7 +253,7 @@ fn nanos_since_epoch(time: SystemTime) -> i128 {
 mod tests {
     use super::*;
     use crate::create::{create_torrent, CreateOptions};
-    use crate::storage::padded::{self, A, B};
+    use crate::storage::padded;
     use std::time::Duration;
 
     fn torrent_of(path: &Path) -> Metainfo {
@@ -413,10 +413,7 @@ mod tests {
     #[test]
     fn pad_files_are_not_recorded() {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("set");
-        fs::create_dir_all(&root).unwrap();
-        fs::write(root.join("a"), A).unwrap();
-        fs::write(root.join("b"), B).unwrap();
+        let root = padded::write_copy(dir.path());
         let meta = padded::torrent();
         let record = ResumeRecord::of(&meta, &root).unwrap();
         let paths: Vec<&str> = record.files.iter().map(|f| f.path.as_str()).collect();

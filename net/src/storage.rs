@@ -250,6 +250,16 @@ pub(crate) mod padded {
         assert!(meta.files[1].pad);
         meta
     }
+
+    /// Writes a complete copy of [`torrent`] as `DIR/set` (files `a` and `b`; the pad file
+    /// is never on disk) and returns its path.
+    pub(crate) fn write_copy(dir: &std::path::Path) -> std::path::PathBuf {
+        let root = dir.join("set");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("a"), A).unwrap();
+        std::fs::write(root.join("b"), B).unwrap();
+        root
+    }
 }
 
 #[cfg(test)]

@@ -306,12 +306,9 @@ mod tests {
 
     #[test]
     fn pad_files_verify_as_zeros_and_are_never_reported() {
-        use crate::storage::padded::{self, A, B};
+        use crate::storage::padded;
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("set");
-        fs::create_dir_all(&root).unwrap();
-        fs::write(root.join("a"), A).unwrap();
-        fs::write(root.join("b"), B).unwrap();
+        let root = padded::write_copy(dir.path());
         let meta = padded::torrent();
         let report = verify(&meta, &root, &|_| {}).unwrap();
         assert!(report.complete, "{report:?}");
