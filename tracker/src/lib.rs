@@ -14,7 +14,7 @@
 //! [`TrackerServer`] for a [`Router`] to embed or test.
 
 pub mod config;
-pub mod core;
+pub use swarm_tracker_core as core;
 pub mod error;
 pub mod http;
 pub mod manager;

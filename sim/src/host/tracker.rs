@@ -10,7 +10,7 @@ use swarm_engine::metainfo::InfoHash;
 use swarm_engine::node::addr::PeerAddr;
 use swarm_engine::node::io::{AnnounceEvent, AnnounceRequest, Input};
 use swarm_engine::time::Time;
-use swarm_tracker::core as tracker;
+use swarm_tracker_core as tracker;
 
 use crate::record::{derive_seed, SeedTag};
 

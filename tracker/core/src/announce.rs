@@ -192,7 +192,7 @@ impl TrackerCore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::core::CoreConfig;
+    use crate::CoreConfig;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -305,7 +305,7 @@ mod tests {
         let late = core.announce(20_001, &request(3, 5, AnnounceEvent::Started), &mut rng);
         assert_eq!(ids(&late.unwrap()), vec![2]);
         assert_eq!(core.purge(40_002), 3);
-        assert_eq!(core.counts(), crate::core::Counts::default());
+        assert_eq!(core.counts(), crate::Counts::default());
     }
 
     #[test]

@@ -61,7 +61,7 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
-    use crate::core::{AnnounceEvent, AnnounceRequest, CoreConfig, Counters, PeerId};
+    use crate::{AnnounceEvent, AnnounceRequest, CoreConfig, Counters, PeerId};
 
     use super::*;
 

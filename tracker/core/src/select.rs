@@ -91,7 +91,7 @@ fn sample_into<R: Rng + ?Sized>(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::core::peer::Counters;
+    use crate::peer::Counters;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
