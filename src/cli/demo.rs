@@ -18,6 +18,7 @@ use swarm_net::storage::Storage;
 use swarm_net::{create_torrent, CreateOptions};
 
 use super::seed::runtime;
+use super::status;
 use super::{hash_config, size_arg, Outcome};
 
 /// Sync a generated file from an origin to N peers on this machine, over real TCP.
@@ -164,7 +165,7 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
         ticker.tick().await;
         let t_s = t0.elapsed().as_secs_f64();
         for m in &mut members {
-            let s = m.running.status().borrow().clone();
+            let s = status::now(&m.running);
             m.samples.push(Sample {
                 t_s,
                 uploaded_bytes: s.uploaded_bytes,
@@ -187,7 +188,7 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
         m.running.stop();
     }
     for m in members {
-        let status = m.running.wait().await;
+        let status = status::wait(m.running).await;
         if let (Some(prepared), true) = (&m.prepared, status.complete) {
             download::finish(prepared)?;
         }

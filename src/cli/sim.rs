@@ -31,7 +31,7 @@ pub struct SimArgs {
     strategy: Option<String>,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     /// Skip the charts (write record.json only).
     #[arg(long)]
     no_report: bool,
