@@ -6,14 +6,20 @@
 
 #![allow(clippy::unwrap_used)] // in tests, a failed unwrap is a failed test
 
+#[path = "cli/background.rs"]
+mod background;
 #[path = "cli/create.rs"]
 mod create;
 #[path = "cli/inspect.rs"]
 mod inspect;
 #[path = "cli/interop.rs"]
 mod interop;
+#[path = "cli/logs.rs"]
+mod logs;
 #[path = "cli/resume.rs"]
 mod resume;
+#[path = "cli/scripting.rs"]
+mod scripting;
 #[path = "cli/sim.rs"]
 mod sim;
 #[path = "cli/support.rs"]

@@ -83,7 +83,10 @@ mod tests {
             source: not_found(),
         })
         .context("cannot start");
-        assert_eq!(message(&error), "cannot start: cannot open /x: entity not found");
+        assert_eq!(
+            message(&error),
+            "cannot start: cannot open /x: entity not found"
+        );
     }
 
     #[test]

@@ -194,7 +194,10 @@ async fn download(
     if let Some(error) = s.storage_error {
         running.stop();
         status::wait(running).await;
-        bail!("writing {} failed: {error}", prepared.content_path.display());
+        bail!(
+            "writing {} failed: {error}",
+            prepared.content_path.display()
+        );
     }
     if was_interrupted || !s.complete {
         running.stop();
@@ -258,7 +261,12 @@ async fn follow(
     let stopped = loop {
         let s = watch.now();
         let rate = (s.downloaded_bytes as f64 / started.elapsed().as_secs_f64().max(1e-3)) as u64;
-        display.show(verified_bytes(&s, piece_length, total), total, rate, s.peers);
+        display.show(
+            verified_bytes(&s, piece_length, total),
+            total,
+            rate,
+            s.peers,
+        );
         peers.log(&s);
         if let Some(json) = json.as_mut() {
             json.progress(&s);

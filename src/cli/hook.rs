@@ -30,7 +30,11 @@ pub struct HookOutcome {
 impl HookOutcome {
     /// The program was killed because `swarm get` was interrupted.
     pub fn interrupted(command: &str) -> Self {
-        Self::failed(command, None, "killed: swarm get was interrupted".to_string())
+        Self::failed(
+            command,
+            None,
+            "killed: swarm get was interrupted".to_string(),
+        )
     }
 
     fn failed(command: &str, exit_code: Option<i32>, error: String) -> Self {

@@ -58,7 +58,13 @@ const VERSION: &str = concat!(
 #[command(name = "swarm", version = VERSION, about, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Log lines on stderr as text or JSON (one object per line).
-    #[arg(long, global = true, value_enum, default_value_t, value_name = "FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
     log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
@@ -86,9 +92,7 @@ impl Cli {
             Command::Get(args) => args.json,
             Command::Sim(args) => args.json,
             Command::Report(args) => args.json,
-            Command::Create(_) | Command::Seed(_) | Command::Demo(_) | Command::Tracker(_) => {
-                false
-            }
+            Command::Create(_) | Command::Seed(_) | Command::Demo(_) | Command::Tracker(_) => false,
         }
     }
 
