@@ -10,6 +10,8 @@
 mod background;
 #[path = "cli/create.rs"]
 mod create;
+#[path = "cli/demo.rs"]
+mod demo;
 #[path = "cli/inspect.rs"]
 mod inspect;
 #[path = "cli/interop.rs"]

@@ -3,6 +3,7 @@
 
 mod create;
 mod demo;
+mod demo_record;
 pub mod failure;
 mod get;
 mod get_json;
