@@ -24,6 +24,8 @@ mod resume;
 mod scripting;
 #[path = "cli/sim.rs"]
 mod sim;
+#[path = "cli/sim_exit.rs"]
+mod sim_exit;
 #[path = "cli/support.rs"]
 mod support;
 #[path = "cli/verify.rs"]
