@@ -28,5 +28,7 @@ mod sim;
 mod sim_exit;
 #[path = "cli/support.rs"]
 mod support;
+#[path = "cli/synopsis.rs"]
+mod synopsis;
 #[path = "cli/verify.rs"]
 mod verify;
