@@ -20,6 +20,8 @@ mod interop;
 mod logs;
 #[path = "cli/resume.rs"]
 mod resume;
+#[path = "cli/scenarios_doc.rs"]
+mod scenarios_doc;
 #[path = "cli/scripting.rs"]
 mod scripting;
 #[path = "cli/sim.rs"]
