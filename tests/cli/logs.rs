@@ -9,16 +9,21 @@ use serde_json::Value;
 use crate::background::Background;
 use crate::support::{s, swarm_in, write_random};
 
+/// `swarm GLOBAL... tracker` on a free loopback port, until it says it listens; returns it
+/// and that line.
+fn tracker(dir: &std::path::Path, global: &[&str]) -> (Background, String) {
+    let data = dir.join("data");
+    let mut args = global.to_vec();
+    args.extend_from_slice(&["tracker", "--listen", "127.0.0.1:0", "--data", s(&data)]);
+    let mut tracker = Background::start(dir, &args, &[]);
+    let line = tracker.wait_for("tracker listening");
+    (tracker, line)
+}
+
 #[test]
 fn the_tracker_logs_its_address_as_plain_text_when_stderr_is_not_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut tracker = Background::start(
-        dir.path(),
-        &["tracker", "--listen", "127.0.0.1:0", "--data", s(&data)],
-        &[],
-    );
-    let line = tracker.wait_for("tracker listening");
+    let (tracker, line) = tracker(dir.path(), &[]);
     assert!(line.contains("INFO"), "{line}");
     assert!(line.contains("local_addr=127.0.0.1:"), "{line}");
     assert!(
@@ -31,21 +36,7 @@ fn the_tracker_logs_its_address_as_plain_text_when_stderr_is_not_a_terminal() {
 #[test]
 fn log_format_json_writes_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut tracker = Background::start(
-        dir.path(),
-        &[
-            "--log-format",
-            "json",
-            "tracker",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            s(&data),
-        ],
-        &[],
-    );
-    let line = tracker.wait_for("tracker listening");
+    let (_tracker, line) = tracker(dir.path(), &["--log-format", "json"]);
     let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_eq!(event["level"], "INFO");
     assert_eq!(event["fields"]["message"], "tracker listening");

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::background::seed;
-use crate::support::{s, swarm_in, write_random};
+use crate::support::{s, swarm_in, write_random, Run};
 
 /// Writes an executable shell script `name` into `dir`.
 fn script(dir: &Path, name: &str, body: &str) -> String {
@@ -42,6 +42,20 @@ fn content(dir: &Path, len: usize) -> Vec<u8> {
     )
     .expect(0);
     bytes
+}
+
+/// `content` with a complete copy already in `dir/out`.
+fn complete_copy(dir: &Path, len: usize) {
+    content(dir, len);
+    fs::create_dir(dir.join("out")).unwrap();
+    fs::copy(dir.join("src/img"), dir.join("out/img")).unwrap();
+}
+
+/// `swarm get img.torrent -o out --exit-when-done EXTRA...` in `dir`.
+fn get_complete(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["get", "img.torrent", "-o", "out", "--exit-when-done"];
+    args.extend_from_slice(extra);
+    swarm_in(dir, &args)
 }
 
 #[test]
@@ -127,24 +141,9 @@ fn get_json_prints_events_and_a_summary_and_runs_the_hook_with_the_path() {
 #[test]
 fn a_failing_hook_is_reported_and_exits_3() {
     let dir = tempfile::tempdir().unwrap();
-    content(dir.path(), 100_000);
-    fs::create_dir(dir.path().join("out")).unwrap();
-    fs::copy(dir.path().join("src/img"), dir.path().join("out/img")).unwrap();
+    complete_copy(dir.path(), 100_000);
     let hook = script(dir.path(), "fail.sh", "exit 4");
-    let run = swarm_in(
-        dir.path(),
-        &[
-            "get",
-            "img.torrent",
-            "-o",
-            "out",
-            "--exit-when-done",
-            "--json",
-            "--on-complete",
-            &hook,
-        ],
-    )
-    .expect(3);
+    let run = get_complete(dir.path(), &["--json", "--on-complete", &hook]).expect(3);
     assert!(
         run.stderr.contains("failed: it exited with code 4"),
         "{}",
@@ -157,19 +156,7 @@ fn a_failing_hook_is_reported_and_exits_3() {
     // The copy is verified whatever the hook did.
     assert_eq!(lines.last().unwrap()["complete"], true);
 
-    let missing = swarm_in(
-        dir.path(),
-        &[
-            "get",
-            "img.torrent",
-            "-o",
-            "out",
-            "--exit-when-done",
-            "--on-complete",
-            "./no-such-program",
-        ],
-    )
-    .expect(3);
+    let missing = get_complete(dir.path(), &["--on-complete", "./no-such-program"]).expect(3);
     assert!(
         missing.stderr.contains("cannot run it"),
         "{}",
@@ -180,24 +167,12 @@ fn a_failing_hook_is_reported_and_exits_3() {
 #[test]
 fn a_hook_past_its_timeout_is_killed() {
     let dir = tempfile::tempdir().unwrap();
-    content(dir.path(), 50_000);
-    fs::create_dir(dir.path().join("out")).unwrap();
-    fs::copy(dir.path().join("src/img"), dir.path().join("out/img")).unwrap();
+    complete_copy(dir.path(), 50_000);
     let hook = script(dir.path(), "slow.sh", "exec sleep 30");
     let started = std::time::Instant::now();
-    let run = swarm_in(
+    let run = get_complete(
         dir.path(),
-        &[
-            "get",
-            "img.torrent",
-            "-o",
-            "out",
-            "--exit-when-done",
-            "--on-complete",
-            &hook,
-            "--on-complete-timeout",
-            "1s",
-        ],
+        &["--on-complete", &hook, "--on-complete-timeout", "1s"],
     )
     .expect(3);
     assert!(run.stderr.contains("killed after 1s"), "{}", run.stderr);
