@@ -22,13 +22,18 @@ pub struct Background {
 impl Background {
     /// Starts `swarm ARGS` in `cwd` with `env` set (and `RUST_LOG` removed unless given).
     pub fn start(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_to(cwd, args, env, Stdio::null())
+    }
+
+    /// As [`Background::start`], with stdout going to `stdout`.
+    pub fn start_to(cwd: &Path, args: &[&str], env: &[(&str, &str)], stdout: Stdio) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_swarm"));
         command
             .args(args)
             .current_dir(cwd)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);
@@ -68,6 +73,25 @@ impl Background {
                 Err(_) => panic!("no line with {needle:?}; stderr:\n{}", self.stderr),
             }
         }
+    }
+}
+
+impl Background {
+    /// Sends SIGTERM (what Ctrl-C or systemd would) and returns the exit code; panics if
+    /// it has not exited within [`LINE_TIMEOUT`].
+    #[track_caller]
+    pub fn terminate(&mut self) -> i32 {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let deadline = Instant::now() + LINE_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code().unwrap_or(-1);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("swarm did not stop on SIGTERM; stderr:\n{}", self.stderr);
     }
 }
 

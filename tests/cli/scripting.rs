@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::background::seed;
+use crate::background::{seed, Background};
 use crate::support::{s, swarm_in, write_random, Run};
 
 /// Writes an executable shell script `name` into `dir`.
@@ -179,6 +179,40 @@ fn a_hook_past_its_timeout_is_killed() {
     assert!(
         started.elapsed().as_secs() < 20,
         "it did not wait for the hook"
+    );
+}
+
+#[test]
+fn an_interrupted_get_json_ends_with_an_incomplete_summary_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    content(dir.path(), 100_000);
+    let stdout = fs::File::create(dir.path().join("stdout")).unwrap();
+    // Nothing listens on port 1: no peer ever sends a piece.
+    let args = [
+        "get",
+        "img.torrent",
+        "-o",
+        "out",
+        "--port",
+        "0",
+        "--listen",
+        "127.0.0.1",
+        "--peer",
+        "127.0.0.1:1",
+        "--json",
+    ];
+    let mut get = Background::start_to(dir.path(), &args, &[], stdout.into());
+    get.wait_for("INFO swarm::cli::get: listening");
+    assert_eq!(get.terminate(), 1, "{}", get.stderr);
+    let lines = json_lines(&fs::read_to_string(dir.path().join("stdout")).unwrap());
+    assert_eq!(lines[0]["event"], "started");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["event"], "summary", "{lines:?}");
+    assert_eq!(summary["complete"], false);
+    assert_eq!(summary["verified_pieces"], 0);
+    assert!(
+        summary["path"].as_str().unwrap().ends_with("img.part"),
+        "{summary}"
     );
 }
 
