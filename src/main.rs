@@ -12,13 +12,24 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
-    cli::init_logging();
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        Err(error) => {
+            // A usage error of a `--json` command is reported as JSON too; help and
+            // --version are not errors.
+            if error.use_stderr() && std::env::args().any(|a| a == "--json") {
+                let text = error.kind().to_string();
+                println!("{}", cli::failure::to_json(&text, cli::EXIT_ERROR));
+            }
+            error.exit()
+        }
+    };
+    args.init_logging();
+    let json = args.wants_json();
     match cli::run(args) {
         Ok(outcome) => outcome.exit_code(),
         Err(error) => {
-            cli::finish_terminal_line();
-            eprintln!("swarm: error: {error:#}");
+            cli::failure::report(&error, cli::EXIT_ERROR, json);
             ExitCode::from(cli::EXIT_ERROR)
         }
     }

@@ -6,17 +6,31 @@
 
 #![allow(clippy::unwrap_used)] // in tests, a failed unwrap is a failed test
 
+#[path = "cli/background.rs"]
+mod background;
 #[path = "cli/create.rs"]
 mod create;
+#[path = "cli/demo.rs"]
+mod demo;
 #[path = "cli/inspect.rs"]
 mod inspect;
 #[path = "cli/interop.rs"]
 mod interop;
+#[path = "cli/logs.rs"]
+mod logs;
 #[path = "cli/resume.rs"]
 mod resume;
+#[path = "cli/scenarios_doc.rs"]
+mod scenarios_doc;
+#[path = "cli/scripting.rs"]
+mod scripting;
 #[path = "cli/sim.rs"]
 mod sim;
+#[path = "cli/sim_exit.rs"]
+mod sim_exit;
 #[path = "cli/support.rs"]
 mod support;
+#[path = "cli/synopsis.rs"]
+mod synopsis;
 #[path = "cli/verify.rs"]
 mod verify;

@@ -45,9 +45,9 @@ pub struct NodeRecord {
     pub id: String,
     /// Origin or peer.
     pub role: NodeRole,
-    /// Nominal uplink capacity.
+    /// Nominal uplink capacity; 0 when not known (an unshaped loopback demo).
     pub upload_bps: u64,
-    /// Nominal downlink capacity.
+    /// Nominal downlink capacity; 0 when not known.
     pub download_bps: u64,
     /// When the node joined the swarm.
     #[serde(default)]
@@ -78,7 +78,8 @@ pub struct RunRecord {
     pub file_size: u64,
     /// Piece length in bytes.
     pub piece_length: u64,
-    /// The fluid bound `T_min` of DESIGN.md for this scenario, in seconds.
+    /// The fluid bound `T_min` of DESIGN.md for this scenario, in seconds; 0 when the link
+    /// rates are not known.
     pub bound_s: f64,
     /// Time at which the last peer finished; `None` if some peer never finished.
     pub makespan_s: Option<f64>,
@@ -107,12 +108,13 @@ impl RunRecord {
     /// plus one copy of the file at its download rate. It equals `bound_s` when every peer
     /// joins at once, and is the fair yardstick for staggered joins (churn), where the
     /// fluid bound ignores that the last peer only arrives late. Peers that never finished
-    /// are left out, as they are from the makespan.
+    /// are left out, as they are from the makespan, and so are peers whose download rate
+    /// is not known (0).
     pub fn join_bound_s(&self) -> f64 {
         let bits = self.file_size as f64 * 8.0;
         self.nodes
             .iter()
-            .filter(|n| n.role == NodeRole::Peer && n.completed_s.is_some())
+            .filter(|n| n.role == NodeRole::Peer && n.completed_s.is_some() && n.download_bps > 0)
             .map(|n| n.joined_s + bits / n.download_bps.max(1) as f64)
             .fold(self.bound_s, f64::max)
     }
@@ -192,6 +194,15 @@ mod tests {
         // A peer that never finished does not raise the bound; all at once gives bound_s.
         record.nodes[1].completed_s = None;
         assert!((record.join_bound_s() - 8.0).abs() < 1e-9);
+        // Regression (demo record): an unknown download rate (0) adds no term, instead of
+        // a copy at 1 bit/s.
+        record.nodes[1].completed_s = Some(130.0);
+        record.nodes[1].download_bps = 0;
+        assert!((record.join_bound_s() - 8.0).abs() < 1e-9);
+        record.bound_s = 0.0;
+        record.nodes[0].download_bps = 0;
+        assert_eq!(record.join_bound_s(), 0.0);
+        assert_eq!(record.makespan_over_join_bound(), None);
     }
 
     #[test]

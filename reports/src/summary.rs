@@ -166,7 +166,14 @@ impl fmt::Display for RecordSummary {
             .makespan_s
             .map_or("none (not all peers finished)".to_string(), seconds);
         writeln!(f, "  makespan         {makespan}")?;
-        writeln!(f, "  bound            {}", seconds(self.bound_s))?;
+        if self.bound_s > 0.0 {
+            writeln!(f, "  bound            {}", seconds(self.bound_s))?;
+        } else {
+            writeln!(
+                f,
+                "  bound            unknown (the record has no link rates)"
+            )?;
+        }
         match self.makespan_over_bound {
             Some(ratio) => writeln!(f, "  makespan / bound {ratio:.3}")?,
             None => writeln!(f, "  makespan / bound n/a")?,
@@ -290,6 +297,12 @@ mod tests {
         assert!(text.contains("none (not all peers finished)"), "{text}");
         assert!(text.contains("n/a (file size is 0)"), "{text}");
         assert!(text.contains("never finished   peer-1, peer-2\n"), "{text}");
+        // Regression (demo record): no rates, no bound, and no "bound 0.00 s".
+        assert!(
+            text.contains("bound            unknown (the record has no link rates)"),
+            "{text}"
+        );
+        assert!(!text.contains("0.00 s"), "{text}");
     }
 
     #[test]

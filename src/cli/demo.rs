@@ -10,14 +10,16 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use swarm_engine::bitfield::Bitfield;
-use swarm_engine::record::{NodeRecord, NodeRole, RecordSource, RunRecord, Sample};
+use swarm_engine::record::{NodeRole, Sample};
 use swarm_engine::units::format_size;
 use swarm_net::download;
 use swarm_net::runner::{self, NodeOptions, Running};
 use swarm_net::storage::Storage;
 use swarm_net::{create_torrent, CreateOptions};
 
-use super::seed::runtime;
+use super::demo_record::{self, Finished, Links};
+use super::seed::{rate_arg, runtime};
+use super::status;
 use super::{hash_config, size_arg, Outcome};
 
 /// Sync a generated file from an origin to N peers on this machine, over real TCP.
@@ -39,6 +41,10 @@ pub struct DemoArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+    /// Cap every node's upload at RATE (e.g. `400Mbit/s`): the run then has a bound to be
+    /// held against. Unshaped loopback has no nominal rate, so without it no bound is known.
+    #[arg(long, value_name = "RATE", value_parser = rate_arg)]
+    rate: Option<u64>,
 }
 
 /// Fills `path` with `size` pseudo-random bytes (xorshift, 1 MiB at a time).
@@ -125,6 +131,7 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
     let mut members = Vec::new();
     let mut origin_options = NodeOptions::new(loopback);
     origin_options.config.origin_mode = true;
+    origin_options.config.max_upload_bytes_per_s = args.rate.map(|bps| bps / 8);
     origin_options.trackers = vec![announce.clone()];
     origin_options.disk_threads = 2;
     let storage = Storage::open(&meta, &file, false)?;
@@ -143,6 +150,7 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
         let prepared = download::prepare(&meta, &dir, hash_config(Some(1)), &|_| {})?;
         let storage = Storage::open(&meta, &prepared.content_path, true)?;
         let mut options = NodeOptions::new(loopback);
+        options.config.max_upload_bytes_per_s = args.rate.map(|bps| bps / 8);
         options.trackers = vec![announce.clone()];
         options.disk_threads = 2;
         let joined_s = t0.elapsed().as_secs_f64();
@@ -164,7 +172,7 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
         ticker.tick().await;
         let t_s = t0.elapsed().as_secs_f64();
         for m in &mut members {
-            let s = m.running.status().borrow().clone();
+            let s = status::now(&m.running);
             m.samples.push(Sample {
                 t_s,
                 uploaded_bytes: s.uploaded_bytes,
@@ -187,71 +195,35 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
         m.running.stop();
     }
     for m in members {
-        let status = m.running.wait().await;
+        let status = status::wait(m.running).await;
         if let (Some(prepared), true) = (&m.prepared, status.complete) {
             download::finish(prepared)?;
         }
-        finals.push((m.id, m.role, m.joined_s, m.completed_s, m.samples, status));
+        finals.push(Finished {
+            id: m.id,
+            role: m.role,
+            joined_s: m.joined_s,
+            completed_s: m.completed_s,
+            samples: m.samples,
+            uploaded_bytes: status.uploaded_bytes,
+            downloaded_bytes: status.downloaded_bytes,
+        });
     }
     tracker.abort();
 
     let file_size = meta.total_length();
-    let nodes: Vec<NodeRecord> = finals
-        .iter()
-        .map(
-            |(id, role, joined_s, completed_s, samples, status)| NodeRecord {
-                id: id.clone(),
-                role: *role,
-                upload_bps: 0,
-                download_bps: 0,
-                joined_s: *joined_s,
-                completed_s: *completed_s,
-                uploaded_bytes: status.uploaded_bytes,
-                downloaded_bytes: status.downloaded_bytes,
-                samples: samples.clone(),
-            },
-        )
-        .collect();
-    let makespan_s = nodes
-        .iter()
-        .filter(|n| n.role == NodeRole::Peer)
-        .map(|n| n.completed_s)
-        .try_fold(0.0f64, |acc, c| c.map(|c| acc.max(c)));
-    let origin_uploaded_bytes = nodes[0].uploaded_bytes;
-    let record = RunRecord {
-        scenario: format!("demo-{}-peers-{}", args.peers, format_size(file_size)),
-        seed: 0,
-        strategy: "bittorrent".into(),
-        source: RecordSource::Real,
-        file_size,
-        piece_length: u64::from(meta.geometry.piece_length()),
-        bound_s: 0.0, // loopback links have no nominal rate: no bound
-        makespan_s,
-        origin_uploaded_bytes,
-        nodes,
+    let links = Links {
+        upload_bps: args.rate,
     };
-
-    println!(
-        "{:<10} {:>10} {:>12} {:>12}",
-        "node", "done (s)", "uploaded", "downloaded"
+    let record = demo_record::record(
+        format!("demo-{}-peers-{}", args.peers, format_size(file_size)),
+        file_size,
+        u64::from(meta.geometry.piece_length()),
+        links,
+        finals,
     );
-    for n in &record.nodes {
-        let done = n.completed_s.map_or("-".to_string(), |c| format!("{c:.2}"));
-        println!(
-            "{:<10} {:>10} {:>12} {:>12}",
-            n.id,
-            done,
-            format_size(n.uploaded_bytes),
-            format_size(n.downloaded_bytes)
-        );
-    }
-    println!(
-        "origin uploaded {} = {:.2} copies of the {} file; last peer done after {}",
-        format_size(origin_uploaded_bytes),
-        record.origin_copies(),
-        format_size(file_size),
-        makespan_s.map_or("never".into(), |m| format!("{m:.2} s")),
-    );
+    let makespan_s = record.makespan_s;
+    demo_record::print(&record, links);
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;

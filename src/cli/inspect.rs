@@ -20,7 +20,7 @@ pub struct InspectArgs {
     torrent: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
 /// Runs `swarm inspect`.

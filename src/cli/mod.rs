@@ -3,17 +3,23 @@
 
 mod create;
 mod demo;
+mod demo_record;
+pub mod failure;
 mod get;
+mod get_json;
+mod hook;
 mod inspect;
+mod logging;
 mod progress;
 mod report;
 mod seed;
 mod sim;
+mod status;
 mod tracker;
 mod verify;
 
 use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -28,15 +34,39 @@ pub const EXIT_INCOMPLETE: u8 = 1;
 /// Exit code for usage errors and unusable input (clap uses it for bad arguments too).
 pub const EXIT_ERROR: u8 = 2;
 
+/// Exit code of `get` when its `--on-complete` command failed (the copy is verified).
+pub const EXIT_HOOK_FAILED: u8 = 3;
+
 const EXIT_CODES: &str = "\
-Exit status: 0 on success; 1 when `verify` finds the copy incomplete or corrupt;
-2 for usage errors and unusable input (a missing file, a malformed torrent).
-Set RUST_LOG (e.g. RUST_LOG=debug) for diagnostics on stderr.";
+Exit status: 0 on success; 1 when the work ran but the answer is no (`verify` finds the
+copy incomplete or corrupt, `get` or `demo` stopped before every piece was verified, `sim`
+has peers that never finished); 2 for usage errors and unusable input (a missing file, a
+malformed torrent); 3 when `get --on-complete` ran and failed. With --json, an error is
+also printed on stdout as {\"event\": \"error\", \"error\": ..., \"exit_code\": ...}.
+Logs go to stderr: info for seed, get, tracker and demo, warnings otherwise; RUST_LOG
+(e.g. RUST_LOG=debug) overrides.";
+
+/// `0.1.0 (commit 1a2b3c4d5e6f)`: the crate version and the git commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SWARM_GIT_COMMIT"),
+    ")"
+);
 
 /// Sync very large files from one origin to many servers, BitTorrent style.
 #[derive(Debug, Parser)]
-#[command(name = "swarm", version, about, after_help = EXIT_CODES)]
+#[command(name = "swarm", version = VERSION, about, after_help = EXIT_CODES)]
 pub struct Cli {
+    /// Log lines on stderr as text or JSON (one object per line).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,6 +84,34 @@ enum Command {
     Report(report::ReportArgs),
 }
 
+impl Cli {
+    /// Whether the command was given `--json`: its errors are then reported as JSON too.
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Inspect(args) => args.json,
+            Command::Verify(args) => args.json,
+            Command::Get(args) => args.json,
+            Command::Sim(args) => args.json,
+            Command::Report(args) => args.json,
+            Command::Create(_) | Command::Seed(_) | Command::Demo(_) | Command::Tracker(_) => false,
+        }
+    }
+
+    /// Installs logging for this command (see [`logging`]).
+    pub fn init_logging(&self) {
+        let long_running = matches!(
+            self.command,
+            Command::Seed(_) | Command::Get(_) | Command::Tracker(_) | Command::Demo(_)
+        );
+        let filter = if long_running {
+            logging::LONG_RUNNING_FILTER
+        } else {
+            logging::SHORT_FILTER
+        };
+        logging::init(self.log_format, filter);
+    }
+}
+
 /// How a command that ran to its end turned out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -61,6 +119,8 @@ pub enum Outcome {
     Success,
     /// Exit 1: the check ran and failed.
     Incomplete,
+    /// Exit 3: `get --on-complete` ran and failed.
+    HookFailed,
 }
 
 impl Outcome {
@@ -69,6 +129,7 @@ impl Outcome {
         match self {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::Incomplete => ExitCode::from(EXIT_INCOMPLETE),
+            Outcome::HookFailed => ExitCode::from(EXIT_HOOK_FAILED),
         }
     }
 }
@@ -85,23 +146,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sim(args) => sim::run_sim(args),
         Command::Tracker(args) => tracker::run_tracker(args),
         Command::Report(args) => report::run_report(args),
-    }
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (warnings and errors by default).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
-/// Ends a half-drawn progress line so an error message starts on its own line.
-pub fn finish_terminal_line() {
-    if std::io::stderr().is_terminal() {
-        eprintln!();
     }
 }
 

@@ -21,7 +21,7 @@ pub struct ReportArgs {
     out: PathBuf,
     /// Print the summary as JSON.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
 /// Runs `swarm report`.

@@ -16,6 +16,7 @@ use swarm_net::storage::Storage;
 use swarm_net::verify::{content_path, verify_with};
 
 use super::progress::Progress;
+use super::status::{self, PeerLog, Watch};
 use super::{hash_config, read_torrent, Outcome};
 
 /// Serve a complete copy to the swarm.
@@ -55,6 +56,9 @@ pub struct SeedArgs {
     #[arg(long)]
     recheck: bool,
 }
+
+/// Time between two "uploaded" lines.
+const UPLOAD_LINE_PERIOD: Duration = Duration::from_secs(30);
 
 /// clap value parser for rates; returns bits per second.
 pub fn rate_arg(text: &str) -> Result<u64, String> {
@@ -121,6 +125,7 @@ pub fn run_seed(args: SeedArgs) -> anyhow::Result<Outcome> {
         let running = runner::start(&meta, storage, verified, options)
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.listen, args.port))?;
+        tracing::info!(addr = %running.local_addr, trackers = ?meta.trackers(), info_hash = %meta.info_hash, "listening");
         eprintln!(
             "seeding {} ({}, info hash {}) on port {}; Ctrl-C stops",
             meta.name,
@@ -128,27 +133,29 @@ pub fn run_seed(args: SeedArgs) -> anyhow::Result<Outcome> {
             meta.info_hash,
             running.local_addr.port()
         );
-        let status = running.status();
-        let mut ticker = tokio::time::interval(Duration::from_secs(30));
+        let mut watch = Watch::of(&running);
+        let mut peers = PeerLog::default();
+        let mut ticker = tokio::time::interval(UPLOAD_LINE_PERIOD);
         ticker.tick().await;
         let stop = interrupted();
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 () = &mut stop => break,
+                alive = watch.changed() => if alive { peers.log(&watch.now()) } else { break },
                 _ = ticker.tick() => {
-                    let s = status.borrow().clone();
+                    let s = watch.now();
                     eprintln!(
                         "uploaded {} ({:.2} copies), {} peers",
                         format_size(s.uploaded_bytes),
                         s.uploaded_bytes as f64 / meta.total_length().max(1) as f64,
-                        s.connections
+                        s.peers
                     );
                 }
             }
         }
         running.stop();
-        let last = running.wait().await;
+        let last = status::wait(running).await;
         eprintln!("stopped; uploaded {}", format_size(last.uploaded_bytes));
         Ok(Outcome::Success)
     })

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use swarm_engine::record::{NodeRole, RunRecord};
 use swarm_sim::{Fault, Scenario, Strategy};
 
 use super::Outcome;
@@ -14,8 +15,10 @@ use super::Outcome;
 /// Simulate a rollout described by a scenario file (TOML) and write its run record.
 ///
 /// Writes DIR/record.json and the report (charts and summary) into DIR. The same scenario
-/// and seed always give the same record, byte for byte. Exit 0 when every peer finished,
-/// 1 when some never did (the record says which).
+/// and seed always give the same record, byte for byte. Exit 0 when every peer finished
+/// (a peer that a `peer-crash` fault kills is not expected to, and is not counted in the
+/// makespan), 1 when some other peer never did, e.g. by `max_time` (the record and the
+/// summary say which).
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// The scenario file (see scenarios/ for examples).
@@ -31,7 +34,7 @@ pub struct SimArgs {
     strategy: Option<String>,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     /// Skip the charts (write record.json only).
     #[arg(long)]
     no_report: bool,
@@ -107,6 +110,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
 
     let r = &output.record;
     let events_per_s = output.events as f64 / wall_s.max(1e-9);
+    let (crashed, unfinished) = unfinished_peers(&scenario, r);
     if args.json {
         let summary = serde_json::json!({
             "scenario": r.scenario,
@@ -118,6 +122,8 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
             "join_bound_s": r.join_bound_s(),
             "makespan_over_join_bound": r.makespan_over_join_bound(),
             "origin_copies": r.origin_copies(),
+            "unfinished_peers": unfinished,
+            "crashed_peers": crashed,
             "events": output.events,
             "events_per_s": events_per_s,
             "wall_s": wall_s,
@@ -152,6 +158,15 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
             "origin       {:.2} copies of the file uploaded",
             r.origin_copies()
         );
+        if !crashed.is_empty() {
+            println!(
+                "crashed      {} (by a peer-crash fault: not counted in the makespan)",
+                crashed.join(", ")
+            );
+        }
+        if !unfinished.is_empty() {
+            println!("unfinished   {}", unfinished.join(", "));
+        }
         println!(
             "simulation   {} events in {wall_s:.2} s wall ({:.2} M events/s)",
             output.events,
@@ -170,6 +185,22 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Incomplete);
     }
     Ok(Outcome::Success)
+}
+
+/// Peers without a completion time: those a `peer-crash` fault killed, and the others.
+fn unfinished_peers(scenario: &Scenario, record: &RunRecord) -> (Vec<String>, Vec<String>) {
+    let crashed_by_fault = |id: &str| {
+        scenario
+            .faults
+            .iter()
+            .any(|f| matches!(f, Fault::PeerCrash { node, .. } if node == id))
+    };
+    record
+        .nodes
+        .iter()
+        .filter(|n| n.role == NodeRole::Peer && n.completed_s.is_none())
+        .map(|n| n.id.clone())
+        .partition(|id| crashed_by_fault(id))
 }
 
 /// A bar in tenths of simulated seconds, sized to twice the bound (it may overrun).

@@ -26,7 +26,7 @@ pub struct VerifyArgs {
     path: PathBuf,
     /// Print JSON (complete, bad_pieces, missing_pieces, file_problems, ...) instead of text.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
     /// Hashing threads [default: one per core].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,

@@ -103,6 +103,7 @@ impl Chart for CompletionCdfChart {
                 .iter()
                 .map(|(i, line)| {
                     let mut points = line.cdf.points.clone();
+                    let end_s = points.last().map(|&(t, _)| t);
                     // Carry the last fraction to the right edge: the peers still missing stay
                     // missing.
                     if let Some(&(_, fraction)) = points.last() {
@@ -115,6 +116,7 @@ impl Chart for CompletionCdfChart {
                             line.label, line.cdf.finished, line.cdf.peers
                         ),
                         points,
+                        end_s,
                     }
                 })
                 .collect(),

@@ -6,11 +6,13 @@
 //! [`rate_over_time`]) and draws that; the axes, grid, fonts and legend then match across
 //! charts by construction.
 
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::legend::{self, Entry, Mark};
 use super::style::{self, Reference, LINE_WIDTH};
+use super::time_axis::{self, TimeAxis};
 use super::DrawResult;
 use crate::series::{self, RateStep};
 use crate::units::RateUnit;
@@ -33,6 +35,9 @@ pub(crate) struct Line {
     pub(crate) label: String,
     /// The polyline, in axis units.
     pub(crate) points: Vec<(f64, f64)>,
+    /// When the record's run ended, if not at the last point (a CDF carried on to the
+    /// right edge); picks the time axis.
+    pub(crate) end_s: Option<f64>,
 }
 
 /// Turns a tick value into its label.
@@ -56,6 +61,7 @@ pub(crate) struct LineChart<'a> {
 
 impl LineChart<'_> {
     /// Draws the chart on `root`: white canvas, title, axes, references, lines and legend.
+    /// Time is on a log axis when one run lasts many times longer than another.
     pub(crate) fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         root.fill(&WHITE)?;
         let mut entries: Vec<Entry> = self
@@ -69,27 +75,63 @@ impl LineChart<'_> {
                 .map(|r| Entry::new(r.label.clone(), Mark::Dashed, r.color)),
         );
         let (plot, strip) = legend::split(root, &entries);
+        match self.time_axis() {
+            TimeAxis::Linear => self.draw_plot(&plot, 0.0..self.x_max, TimeAxis::Linear, None)?,
+            axis @ TimeAxis::Log { start_s } => {
+                let x_max = self.x_max.max(start_s * 10.0);
+                let tick: &dyn Fn(&f64) -> String = &time_axis::log_tick;
+                self.draw_plot(&plot, (start_s..x_max).log_scale(), axis, Some(tick))?
+            }
+        }
+        legend::draw(&strip, &entries)
+    }
 
-        let mut chart = ChartBuilder::on(&plot)
+    /// The time axis that suits the lines' ends.
+    pub(crate) fn time_axis(&self) -> TimeAxis {
+        TimeAxis::for_ends(
+            self.lines
+                .iter()
+                .filter_map(|line| line.end_s.or_else(|| line.points.last().map(|&(t, _)| t))),
+        )
+    }
+
+    fn draw_plot<DB, X>(
+        &self,
+        plot: &DrawingArea<DB, Shift>,
+        x_spec: X,
+        axis: TimeAxis,
+        x_ticks: Option<TickFormatter<'_>>,
+    ) -> DrawResult<DB>
+    where
+        DB: DrawingBackend,
+        X: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+    {
+        let mut chart = ChartBuilder::on(plot)
             .caption(self.title, style::title_font())
             .margin(24)
             .x_label_area_size(60)
             .y_label_area_size(self.y_label_area_size)
-            .build_cartesian_2d(0.0..self.x_max, 0.0..self.y_max)?;
+            .build_cartesian_2d(x_spec, 0.0..self.y_max)?;
         let mut mesh = chart.configure_mesh();
         style::style_mesh(&mut mesh)
-            .x_desc("time since start (s)")
+            .x_desc(axis.desc())
             .y_desc(self.y_desc.as_str());
+        if let Some(formatter) = x_ticks {
+            mesh.x_label_formatter(formatter);
+        }
         if let Some((count, formatter)) = self.y_ticks {
             mesh.y_labels(count).y_label_formatter(formatter);
         }
         mesh.draw()?;
 
+        // On a log axis, what happened before its start is drawn at its start.
+        let x0 = axis.start_s();
         for reference in &self.references {
             let v = reference.value;
             let ends = match self.reference_axis {
-                ReferenceAxis::Y => [(0.0, v), (self.x_max, v)],
-                ReferenceAxis::X => [(v, 0.0), (v, self.y_max)],
+                ReferenceAxis::Y => [(x0, v), (self.x_max, v)],
+                ReferenceAxis::X => [(v.max(x0), 0.0), (v.max(x0), self.y_max)],
             };
             chart.draw_series(DashedLineSeries::new(
                 ends,
@@ -100,11 +142,11 @@ impl LineChart<'_> {
         }
         for line in &self.lines {
             chart.draw_series(LineSeries::new(
-                line.points.iter().copied(),
+                line.points.iter().map(|&(t, y)| (t.max(x0), y)),
                 style::color(line.record).stroke_width(LINE_WIDTH),
             ))?;
         }
-        legend::draw(&strip, &entries)
+        Ok(())
     }
 }
 
@@ -182,6 +224,7 @@ pub(crate) fn rate_over_time<'a, 'l>(
                     .into_iter()
                     .map(|(t, bps)| (t, unit.scale(bps)))
                     .collect(),
+                end_s: None,
             })
             .collect(),
         references,

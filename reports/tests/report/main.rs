@@ -3,3 +3,4 @@
 mod load;
 mod records;
 mod render;
+mod time_axis;
