@@ -55,6 +55,10 @@ struct TestNode {
     uplink_free_at: Time,
     completed_at: Option<Time>,
     banned: Vec<PeerAddr>,
+    /// It left the swarm ([`Swarm::leave`]): no more events or timers.
+    gone: bool,
+    /// Its connections dropped when it left, told to it when it comes back.
+    dropped: Vec<ConnId>,
 }
 
 /// Many nodes of one torrent, in memory.
@@ -135,6 +139,8 @@ impl Swarm {
             uplink_free_at: self.now,
             completed_at: None,
             banned: Vec::new(),
+            gone: false,
+            dropped: Vec::new(),
         });
         self.nodes[index].node.start(self.now);
         self.run_commands(index);
@@ -143,12 +149,13 @@ impl Swarm {
 
     /// Runs until every node is complete or `deadline` passes; returns whether all completed.
     pub fn run_until_complete(&mut self, deadline: Time) -> bool {
-        while !self.nodes.iter().all(|n| n.node.is_complete()) {
+        while !self.nodes.iter().all(|n| n.gone || n.node.is_complete()) {
             let next_event = self.events.peek().map(|Reverse((t, _))| *t);
             let next_timer = self
                 .nodes
                 .iter()
                 .enumerate()
+                .filter(|(_, n)| !n.gone)
                 .filter_map(|(i, n)| n.node.poll_timeout().map(|t| (t, i)))
                 .min();
             let step = match (next_event, next_timer) {
@@ -173,6 +180,9 @@ impl Swarm {
                     let Reverse((time, seq)) = self.events.pop().expect("peeked");
                     self.now = time;
                     let (index, input) = self.pending.remove(&seq).expect("scheduled");
+                    if self.nodes[index].gone {
+                        continue;
+                    }
                     self.trace
                         .push(format!("{} n{index} {}", time.as_nanos(), describe(&input)));
                     self.nodes[index].node.handle(self.now, input);
@@ -186,6 +196,52 @@ impl Swarm {
             }
         }
         true
+    }
+
+    /// Node `index` leaves at once, as if killed: every connection of it drops (its remotes
+    /// see `Disconnected` one latency later) and it handles nothing any more.
+    pub fn leave(&mut self, index: usize) {
+        self.nodes[index].gone = true;
+        let conns: Vec<ConnId> = self
+            .links
+            .keys()
+            .filter(|(node, _)| *node == index)
+            .map(|&(_, conn)| conn)
+            .collect();
+        for &conn in &conns {
+            self.execute(
+                index,
+                Command::Close {
+                    conn,
+                    reason: crate::node::io::CloseReason::Shutdown,
+                },
+            );
+        }
+        self.nodes[index].dropped.extend(conns);
+    }
+
+    /// Node `from` comes back (if it left) and dials node `to` from a new source port, as a
+    /// redialling peer does: `to` sees it at its IP with a port never used before.
+    pub fn redial(&mut self, from: usize, to: usize) {
+        let node = &mut self.nodes[from];
+        node.gone = false;
+        for conn in std::mem::take(&mut node.dropped) {
+            node.node.handle(self.now, Input::Disconnected { conn });
+        }
+        self.run_commands(from);
+        let (ours, theirs) = (ConnId(self.next_conn), ConnId(self.next_conn + 1));
+        self.next_conn += 2;
+        self.links.insert((from, ours), (to, theirs));
+        self.links.insert((to, theirs), (from, ours));
+        let source = PeerAddr {
+            port: 40_000 + (self.next_conn % 20_000) as u16,
+            ..self.nodes[from].addr
+        };
+        let (at, addr) = (self.now + self.latency, self.nodes[to].addr);
+        let outbound = Direction::Outbound;
+        self.schedule(at, from, Input::Connected { conn: ours, addr, direction: outbound });
+        let inbound = Direction::Inbound;
+        self.schedule(at, to, Input::Connected { conn: theirs, addr: source, direction: inbound });
     }
 
     /// Whether node `index` holds exactly the original content.

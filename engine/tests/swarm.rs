@@ -121,3 +121,74 @@ fn origin_mode_sends_about_one_copy() {
     let copies = swarm.node(0).stats().uploaded_bytes as f64 / len as f64;
     assert!(copies < 2.0, "origin uploaded {copies:.2} copies");
 }
+
+/// Regression (issue 15, item 1): a liar that is banned and closed leaves its bad blocks in
+/// partial pieces; the honest seed completes them and the piece fails. The failure used to be
+/// blamed on the connections still open, so the honest seed was the "sole contributor" and was
+/// banned, and the download stalled. Over several seeds: the honest seed is never banned, the
+/// liar is, and the download completes byte-exact.
+#[test]
+fn corrupt_peer_never_gets_the_honest_seed_banned() {
+    // Pieces of 16 blocks, twice a pipeline, so both seeds send blocks of the same pieces.
+    const BIG_PIECE: u32 = 256 * 1024;
+    for trial in 0..8u64 {
+        let data = content(6_000_000, 100 + trial);
+        let mut swarm = Swarm::new(&data, BIG_PIECE, Duration::from_millis(1), 50e6);
+        let mut liar = NodeSetup::new(2, true);
+        liar.corrupt = true;
+        // Half the trials the liar is known first, half the honest seed.
+        let (liar_index, honest) = if trial % 2 == 0 {
+            let l = swarm.add_node(liar, 2 + trial);
+            (l, swarm.add_node(NodeSetup::new(1, true), 1 + trial))
+        } else {
+            let h = swarm.add_node(NodeSetup::new(1, true), 1 + trial);
+            (swarm.add_node(liar, 2 + trial), h)
+        };
+        let victim = swarm.add_node(NodeSetup::new(3, false), 30 + trial);
+        assert!(swarm.run_until_complete(deadline()), "trial {trial}: stalled");
+        assert!(swarm.content_matches(victim), "trial {trial}");
+        let banned = swarm.banned_by(victim);
+        assert!(
+            !banned.iter().any(|a| a.ip == swarm.addr(honest).ip),
+            "trial {trial}: honest seed banned ({banned:?})"
+        );
+        assert!(
+            banned.iter().any(|a| a.ip == swarm.addr(liar_index).ip),
+            "trial {trial}: liar not banned"
+        );
+    }
+}
+
+/// Regression (issue 15, item 1): a liar that sends bad blocks and leaves could frame anyone:
+/// its blocks stayed in partial pieces and were blamed on whoever completed them. Here the
+/// liar leaves every few milliseconds, with blocks of some pieces received, and dials in again
+/// from a new source port; each trial at other moments. The honest seed is never banned.
+#[test]
+fn corrupt_peer_that_leaves_and_redials_never_gets_the_honest_seed_banned() {
+    const BIG_PIECE: u32 = 256 * 1024;
+    for trial in 0..8u64 {
+        let data = content(6_000_000, 200 + trial);
+        let mut swarm = Swarm::new(&data, BIG_PIECE, Duration::from_millis(1), 20e6);
+        let honest = swarm.add_node(NodeSetup::new(1, true), 1 + trial);
+        let mut liar = NodeSetup::new(2, true);
+        liar.corrupt = true;
+        let liar_index = swarm.add_node(liar, 2 + trial);
+        let victim = swarm.add_node(NodeSetup::new(3, false), 30 + trial);
+        let mut at = 0;
+        for round in 0..20 {
+            at += (5 + (trial + round) % 7) * 1_000_000;
+            if swarm.run_until_complete(Time::from_nanos(at)) {
+                break;
+            }
+            swarm.leave(liar_index);
+            swarm.redial(liar_index, victim);
+        }
+        assert!(swarm.run_until_complete(deadline()), "trial {trial}: stalled");
+        assert!(swarm.content_matches(victim), "trial {trial}");
+        let banned = swarm.banned_by(victim);
+        assert!(
+            !banned.iter().any(|a| a.ip == swarm.addr(honest).ip),
+            "trial {trial}: honest seed banned ({banned:?})"
+        );
+    }
+}

@@ -2,8 +2,10 @@
 //!
 //! It turns complete pieces into write-then-hash requests and hash results into
 //! [`PieceVerified`] proofs (the only way a piece becomes verified); discards pieces that
-//! fail, strikes every peer that sent a block of them and bans a peer's address after
-//! `ban_after_failures` strikes. It schedules announces (with backoff when the tracker is
+//! fail and blames the senders of their blocks, recorded by address as each block arrives (so
+//! a sender that left since is still named, and whoever completed the piece is not framed).
+//! A sole sender gets a strike for that piece; an IP address with strikes on
+//! `ban_after_failures` distinct pieces is banned (every port: a redial is closed at once). It schedules announces (with backoff when the tracker is
 //! down), keeps the set of known peer addresses and dials new ones while below
 //! `max_connections`, and drops duplicate connections to the same peer id.
 
@@ -29,6 +31,9 @@ const FIRST_ANNOUNCE_RETRY: Duration = Duration::from_secs(5);
 /// Longest wait between announce retries.
 const MAX_ANNOUNCE_BACKOFF: Duration = Duration::from_secs(300);
 
+/// A peer's IP address (IPv4 mapped): what strikes and bans are keyed by, never the port.
+type Ip = [u8; 16];
+
 #[derive(Debug, Clone)]
 struct Connection {
     addr: PeerAddr,
@@ -44,8 +49,12 @@ pub(crate) struct Torrent {
     known: BTreeSet<PeerAddr>,
     dialling: BTreeSet<PeerAddr>,
     not_before: BTreeMap<PeerAddr, Time>,
-    banned: BTreeSet<PeerAddr>,
-    strikes: BTreeMap<PeerAddr, u32>,
+    banned: BTreeSet<Ip>,
+    /// Distinct pieces that failed with this address as their sole sender.
+    strikes: BTreeMap<Ip, BTreeSet<PieceIndex>>,
+    /// Who sent each block (by offset) of the pieces being assembled; a re-sent block
+    /// replaces its sender.
+    senders: BTreeMap<PieceIndex, BTreeMap<u32, PeerAddr>>,
     pending_writes: BTreeMap<PieceIndex, u32>,
     awaiting_writes: BTreeMap<PieceIndex, Vec<PeerAddr>>,
     hashing: BTreeMap<PieceIndex, Vec<PeerAddr>>,
@@ -65,6 +74,7 @@ impl Torrent {
             not_before: BTreeMap::new(),
             banned: BTreeSet::new(),
             strikes: BTreeMap::new(),
+            senders: BTreeMap::new(),
             pending_writes: BTreeMap::new(),
             awaiting_writes: BTreeMap::new(),
             hashing: BTreeMap::new(),
@@ -102,22 +112,25 @@ impl Torrent {
                 self.learn(addrs);
                 self.connect_more(ctx);
             }
-            TorrentMsg::WriteBlock { block, data } => {
+            TorrentMsg::WriteBlock { block, data, from } => {
+                if let Some(connection) = self.connections.get(&from) {
+                    let senders = self.senders.entry(block.piece).or_default();
+                    senders.insert(block.offset, connection.addr);
+                }
                 *self.pending_writes.entry(block.piece).or_default() += 1;
                 ctx.command(Command::WriteBlock { block, data });
             }
             TorrentMsg::BlockWritten { block, result } => {
                 self.block_written(block.piece, result, ctx)
             }
-            TorrentMsg::PieceComplete {
-                piece,
-                contributors,
-            } => {
-                let addrs = contributors
-                    .iter()
-                    .filter_map(|c| self.connections.get(c).map(|c| c.addr))
-                    .collect();
-                self.awaiting_writes.insert(piece, addrs);
+            TorrentMsg::PieceComplete { piece } => {
+                let senders = self.senders.remove(&piece).unwrap_or_default();
+                let mut by_ip: BTreeMap<Ip, PeerAddr> = BTreeMap::new();
+                for addr in senders.into_values() {
+                    by_ip.entry(addr.ip).or_insert(addr);
+                }
+                self.awaiting_writes
+                    .insert(piece, by_ip.into_values().collect());
                 self.hash_if_written(piece, ctx);
             }
             TorrentMsg::PieceHashed { piece, digest } => self.piece_hashed(piece, digest, ctx),
@@ -167,7 +180,7 @@ impl Torrent {
 
     fn learn(&mut self, addrs: Vec<PeerAddr>) {
         for addr in addrs {
-            if !self.banned.contains(&addr) {
+            if !self.banned.contains(&addr.ip) {
                 self.known.insert(addr);
             }
         }
@@ -200,7 +213,7 @@ impl Torrent {
 
     fn peer_connected(&mut self, conn: ConnId, addr: PeerAddr, ctx: &mut Ctx<'_>) {
         self.dialling.remove(&addr);
-        if self.banned.contains(&addr) {
+        if self.banned.contains(&addr.ip) {
             ctx.send(Envelope::Peer(conn, PeerMsg::Close(CloseReason::Banned)));
         }
         self.connections.insert(
@@ -262,6 +275,7 @@ impl Torrent {
                 ctx.send(Envelope::Picker(PickerMsg::Pause));
             }
             self.awaiting_writes.remove(&piece);
+            self.senders.remove(&piece);
             ctx.send(Envelope::Picker(PickerMsg::HashFailed(piece)));
             return;
         }
@@ -295,8 +309,8 @@ impl Torrent {
             ctx.send(Envelope::Picker(PickerMsg::HashFailed(piece)));
             // Only a sole sender is to blame; a piece from several senders is fetched again
             // from one peer (the picker sees to it), so a liar is caught on the next try.
-            if digest.is_ok() && contributors.len() == 1 {
-                self.strike(contributors, ctx);
+            if let (Ok(_), [sender]) = (digest, contributors.as_slice()) {
+                self.strike(*sender, piece, ctx);
             }
             return;
         };
@@ -313,17 +327,29 @@ impl Torrent {
         }
     }
 
-    fn strike(&mut self, contributors: Vec<PeerAddr>, ctx: &mut Ctx<'_>) {
-        let limit = ctx.config().ban_after_failures;
-        for addr in contributors {
-            let strikes = self.strikes.entry(addr).or_default();
-            *strikes += 1;
-            if *strikes >= limit && self.banned.insert(addr) {
-                self.known.remove(&addr);
-                ctx.report(Report::PeerBanned { addr });
-                for (&conn, _) in self.connections.iter().filter(|(_, c)| c.addr == addr) {
-                    ctx.send(Envelope::Peer(conn, PeerMsg::Close(CloseReason::Banned)));
-                }
+    /// `sender` alone sent `piece`, which failed: that piece is not asked of its address
+    /// again (it may hold a stale copy and still serve the others well), and the address is
+    /// banned once `ban_after_failures` distinct pieces failed so.
+    fn strike(&mut self, sender: PeerAddr, piece: PieceIndex, ctx: &mut Ctx<'_>) {
+        let ip = sender.ip;
+        let struck: Vec<ConnId> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| c.addr.ip == ip)
+            .map(|(&conn, _)| conn)
+            .collect();
+        let pieces = self.strikes.entry(ip).or_default();
+        pieces.insert(piece);
+        let ban = pieces.len() >= ctx.config().ban_after_failures as usize;
+        if ban && self.banned.insert(ip) {
+            self.known.retain(|a| a.ip != ip);
+            ctx.report(Report::PeerBanned { addr: sender });
+            for conn in struck {
+                ctx.send(Envelope::Peer(conn, PeerMsg::Close(CloseReason::Banned)));
+            }
+        } else {
+            for conn in struck {
+                ctx.send(Envelope::Picker(PickerMsg::Exclude { conn, piece }));
             }
         }
     }

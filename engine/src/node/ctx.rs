@@ -208,6 +208,8 @@ pub(crate) enum PickerMsg {
     },
     Verified(PieceVerified),
     HashFailed(PieceIndex),
+    /// Do not ask `conn` for `piece` any more: it alone sent a copy that failed.
+    Exclude { conn: ConnId, piece: PieceIndex },
     /// Storage failed: stop handing out blocks.
     Pause,
 }
@@ -230,16 +232,15 @@ pub(crate) enum TorrentMsg {
     WriteBlock {
         block: BlockRef,
         data: Bytes,
+        /// The connection that sent it.
+        from: ConnId,
     },
     BlockWritten {
         block: BlockRef,
         result: Result<(), String>,
     },
-    /// Every block of the piece is received; `contributors` sent them.
-    PieceComplete {
-        piece: PieceIndex,
-        contributors: Vec<ConnId>,
-    },
+    /// Every block of the piece is received (the torrent knows who sent each).
+    PieceComplete { piece: PieceIndex },
     PieceHashed {
         piece: PieceIndex,
         digest: Result<[u8; 20], String>,
