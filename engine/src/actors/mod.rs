@@ -10,3 +10,5 @@ pub(crate) mod picker;
 #[cfg(test)]
 mod picker_tests;
 pub(crate) mod torrent;
+#[cfg(test)]
+mod torrent_tests;
