@@ -76,6 +76,8 @@ pub struct Swarm {
     latency: Duration,
     uplink_bytes_per_s: f64,
     trace: Vec<String>,
+    /// Addresses that accept connections and never send a byte (a poisoned peer list).
+    silent: Vec<PeerAddr>,
 }
 
 impl std::fmt::Debug for Swarm {
@@ -118,6 +120,7 @@ impl Swarm {
             latency,
             uplink_bytes_per_s,
             trace: Vec::new(),
+            silent: Vec::new(),
         }
     }
 
@@ -198,6 +201,13 @@ impl Swarm {
         true
     }
 
+    /// `count` fake peers that the tracker hands out with the others: they accept every
+    /// connection and never send anything.
+    pub fn add_silent_peers(&mut self, count: u16) {
+        self.silent
+            .extend((0..count).map(|i| PeerAddr::v4([10, 9, (i >> 8) as u8, i as u8], 6881)));
+    }
+
     /// Node `index` leaves at once, as if killed: every connection of it drops (its remotes
     /// see `Disconnected` one latency later) and it handles nothing any more.
     pub fn leave(&mut self, index: usize) {
@@ -239,9 +249,25 @@ impl Swarm {
         };
         let (at, addr) = (self.now + self.latency, self.nodes[to].addr);
         let outbound = Direction::Outbound;
-        self.schedule(at, from, Input::Connected { conn: ours, addr, direction: outbound });
+        self.schedule(
+            at,
+            from,
+            Input::Connected {
+                conn: ours,
+                addr,
+                direction: outbound,
+            },
+        );
         let inbound = Direction::Inbound;
-        self.schedule(at, to, Input::Connected { conn: theirs, addr: source, direction: inbound });
+        self.schedule(
+            at,
+            to,
+            Input::Connected {
+                conn: theirs,
+                addr: source,
+                direction: inbound,
+            },
+        );
     }
 
     /// Whether node `index` holds exactly the original content.
@@ -307,6 +333,17 @@ impl Swarm {
                         frame,
                     },
                 );
+            }
+            Command::Connect { addr } if self.silent.contains(&addr) => {
+                let conn = ConnId(self.next_conn);
+                self.next_conn += 1;
+                let direction = Direction::Outbound;
+                let connected = Input::Connected {
+                    conn,
+                    addr,
+                    direction,
+                };
+                self.schedule(now + self.latency, index, connected);
             }
             Command::Connect { addr } => {
                 let Some(remote) = self.nodes.iter().position(|n| n.addr == addr) else {
@@ -399,6 +436,7 @@ impl Swarm {
                     .enumerate()
                     .filter(|&(i, _)| i != index)
                     .map(|(_, n)| n.addr)
+                    .chain(self.silent.iter().copied())
                     .collect();
                 self.schedule(
                     now + self.latency,

@@ -145,7 +145,10 @@ fn corrupt_peer_never_gets_the_honest_seed_banned() {
             (swarm.add_node(liar, 2 + trial), h)
         };
         let victim = swarm.add_node(NodeSetup::new(3, false), 30 + trial);
-        assert!(swarm.run_until_complete(deadline()), "trial {trial}: stalled");
+        assert!(
+            swarm.run_until_complete(deadline()),
+            "trial {trial}: stalled"
+        );
         assert!(swarm.content_matches(victim), "trial {trial}");
         let banned = swarm.banned_by(victim);
         assert!(
@@ -183,7 +186,10 @@ fn corrupt_peer_that_leaves_and_redials_never_gets_the_honest_seed_banned() {
             swarm.leave(liar_index);
             swarm.redial(liar_index, victim);
         }
-        assert!(swarm.run_until_complete(deadline()), "trial {trial}: stalled");
+        assert!(
+            swarm.run_until_complete(deadline()),
+            "trial {trial}: stalled"
+        );
         assert!(swarm.content_matches(victim), "trial {trial}");
         let banned = swarm.banned_by(victim);
         assert!(
@@ -191,4 +197,22 @@ fn corrupt_peer_that_leaves_and_redials_never_gets_the_honest_seed_banned() {
             "trial {trial}: honest seed banned ({banned:?})"
         );
     }
+}
+
+/// Regression (issue 15, item 3): 300 announced fake seeds that accept and stay silent
+/// filled every connection slot and the download verified nothing. Handshake timeouts
+/// free the slots; the download completes.
+#[test]
+fn poisoned_peer_list_of_silent_seeds_does_not_stall_the_download() {
+    let mut swarm = Swarm::new(
+        &content(2_000_000, 12),
+        PIECE,
+        Duration::from_millis(1),
+        50e6,
+    );
+    swarm.add_silent_peers(300);
+    swarm.add_node(NodeSetup::new(1, true), 1);
+    let victim = swarm.add_node(NodeSetup::new(3, false), 3);
+    assert!(swarm.run_until_complete(deadline()), "stalled");
+    assert!(swarm.content_matches(victim));
 }

@@ -503,7 +503,9 @@ impl Picker {
         if partial.received as usize == partial.blocks.len() {
             self.partial.remove(&piece);
             self.state[piece as usize] = PieceState::Complete;
-            ctx.send(Envelope::Torrent(TorrentMsg::PieceComplete { piece: block.piece }));
+            ctx.send(Envelope::Torrent(TorrentMsg::PieceComplete {
+                piece: block.piece,
+            }));
         }
     }
 

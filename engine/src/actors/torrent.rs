@@ -28,6 +28,9 @@ use crate::time::Time;
 const REDIAL_AFTER: Duration = Duration::from_secs(30);
 /// First wait before retrying a failed announce; it doubles with every failure.
 const FIRST_ANNOUNCE_RETRY: Duration = Duration::from_secs(5);
+/// Inbound connections kept at most; one more is closed at once (a flood of idle
+/// connections must not exhaust file descriptors or memory).
+pub(crate) const MAX_INBOUND_CONNECTIONS: usize = 200;
 /// Longest wait between announce retries.
 const MAX_ANNOUNCE_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -92,7 +95,11 @@ impl Torrent {
 
     pub fn handle(&mut self, msg: TorrentMsg, ctx: &mut Ctx<'_>) {
         match msg {
-            TorrentMsg::PeerConnected { conn, addr } => self.peer_connected(conn, addr, ctx),
+            TorrentMsg::PeerConnected {
+                conn,
+                addr,
+                direction,
+            } => self.peer_connected(conn, addr, direction, ctx),
             TorrentMsg::PeerIdentified {
                 conn,
                 peer_id,
@@ -211,19 +218,38 @@ impl Torrent {
         }
     }
 
-    fn peer_connected(&mut self, conn: ConnId, addr: PeerAddr, ctx: &mut Ctx<'_>) {
+    fn peer_connected(
+        &mut self,
+        conn: ConnId,
+        addr: PeerAddr,
+        direction: Direction,
+        ctx: &mut Ctx<'_>,
+    ) {
         self.dialling.remove(&addr);
-        if self.banned.contains(&addr.ip) {
-            ctx.send(Envelope::Peer(conn, PeerMsg::Close(CloseReason::Banned)));
+        let inbound = || {
+            self.connections
+                .values()
+                .filter(|c| c.direction == Direction::Inbound)
+                .count()
+        };
+        let refusal = if self.banned.contains(&addr.ip) {
+            Some(CloseReason::Banned)
+        } else if direction == Direction::Inbound && inbound() >= MAX_INBOUND_CONNECTIONS {
+            let why = format!("over {MAX_INBOUND_CONNECTIONS} inbound connections");
+            Some(CloseReason::OverLimit(why))
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            ctx.send(Envelope::Peer(conn, PeerMsg::Close(reason)));
         }
-        self.connections.insert(
-            conn,
-            Connection {
-                addr,
-                peer_id: None,
-                direction: Direction::Inbound,
-            },
-        );
+        let peer_id = None;
+        let connection = Connection {
+            addr,
+            peer_id,
+            direction,
+        };
+        self.connections.insert(conn, connection);
     }
 
     /// Two connections to one peer id: both ends keep the one dialled by the smaller id.

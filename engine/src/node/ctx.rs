@@ -209,7 +209,10 @@ pub(crate) enum PickerMsg {
     Verified(PieceVerified),
     HashFailed(PieceIndex),
     /// Do not ask `conn` for `piece` any more: it alone sent a copy that failed.
-    Exclude { conn: ConnId, piece: PieceIndex },
+    Exclude {
+        conn: ConnId,
+        piece: PieceIndex,
+    },
     /// Storage failed: stop handing out blocks.
     Pause,
 }
@@ -220,6 +223,7 @@ pub(crate) enum TorrentMsg {
     PeerConnected {
         conn: ConnId,
         addr: PeerAddr,
+        direction: Direction,
     },
     PeerIdentified {
         conn: ConnId,
@@ -240,7 +244,9 @@ pub(crate) enum TorrentMsg {
         result: Result<(), String>,
     },
     /// Every block of the piece is received (the torrent knows who sent each).
-    PieceComplete { piece: PieceIndex },
+    PieceComplete {
+        piece: PieceIndex,
+    },
     PieceHashed {
         piece: PieceIndex,
         digest: Result<[u8; 20], String>,
