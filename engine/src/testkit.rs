@@ -32,6 +32,11 @@ pub struct NodeSetup {
     pub seed: bool,
     /// Serve blocks with every byte flipped.
     pub corrupt: bool,
+    /// Serve the blocks of this piece only with their bytes flipped (a foreign client whose
+    /// copy of one piece is bad and that never checks it).
+    pub corrupt_piece: Option<u32>,
+    /// A seed whose copy of this piece is bad on its "disk" (a stale resume record).
+    pub stale_piece: Option<u32>,
     /// Node settings.
     pub config: NodeConfig,
 }
@@ -42,6 +47,8 @@ impl NodeSetup {
         NodeSetup {
             seed,
             corrupt: false,
+            corrupt_piece: None,
+            stale_piece: None,
             config: NodeConfig::new([id; 20]),
         }
     }
@@ -52,9 +59,12 @@ struct TestNode {
     addr: PeerAddr,
     content: Vec<u8>,
     corrupt: bool,
+    corrupt_piece: Option<u32>,
     uplink_free_at: Time,
     completed_at: Option<Time>,
     banned: Vec<PeerAddr>,
+    /// Pieces it reported failed.
+    failed: u32,
     /// It left the swarm ([`Swarm::leave`]): no more events or timers.
     gone: bool,
     /// Its connections dropped when it left, told to it when it comes back.
@@ -127,11 +137,14 @@ impl Swarm {
     /// Adds a node and starts it; returns its index.
     pub fn add_node(&mut self, setup: NodeSetup, rng_seed: u64) -> usize {
         let pieces = self.spec.geometry.piece_count();
-        let (verified, content) = if setup.seed {
+        let (verified, mut content) = if setup.seed {
             (Bitfield::full(pieces), self.original.clone())
         } else {
             (Bitfield::new(pieces), vec![0; self.original.len()])
         };
+        if let Some(piece) = setup.stale_piece.and_then(|p| self.spec.geometry.piece(p)) {
+            content[self.spec.geometry.piece_offset(piece) as usize] ^= 0x01;
+        }
         let index = self.nodes.len();
         let node = Node::new(self.spec.clone(), setup.config, verified, rng_seed);
         self.nodes.push(TestNode {
@@ -139,9 +152,11 @@ impl Swarm {
             addr: PeerAddr::v4([10, 0, 0, index as u8 + 1], 6881),
             content,
             corrupt: setup.corrupt,
+            corrupt_piece: setup.corrupt_piece,
             uplink_free_at: self.now,
             completed_at: None,
             banned: Vec::new(),
+            failed: 0,
             gone: false,
             dropped: Vec::new(),
         });
@@ -290,6 +305,11 @@ impl Swarm {
         &self.nodes[index].banned
     }
 
+    /// Pieces node `index` reported failed (downloaded, or checked before serving).
+    pub fn failed_by(&self, index: usize) -> u32 {
+        self.nodes[index].failed
+    }
+
     /// The address of node `index`.
     pub fn addr(&self, index: usize) -> PeerAddr {
         self.nodes[index].addr
@@ -390,7 +410,7 @@ impl Swarm {
                 let start = (self.spec.geometry.piece_offset(block.piece) + u64::from(block.offset))
                     as usize;
                 let mut data = node.content[start..start + block.length as usize].to_vec();
-                if node.corrupt {
+                if node.corrupt || node.corrupt_piece == Some(block.piece.get()) {
                     data.iter_mut().for_each(|b| *b = !*b);
                 }
                 self.schedule(
@@ -448,6 +468,7 @@ impl Swarm {
                 );
             }
             Command::Report(Report::PeerBanned { addr }) => self.nodes[index].banned.push(addr),
+            Command::Report(Report::PieceFailed { .. }) => self.nodes[index].failed += 1,
             Command::Report(_) => {}
         }
     }

@@ -216,3 +216,52 @@ fn poisoned_peer_list_of_silent_seeds_does_not_stall_the_download() {
     assert!(swarm.run_until_complete(deadline()), "stalled");
     assert!(swarm.content_matches(victim));
 }
+
+/// Regression (issue 15, item 10): a byte flipped on the origin's disk, with size and mtime
+/// kept, was trusted through its resume record and served. A seed hashes each piece before
+/// it first serves it: the stale piece is reported, fetched again, and never sent.
+#[test]
+fn stale_piece_on_a_seed_is_checked_before_serving_and_never_sent() {
+    let data = content(2_000_000, 13);
+    let mut swarm = Swarm::new(&data, PIECE, Duration::from_millis(1), 50e6);
+    let mut stale = NodeSetup::new(1, true);
+    stale.stale_piece = Some(3);
+    let stale = swarm.add_node(stale, 1);
+    swarm.add_node(NodeSetup::new(2, true), 2);
+    let victim = swarm.add_node(NodeSetup::new(3, false), 3);
+    assert!(swarm.run_until_complete(deadline()), "did not complete");
+    assert!(swarm.content_matches(victim));
+    assert_eq!(swarm.failed_by(victim), 0, "a bad piece was sent");
+    assert_eq!(swarm.failed_by(stale), 1, "the stale piece was not caught");
+    assert!(
+        swarm.content_matches(stale),
+        "the stale seed did not repair its copy"
+    );
+    assert!(swarm.banned_by(victim).is_empty());
+}
+
+/// Regression (issue 15, item 10): a leecher whose only source failed one piece banned it
+/// after the second failure and stopped at 80 of 128 pieces. Now the source is struck for
+/// that piece only, which is not asked of it again: every other piece arrives.
+#[test]
+fn only_source_with_one_bad_piece_still_serves_all_the_others() {
+    let data = content(2_000_000, 14);
+    let mut swarm = Swarm::new(&data, PIECE, Duration::from_millis(1), 50e6);
+    let mut source = NodeSetup::new(1, true);
+    source.corrupt_piece = Some(5);
+    swarm.add_node(source, 1);
+    let victim = swarm.add_node(NodeSetup::new(3, false), 3);
+    assert!(!swarm.run_until_complete(Time::from_nanos(60_000_000_000)));
+    let verified = swarm.node(victim).verified();
+    assert_eq!(verified.count_ones(), verified.len() - 1);
+    assert!(!verified.get(5));
+    assert!(
+        swarm.banned_by(victim).is_empty(),
+        "the only source was banned"
+    );
+    assert_eq!(
+        swarm.failed_by(victim),
+        1,
+        "the bad piece was asked for again"
+    );
+}

@@ -363,3 +363,111 @@ async fn full_disk_stops_with_an_error_and_marks_nothing_false() {
     assert!(!out.join("img").exists());
     seeder.stop();
 }
+
+/// Resident memory of this process, from `/proc/self/status`.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+/// Regression (issue 15, item 2): two million requests while choked, with the fast
+/// extension, never reading: the seed grew by 160 MiB of queued rejects. Now the seed
+/// closes the connection past its refused-request limit; this process (seed and attacker)
+/// grows by a few MiB at most, whatever the attacker sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_flood_while_choked_without_reading_keeps_memory_bounded() {
+    use bytes::BytesMut;
+    use swarm_engine::wire::{Features, Handshake, Message};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const REQUESTS: usize = 2_000_000;
+    const BATCH: usize = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, meta, _) = make_content(&dir.path().join("src"), "img", 1 << 20, 64 * 1024, vec![]);
+    let seeder = seed(&meta, &path, options()).await;
+    let before = rss_bytes();
+    let mut stream = tokio::net::TcpStream::connect(seeder.local_addr)
+        .await
+        .unwrap();
+    let mut out = BytesMut::new();
+    let mut handshake = Handshake::new(meta.info_hash, *b"-FLOOD0-000000000000");
+    handshake.reserved = Features::OURS.to_reserved();
+    handshake.encode(&mut out);
+    stream.write_all(&out).await.unwrap();
+    let mut answer = [0u8; 68];
+    stream.read_exact(&mut answer).await.unwrap(); // its handshake; then never read again
+    let (mut sent, mut peak) = (0, before);
+    while sent < REQUESTS {
+        out.clear();
+        for i in 0..BATCH {
+            let request = Message::Request {
+                index: ((sent + i) % 16) as u32,
+                begin: 0,
+                length: 16 * 1024,
+            };
+            request.encode(&mut out);
+        }
+        let write = tokio::time::timeout(Duration::from_secs(5), stream.write_all(&out)).await;
+        match write {
+            Ok(Ok(())) => sent += BATCH,
+            Ok(Err(_)) => break, // closed by the seed, as it should
+            Err(_) => panic!("the seed neither read nor closed after {sent} requests"),
+        }
+        peak = peak.max(rss_bytes());
+    }
+    let growth = peak.saturating_sub(before);
+    eprintln!(
+        "request flood: {sent} requests sent before the close, RSS grew by {} KiB",
+        growth / 1024
+    );
+    assert!(
+        sent < REQUESTS,
+        "the seed never closed the flooding connection"
+    );
+    assert!(growth < 32 << 20, "RSS grew by {growth} B");
+    seeder.stop();
+}
+
+/// Regression (issue 15, item 3): 300 announced fake seeds whose sockets accept and stay
+/// silent filled `get`'s 50 slots and it verified 0 pieces in 45 s. The handshake timeout
+/// frees those slots; the download completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poisoned_peer_list_of_silent_seeds_does_not_stall_get() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, meta, bytes) =
+        make_content(&dir.path().join("src"), "img", 1 << 20, 64 * 1024, vec![]);
+    let honest = seed(&meta, &path, options_on("127.0.0.2")).await;
+    let mut silent = Vec::new();
+    for _ in 0..300 {
+        silent.push(tokio::net::TcpListener::bind("127.0.0.4:0").await.unwrap());
+    }
+    // Accept every connection and hold it without a byte.
+    let holders: Vec<_> = silent
+        .into_iter()
+        .map(|listener| {
+            let addr = listener.local_addr().unwrap();
+            let task = tokio::spawn(async move {
+                let mut held = Vec::new();
+                while let Ok((stream, _)) = listener.accept().await {
+                    held.push(stream);
+                }
+            });
+            (addr, task)
+        })
+        .collect();
+    let mut opts = options();
+    opts.peers = holders.iter().map(|(addr, _)| *addr).collect();
+    opts.peers.push(honest.local_addr);
+    let out = dir.path().join("out");
+    let (getter, prepared) = get(&meta, &out, opts).await;
+    let status = wait(getter, 120).await;
+    assert!(status.complete, "{status:?}");
+    download::finish(&prepared).unwrap();
+    assert_eq!(std::fs::read(out.join("img")).unwrap(), bytes);
+    for (_, task) in holders {
+        task.abort();
+    }
+    honest.stop();
+}

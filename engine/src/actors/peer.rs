@@ -395,6 +395,16 @@ impl Peer {
             let Some(&block) = self.served.front() else {
                 return;
             };
+            if !ctx.shared.verified().get(block.piece.get()) {
+                self.served.pop_front(); // it failed its check before serving
+                self.reject(block, ctx);
+                continue;
+            }
+            if !ctx.shared.is_checked(block.piece) {
+                let check = TorrentMsg::CheckBeforeServing(block.piece);
+                ctx.send(Envelope::Torrent(check)); // serving resumes when it passed
+                return;
+            }
             if let Err(resume_at) = ctx
                 .shared
                 .take_upload_budget(ctx.now, u64::from(block.length))

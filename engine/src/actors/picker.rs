@@ -219,6 +219,7 @@ impl Picker {
             }
             PickerMsg::Verified(proof) => self.piece_verified(proof.piece(), ctx),
             PickerMsg::HashFailed(piece) => self.reset_piece(piece),
+            PickerMsg::Lost(piece) => self.piece_lost(piece.get(), ctx),
             PickerMsg::Exclude { conn, piece } => self.exclude(conn, piece.get(), ctx),
             PickerMsg::Pause => self.paused = true,
         }
@@ -525,6 +526,28 @@ impl Picker {
             .filter(|(_, peer)| peer.has.get(p))
             .map(|(&conn, peer)| {
                 peer.useful -= 1;
+                conn
+            })
+            .collect();
+        for conn in conns {
+            self.update_interest(conn, ctx);
+        }
+    }
+
+    /// A verified piece failed its check before serving: missing, and wanted from peers.
+    fn piece_lost(&mut self, p: u32, ctx: &mut Ctx<'_>) {
+        if self.state[p as usize] != PieceState::Verified {
+            return;
+        }
+        self.state[p as usize] = PieceState::Missing;
+        self.verified_count -= 1;
+        self.availability.insert(p);
+        let conns: Vec<ConnId> = self
+            .peers
+            .iter_mut()
+            .filter(|(_, peer)| peer.has.get(p))
+            .map(|(&conn, peer)| {
+                peer.useful += 1;
                 conn
             })
             .collect();

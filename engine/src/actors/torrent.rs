@@ -61,6 +61,8 @@ pub(crate) struct Torrent {
     pending_writes: BTreeMap<PieceIndex, u32>,
     awaiting_writes: BTreeMap<PieceIndex, Vec<PeerAddr>>,
     hashing: BTreeMap<PieceIndex, Vec<PeerAddr>>,
+    /// Held pieces being hashed before they are first served.
+    checking: BTreeSet<PieceIndex>,
     storage_failed: bool,
     announced_started: bool,
     announce_failures: u32,
@@ -81,6 +83,7 @@ impl Torrent {
             pending_writes: BTreeMap::new(),
             awaiting_writes: BTreeMap::new(),
             hashing: BTreeMap::new(),
+            checking: BTreeSet::new(),
             storage_failed: false,
             announced_started: false,
             announce_failures: 0,
@@ -140,7 +143,15 @@ impl Torrent {
                     .insert(piece, by_ip.into_values().collect());
                 self.hash_if_written(piece, ctx);
             }
+            TorrentMsg::PieceHashed { piece, digest } if self.checking.remove(&piece) => {
+                self.checked_before_serving(piece, digest, ctx)
+            }
             TorrentMsg::PieceHashed { piece, digest } => self.piece_hashed(piece, digest, ctx),
+            TorrentMsg::CheckBeforeServing(piece) => {
+                if !ctx.shared.is_checked(piece) && self.checking.insert(piece) {
+                    ctx.command(Command::HashPiece { piece });
+                }
+            }
             TorrentMsg::AnnounceDone { peers, interval } => {
                 self.announce_failures = 0;
                 ctx.set_timer(TimerKey::Announce, ctx.now + interval);
@@ -316,6 +327,34 @@ impl Torrent {
             self.hashing.insert(piece, contributors);
             ctx.command(Command::HashPiece { piece });
         }
+    }
+
+    /// A held piece hashed before its first block is served: it passed, and every peer may
+    /// serve it; or it failed, and it is missing (reported, fetched again, never sent).
+    fn checked_before_serving(
+        &mut self,
+        piece: PieceIndex,
+        digest: Result<[u8; 20], String>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let expected = &self.piece_hashes[piece.as_usize()];
+        let proof = digest
+            .as_ref()
+            .ok()
+            .and_then(|d| PieceVerified::check(piece, d, expected));
+        match proof {
+            Some(proof) => ctx.shared.mark_checked(proof),
+            None => {
+                ctx.shared.mark_missing(piece);
+                self.completion_reported = false;
+                ctx.report(Report::PieceFailed { piece: piece.get() });
+                ctx.send(Envelope::Picker(PickerMsg::Lost(piece)));
+            }
+        }
+        for &conn in self.connections.keys() {
+            ctx.send(Envelope::Peer(conn, PeerMsg::ResumeServing));
+        }
+        self.connect_more(ctx);
     }
 
     fn piece_hashed(

@@ -47,6 +47,10 @@ pub struct Shared {
     /// The torrent's geometry.
     pub geometry: Geometry,
     verified: Bitfield,
+    /// Verified pieces whose data was hashed in this run (downloaded, or checked before
+    /// first serving it): only these are served, so a stale resume record costs a re-check,
+    /// never a corrupt piece sent.
+    checked: Bitfield,
     /// Payload bytes sent by all connections.
     pub uploaded_bytes: u64,
     /// Payload bytes received by all connections (including discarded ones).
@@ -64,11 +68,13 @@ impl Shared {
         geometry: Geometry,
         verified: Bitfield,
     ) -> Self {
+        let checked = Bitfield::new(verified.len());
         Shared {
             info_hash,
             config,
             geometry,
             verified,
+            checked,
             uploaded_bytes: 0,
             downloaded_bytes: 0,
             upload_tokens: 0.0,
@@ -97,6 +103,22 @@ impl Shared {
 
     pub(crate) fn mark_verified(&mut self, proof: PieceVerified) {
         self.verified.set(proof.piece().get());
+        self.checked.set(proof.piece().get());
+    }
+
+    /// Whether `piece` was hashed in this run (and may be served).
+    pub fn is_checked(&self, piece: PieceIndex) -> bool {
+        self.checked.get(piece.get())
+    }
+
+    /// A verified piece's data matched its hash when checked before serving.
+    pub(crate) fn mark_checked(&mut self, proof: PieceVerified) {
+        self.checked.set(proof.piece().get());
+    }
+
+    /// A verified piece's data failed its check before serving: it is missing after all.
+    pub(crate) fn mark_missing(&mut self, piece: PieceIndex) {
+        self.verified.clear(piece.get());
     }
 
     /// Takes `bytes` from the upload budget, or says when enough will be there.
@@ -208,6 +230,8 @@ pub(crate) enum PickerMsg {
     },
     Verified(PieceVerified),
     HashFailed(PieceIndex),
+    /// A piece we held failed its check before serving: fetch it like any missing piece.
+    Lost(PieceIndex),
     /// Do not ask `conn` for `piece` any more: it alone sent a copy that failed.
     Exclude {
         conn: ConnId,
@@ -251,6 +275,8 @@ pub(crate) enum TorrentMsg {
         piece: PieceIndex,
         digest: Result<[u8; 20], String>,
     },
+    /// A peer wants to serve a block of a held piece not hashed in this run yet.
+    CheckBeforeServing(PieceIndex),
     AnnounceDone {
         peers: Vec<PeerAddr>,
         interval: Duration,
