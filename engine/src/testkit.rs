@@ -32,6 +32,11 @@ pub struct NodeSetup {
     pub seed: bool,
     /// Serve blocks with every byte flipped.
     pub corrupt: bool,
+    /// Serve the blocks of this piece only with their bytes flipped (a foreign client whose
+    /// copy of one piece is bad and that never checks it).
+    pub corrupt_piece: Option<u32>,
+    /// A seed whose copy of this piece is bad on its "disk" (a stale resume record).
+    pub stale_piece: Option<u32>,
     /// Node settings.
     pub config: NodeConfig,
 }
@@ -42,6 +47,8 @@ impl NodeSetup {
         NodeSetup {
             seed,
             corrupt: false,
+            corrupt_piece: None,
+            stale_piece: None,
             config: NodeConfig::new([id; 20]),
         }
     }
@@ -52,9 +59,16 @@ struct TestNode {
     addr: PeerAddr,
     content: Vec<u8>,
     corrupt: bool,
+    corrupt_piece: Option<u32>,
     uplink_free_at: Time,
     completed_at: Option<Time>,
     banned: Vec<PeerAddr>,
+    /// Pieces it reported failed.
+    failed: u32,
+    /// It left the swarm ([`Swarm::leave`]): no more events or timers.
+    gone: bool,
+    /// Its connections dropped when it left, told to it when it comes back.
+    dropped: Vec<ConnId>,
 }
 
 /// Many nodes of one torrent, in memory.
@@ -72,6 +86,8 @@ pub struct Swarm {
     latency: Duration,
     uplink_bytes_per_s: f64,
     trace: Vec<String>,
+    /// Addresses that accept connections and never send a byte (a poisoned peer list).
+    silent: Vec<PeerAddr>,
 }
 
 impl std::fmt::Debug for Swarm {
@@ -114,17 +130,21 @@ impl Swarm {
             latency,
             uplink_bytes_per_s,
             trace: Vec::new(),
+            silent: Vec::new(),
         }
     }
 
     /// Adds a node and starts it; returns its index.
     pub fn add_node(&mut self, setup: NodeSetup, rng_seed: u64) -> usize {
         let pieces = self.spec.geometry.piece_count();
-        let (verified, content) = if setup.seed {
+        let (verified, mut content) = if setup.seed {
             (Bitfield::full(pieces), self.original.clone())
         } else {
             (Bitfield::new(pieces), vec![0; self.original.len()])
         };
+        if let Some(piece) = setup.stale_piece.and_then(|p| self.spec.geometry.piece(p)) {
+            content[self.spec.geometry.piece_offset(piece) as usize] ^= 0x01;
+        }
         let index = self.nodes.len();
         let node = Node::new(self.spec.clone(), setup.config, verified, rng_seed);
         self.nodes.push(TestNode {
@@ -132,9 +152,13 @@ impl Swarm {
             addr: PeerAddr::v4([10, 0, 0, index as u8 + 1], 6881),
             content,
             corrupt: setup.corrupt,
+            corrupt_piece: setup.corrupt_piece,
             uplink_free_at: self.now,
             completed_at: None,
             banned: Vec::new(),
+            failed: 0,
+            gone: false,
+            dropped: Vec::new(),
         });
         self.nodes[index].node.start(self.now);
         self.run_commands(index);
@@ -143,12 +167,13 @@ impl Swarm {
 
     /// Runs until every node is complete or `deadline` passes; returns whether all completed.
     pub fn run_until_complete(&mut self, deadline: Time) -> bool {
-        while !self.nodes.iter().all(|n| n.node.is_complete()) {
+        while !self.nodes.iter().all(|n| n.gone || n.node.is_complete()) {
             let next_event = self.events.peek().map(|Reverse((t, _))| *t);
             let next_timer = self
                 .nodes
                 .iter()
                 .enumerate()
+                .filter(|(_, n)| !n.gone)
                 .filter_map(|(i, n)| n.node.poll_timeout().map(|t| (t, i)))
                 .min();
             let step = match (next_event, next_timer) {
@@ -173,6 +198,9 @@ impl Swarm {
                     let Reverse((time, seq)) = self.events.pop().expect("peeked");
                     self.now = time;
                     let (index, input) = self.pending.remove(&seq).expect("scheduled");
+                    if self.nodes[index].gone {
+                        continue;
+                    }
                     self.trace
                         .push(format!("{} n{index} {}", time.as_nanos(), describe(&input)));
                     self.nodes[index].node.handle(self.now, input);
@@ -186,6 +214,75 @@ impl Swarm {
             }
         }
         true
+    }
+
+    /// `count` fake peers that the tracker hands out with the others: they accept every
+    /// connection and never send anything.
+    pub fn add_silent_peers(&mut self, count: u16) {
+        self.silent
+            .extend((0..count).map(|i| PeerAddr::v4([10, 9, (i >> 8) as u8, i as u8], 6881)));
+    }
+
+    /// Node `index` leaves at once, as if killed: every connection of it drops (its remotes
+    /// see `Disconnected` one latency later) and it handles nothing any more.
+    pub fn leave(&mut self, index: usize) {
+        self.nodes[index].gone = true;
+        let conns: Vec<ConnId> = self
+            .links
+            .keys()
+            .filter(|(node, _)| *node == index)
+            .map(|&(_, conn)| conn)
+            .collect();
+        for &conn in &conns {
+            self.execute(
+                index,
+                Command::Close {
+                    conn,
+                    reason: crate::node::io::CloseReason::Shutdown,
+                },
+            );
+        }
+        self.nodes[index].dropped.extend(conns);
+    }
+
+    /// Node `from` comes back (if it left) and dials node `to` from a new source port, as a
+    /// redialling peer does: `to` sees it at its IP with a port never used before.
+    pub fn redial(&mut self, from: usize, to: usize) {
+        let node = &mut self.nodes[from];
+        node.gone = false;
+        for conn in std::mem::take(&mut node.dropped) {
+            node.node.handle(self.now, Input::Disconnected { conn });
+        }
+        self.run_commands(from);
+        let (ours, theirs) = (ConnId(self.next_conn), ConnId(self.next_conn + 1));
+        self.next_conn += 2;
+        self.links.insert((from, ours), (to, theirs));
+        self.links.insert((to, theirs), (from, ours));
+        let source = PeerAddr {
+            port: 40_000 + (self.next_conn % 20_000) as u16,
+            ..self.nodes[from].addr
+        };
+        let (at, addr) = (self.now + self.latency, self.nodes[to].addr);
+        let outbound = Direction::Outbound;
+        self.schedule(
+            at,
+            from,
+            Input::Connected {
+                conn: ours,
+                addr,
+                direction: outbound,
+            },
+        );
+        let inbound = Direction::Inbound;
+        self.schedule(
+            at,
+            to,
+            Input::Connected {
+                conn: theirs,
+                addr: source,
+                direction: inbound,
+            },
+        );
     }
 
     /// Whether node `index` holds exactly the original content.
@@ -206,6 +303,11 @@ impl Swarm {
     /// Addresses node `index` banned.
     pub fn banned_by(&self, index: usize) -> &[PeerAddr] {
         &self.nodes[index].banned
+    }
+
+    /// Pieces node `index` reported failed (downloaded, or checked before serving).
+    pub fn failed_by(&self, index: usize) -> u32 {
+        self.nodes[index].failed
     }
 
     /// The address of node `index`.
@@ -252,6 +354,17 @@ impl Swarm {
                     },
                 );
             }
+            Command::Connect { addr } if self.silent.contains(&addr) => {
+                let conn = ConnId(self.next_conn);
+                self.next_conn += 1;
+                let direction = Direction::Outbound;
+                let connected = Input::Connected {
+                    conn,
+                    addr,
+                    direction,
+                };
+                self.schedule(now + self.latency, index, connected);
+            }
             Command::Connect { addr } => {
                 let Some(remote) = self.nodes.iter().position(|n| n.addr == addr) else {
                     self.schedule(now, index, Input::ConnectFailed { addr });
@@ -297,7 +410,7 @@ impl Swarm {
                 let start = (self.spec.geometry.piece_offset(block.piece) + u64::from(block.offset))
                     as usize;
                 let mut data = node.content[start..start + block.length as usize].to_vec();
-                if node.corrupt {
+                if node.corrupt || node.corrupt_piece == Some(block.piece.get()) {
                     data.iter_mut().for_each(|b| *b = !*b);
                 }
                 self.schedule(
@@ -343,6 +456,7 @@ impl Swarm {
                     .enumerate()
                     .filter(|&(i, _)| i != index)
                     .map(|(_, n)| n.addr)
+                    .chain(self.silent.iter().copied())
                     .collect();
                 self.schedule(
                     now + self.latency,
@@ -354,6 +468,7 @@ impl Swarm {
                 );
             }
             Command::Report(Report::PeerBanned { addr }) => self.nodes[index].banned.push(addr),
+            Command::Report(Report::PieceFailed { .. }) => self.nodes[index].failed += 1,
             Command::Report(_) => {}
         }
     }

@@ -6,7 +6,9 @@
 //! reading more, so a slow node slows its peers down through TCP. The writer encodes small
 //! messages into one buffer and hands piece payloads to the kernel as they are, with
 //! vectored writes: block data is never copied. It counts the bytes it still holds, which
-//! the node uses to stop reading blocks for a peer that does not keep up.
+//! the node uses to stop reading blocks for a peer that does not keep up; a peer that does
+//! not read at all cannot grow that queue past [`MAX_WRITER_QUEUE_BYTES`] or
+//! [`MAX_WRITER_QUEUE_FRAMES`]: the frame beyond either closes the connection.
 
 use std::io::IoSlice;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +20,7 @@ use swarm_engine::wire::{encode_piece_header, Decoder, Handshake, Message, HANDS
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::disk::WriteGate;
 use crate::runner::Event;
@@ -27,13 +29,49 @@ use crate::runner::Event;
 const READ_CHUNK_BYTES: usize = 256 * 1024;
 /// Slices handed to one `writev`.
 const MAX_IOVECS: usize = 64;
+/// Wire bytes a writer may hold; a frame queued beyond it closes the connection. Above the
+/// runner's high-water mark (block reads stop there) plus the reads in flight, so only a
+/// peer that stopped reading crosses it.
+pub(crate) const MAX_WRITER_QUEUE_BYTES: usize = 16 << 20;
+/// Frames a writer may hold; one more closes the connection. Small frames cost more memory
+/// than their wire bytes (about 100 B each queued), so they are counted too.
+pub(crate) const MAX_WRITER_QUEUE_FRAMES: usize = 64 * 1024;
 
 /// What the node keeps of a connection: its frame queue and the bytes queued in it.
 #[derive(Debug)]
 pub(crate) struct ConnHandle {
-    pub(crate) frames: mpsc::UnboundedSender<Frame>,
+    pub(crate) frames: FrameSender,
     pub(crate) queued_bytes: Arc<AtomicUsize>,
     pub(crate) reader: tokio::task::AbortHandle,
+}
+
+/// The writer's queue was over a limit: the frame was dropped and the connection closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("writer queue over its limit; connection closing")]
+pub(crate) struct Overflow;
+
+/// The sending end of a writer's queue, bounded in bytes and frames.
+#[derive(Debug)]
+pub(crate) struct FrameSender {
+    tx: mpsc::UnboundedSender<Frame>,
+    /// Counted by the caller before [`FrameSender::send`] (the runner reads it too).
+    queued_bytes: Arc<AtomicUsize>,
+    queued_frames: Arc<AtomicUsize>,
+    overflow: Arc<Notify>,
+}
+
+impl FrameSender {
+    /// Queues `frame`, whose bytes the caller already added to the queued bytes; over a
+    /// limit, drops it and has the writer close the connection.
+    pub(crate) fn send(&self, frame: Frame) -> Result<(), Overflow> {
+        let frames = self.queued_frames.fetch_add(1, Ordering::AcqRel) + 1;
+        let bytes = self.queued_bytes.load(Ordering::Acquire);
+        if bytes > MAX_WRITER_QUEUE_BYTES || frames > MAX_WRITER_QUEUE_FRAMES {
+            self.overflow.notify_one();
+            return Err(Overflow);
+        }
+        self.tx.send(frame).map_err(|_| Overflow)
+    }
 }
 
 /// Splits `stream` into a reader and a writer task; returns the handle the node keeps.
@@ -49,20 +87,37 @@ pub(crate) fn spawn(
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
     let queued_bytes = Arc::new(AtomicUsize::new(0));
-    let reader =
-        tokio::spawn(read_loop(conn, read, piece_count, events.clone(), gate)).abort_handle();
-    tokio::spawn(write_loop(
+    let queued_frames = Arc::new(AtomicUsize::new(0));
+    let overflow = Arc::new(Notify::new());
+    let reader_task = tokio::spawn(read_loop(conn, read, piece_count, events.clone(), gate));
+    let writer = Writer {
         conn,
-        write,
-        rx,
-        Arc::clone(&queued_bytes),
+        queued_bytes: Arc::clone(&queued_bytes),
+        queued_frames: Arc::clone(&queued_frames),
         events,
         low_water_bytes,
-    ));
+    };
+    let (overflowed, reader) = (Arc::clone(&overflow), reader_task.abort_handle());
+    tokio::spawn(async move {
+        tokio::select! {
+            () = writer.run(write, rx) => {}
+            () = overflowed.notified() => {
+                tracing::debug!(conn = conn.0, "writer queue over its limit: closing");
+                reader.abort();
+                let _ = writer.events.send(Event::Closed(conn)).await;
+            }
+        }
+    });
+    let frames = FrameSender {
+        tx,
+        queued_bytes: Arc::clone(&queued_bytes),
+        queued_frames,
+        overflow,
+    };
     ConnHandle {
-        frames: tx,
+        frames,
         queued_bytes,
-        reader,
+        reader: reader_task.abort_handle(),
     }
 }
 
@@ -142,40 +197,56 @@ async fn read_loop(
     let _ = events.send(Event::Closed(conn)).await;
 }
 
-async fn write_loop(
+/// The writer task's state.
+struct Writer {
     conn: ConnId,
-    mut write: OwnedWriteHalf,
-    mut frames: mpsc::UnboundedReceiver<Frame>,
     queued_bytes: Arc<AtomicUsize>,
+    queued_frames: Arc<AtomicUsize>,
     events: mpsc::Sender<Event>,
     low_water_bytes: usize,
-) {
-    let mut chunks: Vec<Bytes> = Vec::new();
-    let mut small = BytesMut::new();
-    while let Some(frame) = frames.recv().await {
-        let mut batch_bytes = 0usize;
-        let mut next = Some(frame);
-        while let Some(frame) = next.take() {
-            batch_bytes += frame_len(&frame);
-            encode(frame, &mut small, &mut chunks);
-            if chunks.len() < MAX_IOVECS * 4 {
-                next = frames.try_recv().ok();
+}
+
+impl Writer {
+    async fn run(&self, mut write: OwnedWriteHalf, frames: mpsc::UnboundedReceiver<Frame>) {
+        self.write_frames(&mut write, frames).await;
+        let _ = write.shutdown().await;
+    }
+
+    async fn write_frames(
+        &self,
+        write: &mut OwnedWriteHalf,
+        mut frames: mpsc::UnboundedReceiver<Frame>,
+    ) {
+        let (conn, queued_bytes) = (self.conn, &self.queued_bytes);
+        let (events, low_water_bytes) = (&self.events, self.low_water_bytes);
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut small = BytesMut::new();
+        while let Some(frame) = frames.recv().await {
+            let (mut batch_bytes, mut batch_frames) = (0usize, 0usize);
+            let mut next = Some(frame);
+            while let Some(frame) = next.take() {
+                batch_bytes += frame_len(&frame);
+                batch_frames += 1;
+                encode(frame, &mut small, &mut chunks);
+                if chunks.len() < MAX_IOVECS * 4 {
+                    next = frames.try_recv().ok();
+                }
+            }
+            if !small.is_empty() {
+                chunks.push(small.split().freeze());
+            }
+            if let Err(error) = write_all_chunks(write, &mut chunks).await {
+                tracing::debug!(conn = conn.0, %error, "write failed");
+                break;
+            }
+            self.queued_frames.fetch_sub(batch_frames, Ordering::AcqRel);
+            let before = queued_bytes.fetch_sub(batch_bytes, Ordering::AcqRel);
+            let after = before.saturating_sub(batch_bytes);
+            if before >= low_water_bytes && after < low_water_bytes {
+                let _ = events.try_send(Event::Drained(conn));
             }
         }
-        if !small.is_empty() {
-            chunks.push(small.split().freeze());
-        }
-        if let Err(error) = write_all_chunks(&mut write, &mut chunks).await {
-            tracing::debug!(conn = conn.0, %error, "write failed");
-            break;
-        }
-        let before = queued_bytes.fetch_sub(batch_bytes, Ordering::AcqRel);
-        let after = before.saturating_sub(batch_bytes);
-        if before >= low_water_bytes && after < low_water_bytes {
-            let _ = events.try_send(Event::Drained(conn));
-        }
     }
-    let _ = write.shutdown().await;
 }
 
 /// Appends `frame`'s bytes to the chunk list: small frames go into `small`, piece payloads
@@ -226,4 +297,83 @@ async fn write_all_chunks<W: AsyncWrite + Unpin>(
     }
     chunks.clear();
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Regression (issue 15, item 2): the writer's queue was unbounded, so a peer that never
+    /// reads grew our memory for as long as we had frames for it. The frame beyond the byte
+    /// limit is refused and the connection closes.
+    #[tokio::test]
+    async fn peer_that_never_reads_is_closed_beyond_the_writer_byte_limit() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (events_tx, mut events) = mpsc::channel(16);
+        let gate = Arc::new(WriteGate::default());
+        let handle = spawn(ConnId(7), server, 4, events_tx, 1 << 20, gate);
+        let block = Bytes::from(vec![0u8; 16 * 1024]);
+        let mut queued = 0usize;
+        let refused = loop {
+            let frame = Frame::Message(Message::Piece {
+                index: 0,
+                begin: 0,
+                data: block.clone(),
+            });
+            let len = frame_len(&frame);
+            handle.queued_bytes.fetch_add(len, Ordering::AcqRel);
+            if handle.frames.send(frame).is_err() {
+                break queued;
+            }
+            queued += len;
+            assert!(queued < 4 * MAX_WRITER_QUEUE_BYTES, "never refused");
+        };
+        assert!(
+            refused >= MAX_WRITER_QUEUE_BYTES / 2,
+            "refused early: {refused}"
+        );
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(event) = events.recv().await {
+                if let Event::Closed(ConnId(7)) = event {
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+        .unwrap();
+        assert!(closed);
+        drop(client);
+    }
+
+    /// The frame-count limit: small frames (a reject flood) are refused beyond it.
+    #[tokio::test]
+    async fn small_frames_beyond_the_writer_frame_limit_close_the_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (events_tx, _events) = mpsc::channel(16);
+        let gate = Arc::new(WriteGate::default());
+        let handle = spawn(ConnId(8), server, 4, events_tx, 1 << 20, gate);
+        // Held by the test: the writer never drains them, as with a peer that never reads.
+        handle
+            .frames
+            .queued_frames
+            .fetch_add(MAX_WRITER_QUEUE_FRAMES, Ordering::AcqRel);
+        let reject = Frame::Message(Message::Reject {
+            index: 0,
+            begin: 0,
+            length: 16 * 1024,
+        });
+        assert_eq!(handle.frames.send(reject), Err(Overflow));
+    }
 }

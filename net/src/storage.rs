@@ -42,8 +42,6 @@ pub struct Storage {
     paths: Vec<PathBuf>,
     /// Some file is a pad file.
     has_pad_files: bool,
-    /// Fault injection for tests: every block read is served with its bytes flipped.
-    corrupt_reads: bool,
 }
 
 /// Where each file of `metainfo` lives when its content is at `root` (the file itself for a
@@ -103,18 +101,12 @@ impl Storage {
             handles,
             paths,
             has_pad_files: metainfo.files.iter().any(|f| f.pad),
-            corrupt_reads: false,
         })
     }
 
     /// The torrent's piece geometry.
     pub(crate) fn geometry(&self) -> Geometry {
         self.geometry
-    }
-
-    /// Fault injection for tests: serve every block with its bytes flipped.
-    pub fn set_corrupt_reads(&mut self, corrupt: bool) {
-        self.corrupt_reads = corrupt;
     }
 
     fn read_range(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
@@ -143,9 +135,6 @@ impl Storage {
         let mut buf = BytesMut::zeroed(block.length as usize);
         let offset = self.geometry.piece_offset(block.piece) + u64::from(block.offset);
         self.read_range(offset, &mut buf)?;
-        if self.corrupt_reads {
-            buf.iter_mut().for_each(|b| *b = !*b);
-        }
         Ok(buf.freeze())
     }
 

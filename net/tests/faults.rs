@@ -6,29 +6,79 @@ mod common;
 
 use std::time::Duration;
 
-use common::*;
-use swarm_net::download;
+use std::sync::atomic::Ordering;
 
+use common::liar::{self, Liar};
+use common::*;
+use swarm_engine::metainfo::Metainfo;
+use swarm_net::download;
+use swarm_net::runner::Running;
+
+/// A leecher on 127.0.0.1 with an honest seed on 127.0.0.2 (its upload capped, so that the
+/// liar has time to be caught) and the liar of [`liar::Liar`] on 127.0.0.3.
+async fn honest_and_liar(
+    dir: &std::path::Path,
+    len: usize,
+    honest_rate: u64,
+) -> (Metainfo, std::path::PathBuf, Vec<u8>, Running, Liar) {
+    let (path, meta, bytes) = make_content(&dir.join("src"), "img", len, 256 * 1024, vec![]);
+    let mut honest = options_on("127.0.0.2");
+    honest.config.max_upload_bytes_per_s = Some(honest_rate);
+    let honest = seed(&meta, &path, honest).await;
+    let liar = Liar::listen(&meta, "127.0.0.3").await;
+    (meta, path, bytes, honest, liar)
+}
+
+/// Regression (issue 15, item 1), over real TCP: with an honest seed and a peer answering
+/// every request with junk, the honest seed was banned in 3 of 5 trials and `get` stalled.
+/// Each trial: the download completes byte-exact, and exactly one address is banned, which
+/// can only be the liar's (banning the honest seed would leave no source of good data).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn corrupt_peer_is_banned_and_the_download_completes() {
+async fn corrupt_peer_never_gets_the_honest_seed_banned() {
+    logs();
+    for trial in 0..4 {
+        let dir = tempfile::tempdir().unwrap();
+        let (meta, _, bytes, honest, liar) =
+            honest_and_liar(dir.path(), 3 * 1024 * 1024, 2 * 1024 * 1024).await;
+        let mut opts = options();
+        opts.peers = if trial % 2 == 0 {
+            vec![liar.addr, honest.local_addr]
+        } else {
+            vec![honest.local_addr, liar.addr]
+        };
+        let out = dir.path().join("out");
+        let (getter, prepared) = get(&meta, &out, opts).await;
+        let status = wait(getter, 60).await;
+        assert!(status.complete, "trial {trial}: {status:?}");
+        assert!(
+            status.failed_pieces >= 1,
+            "trial {trial}: no lie? {status:?}"
+        );
+        assert_eq!(status.banned_peers, 1, "trial {trial}: {status:?}");
+        assert!(liar.blocks_sent.load(Ordering::Relaxed) > 0);
+        download::finish(&prepared).unwrap();
+        assert_eq!(
+            std::fs::read(out.join("img")).unwrap(),
+            bytes,
+            "trial {trial}"
+        );
+        honest.stop();
+    }
+}
+
+/// Regression (issue 15, item 1): bans were per ip:port, so a liar dialling in again from
+/// a new source port was served again (200 reconnections, 200 bans). Once banned, every
+/// redial from its IP is closed at once, before any block is asked of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn banned_liar_redialling_from_new_ports_is_closed_at_once() {
     logs();
     let dir = tempfile::tempdir().unwrap();
-    let (path, meta, bytes) = make_content(
-        &dir.path().join("src"),
-        "img",
-        4 * 1024 * 1024,
-        64 * 1024,
-        vec![],
-    );
-    let bad = seed(&meta, &path, options(), true).await;
-    let good = seed(&meta, &path, options(), false).await;
+    let (meta, _, bytes, honest, liar) =
+        honest_and_liar(dir.path(), 4 * 1024 * 1024, 1024 * 1024).await;
     let mut opts = options();
-    opts.peers = vec![bad.local_addr];
+    opts.peers = vec![liar.addr, honest.local_addr];
     let out = dir.path().join("out");
     let (getter, prepared) = get(&meta, &out, opts).await;
-    // The honest peer joins once the corrupt one is banned: the engine strikes every
-    // contributor of a failed piece, so with both serving blocks of the same pieces it
-    // bans both (see the report on engine/src/actors/torrent.rs `strike`).
     let mut live = getter.status();
     tokio::time::timeout(
         Duration::from_secs(30),
@@ -37,18 +87,34 @@ async fn corrupt_peer_is_banned_and_the_download_completes() {
     .await
     .unwrap()
     .unwrap();
-    getter.add_peers(&[good.local_addr]);
+    for attempt in 0..20 {
+        let started = std::time::Instant::now();
+        let served = tokio::time::timeout(
+            Duration::from_secs(5),
+            liar::dial_and_lie(&meta, "127.0.0.3", getter.local_addr),
+        )
+        .await
+        .expect("a banned redial was kept open")
+        .unwrap();
+        assert_eq!(
+            served, 0,
+            "attempt {attempt}: a banned IP was asked for blocks"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "attempt {attempt}"
+        );
+    }
+    assert!(
+        !live.borrow().complete,
+        "the redials came too late to mean anything"
+    );
     let status = wait(getter, 60).await;
     assert!(status.complete, "{status:?}");
-    assert!(
-        status.failed_pieces >= 1,
-        "the corrupt peer served nothing? {status:?}"
-    );
     assert_eq!(status.banned_peers, 1, "{status:?}");
     download::finish(&prepared).unwrap();
     assert_eq!(std::fs::read(out.join("img")).unwrap(), bytes);
-    bad.stop();
-    good.stop();
+    honest.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,10 +129,10 @@ async fn peer_killed_mid_transfer_does_not_stop_the_download() {
     );
     let mut slow = options();
     slow.config.max_upload_bytes_per_s = Some(2 * 1024 * 1024);
-    let victim = seed(&meta, &path, slow, false).await;
+    let victim = seed(&meta, &path, slow).await;
     let mut slow = options();
     slow.config.max_upload_bytes_per_s = Some(2 * 1024 * 1024);
-    let survivor = seed(&meta, &path, slow, false).await;
+    let survivor = seed(&meta, &path, slow).await;
     let mut opts = options();
     opts.peers = vec![victim.local_addr, survivor.local_addr];
     let out = dir.path().join("out");
@@ -105,7 +171,7 @@ async fn interrupted_get_resumes_without_refetching_verified_pieces() {
     );
     let mut slow = options();
     slow.config.max_upload_bytes_per_s = Some(2 * 1024 * 1024);
-    let seeder = seed(&meta, &path, slow, false).await;
+    let seeder = seed(&meta, &path, slow).await;
     let out = dir.path().join("out");
 
     let mut opts = options();
@@ -169,7 +235,7 @@ async fn older_copy_in_the_output_directory_is_reused() {
     old[100_000] ^= 0xff; // piece 1 differs
     old.truncate(1_500_000); // pieces past 22 missing
     std::fs::write(out.join("img"), &old).unwrap();
-    let seeder = seed(&meta, &path, options(), false).await;
+    let seeder = seed(&meta, &path, options()).await;
     let mut opts = options();
     opts.peers = vec![seeder.local_addr];
     let (getter, prepared) = get(&meta, &out, opts).await;
@@ -227,7 +293,7 @@ async fn tracker_restart_is_survived() {
     let mut seed_opts = options();
     seed_opts.trackers = vec![announce.clone()];
     seed_opts.config.default_announce_interval = Duration::from_secs(1);
-    let seeder = seed(&meta, &path, seed_opts, false).await;
+    let seeder = seed(&meta, &path, seed_opts).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The tracker goes down; a downloader starts while it is down and its announces fail.
     let _ = first.send(());
@@ -280,7 +346,7 @@ async fn full_disk_stops_with_an_error_and_marks_nothing_false() {
         64 * 1024,
         vec![],
     );
-    let seeder = seed(&meta, &path, options(), false).await;
+    let seeder = seed(&meta, &path, options()).await;
     let mut opts = options();
     opts.peers = vec![seeder.local_addr];
     let (getter, _prepared) = get(&meta, &out, opts).await;
@@ -296,4 +362,112 @@ async fn full_disk_stops_with_an_error_and_marks_nothing_false() {
     );
     assert!(!out.join("img").exists());
     seeder.stop();
+}
+
+/// Resident memory of this process, from `/proc/self/status`.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+/// Regression (issue 15, item 2): two million requests while choked, with the fast
+/// extension, never reading: the seed grew by 160 MiB of queued rejects. Now the seed
+/// closes the connection past its refused-request limit; this process (seed and attacker)
+/// grows by a few MiB at most, whatever the attacker sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_flood_while_choked_without_reading_keeps_memory_bounded() {
+    use bytes::BytesMut;
+    use swarm_engine::wire::{Features, Handshake, Message};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const REQUESTS: usize = 2_000_000;
+    const BATCH: usize = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, meta, _) = make_content(&dir.path().join("src"), "img", 1 << 20, 64 * 1024, vec![]);
+    let seeder = seed(&meta, &path, options()).await;
+    let before = rss_bytes();
+    let mut stream = tokio::net::TcpStream::connect(seeder.local_addr)
+        .await
+        .unwrap();
+    let mut out = BytesMut::new();
+    let mut handshake = Handshake::new(meta.info_hash, *b"-FLOOD0-000000000000");
+    handshake.reserved = Features::OURS.to_reserved();
+    handshake.encode(&mut out);
+    stream.write_all(&out).await.unwrap();
+    let mut answer = [0u8; 68];
+    stream.read_exact(&mut answer).await.unwrap(); // its handshake; then never read again
+    let (mut sent, mut peak) = (0, before);
+    while sent < REQUESTS {
+        out.clear();
+        for i in 0..BATCH {
+            let request = Message::Request {
+                index: ((sent + i) % 16) as u32,
+                begin: 0,
+                length: 16 * 1024,
+            };
+            request.encode(&mut out);
+        }
+        let write = tokio::time::timeout(Duration::from_secs(5), stream.write_all(&out)).await;
+        match write {
+            Ok(Ok(())) => sent += BATCH,
+            Ok(Err(_)) => break, // closed by the seed, as it should
+            Err(_) => panic!("the seed neither read nor closed after {sent} requests"),
+        }
+        peak = peak.max(rss_bytes());
+    }
+    let growth = peak.saturating_sub(before);
+    eprintln!(
+        "request flood: {sent} requests sent before the close, RSS grew by {} KiB",
+        growth / 1024
+    );
+    assert!(
+        sent < REQUESTS,
+        "the seed never closed the flooding connection"
+    );
+    assert!(growth < 32 << 20, "RSS grew by {growth} B");
+    seeder.stop();
+}
+
+/// Regression (issue 15, item 3): 300 announced fake seeds whose sockets accept and stay
+/// silent filled `get`'s 50 slots and it verified 0 pieces in 45 s. The handshake timeout
+/// frees those slots; the download completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poisoned_peer_list_of_silent_seeds_does_not_stall_get() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, meta, bytes) =
+        make_content(&dir.path().join("src"), "img", 1 << 20, 64 * 1024, vec![]);
+    let honest = seed(&meta, &path, options_on("127.0.0.2")).await;
+    let mut silent = Vec::new();
+    for _ in 0..300 {
+        silent.push(tokio::net::TcpListener::bind("127.0.0.4:0").await.unwrap());
+    }
+    // Accept every connection and hold it without a byte.
+    let holders: Vec<_> = silent
+        .into_iter()
+        .map(|listener| {
+            let addr = listener.local_addr().unwrap();
+            let task = tokio::spawn(async move {
+                let mut held = Vec::new();
+                while let Ok((stream, _)) = listener.accept().await {
+                    held.push(stream);
+                }
+            });
+            (addr, task)
+        })
+        .collect();
+    let mut opts = options();
+    opts.peers = holders.iter().map(|(addr, _)| *addr).collect();
+    opts.peers.push(honest.local_addr);
+    let out = dir.path().join("out");
+    let (getter, prepared) = get(&meta, &out, opts).await;
+    let status = wait(getter, 120).await;
+    assert!(status.complete, "{status:?}");
+    download::finish(&prepared).unwrap();
+    assert_eq!(std::fs::read(out.join("img")).unwrap(), bytes);
+    for (_, task) in holders {
+        task.abort();
+    }
+    honest.stop();
 }

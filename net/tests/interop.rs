@@ -96,7 +96,7 @@ async fn libtorrent_downloads_from_swarm_seed() {
         256 * 1024,
         vec![],
     );
-    let seeder = seed(&meta, &path, options(), false).await;
+    let seeder = seed(&meta, &path, options()).await;
     let out = dir.path().join("lt");
     std::fs::create_dir_all(&out).unwrap();
     let torrent = dir.path().join("src/img.bin.torrent");
@@ -174,7 +174,7 @@ async fn aria2_downloads_from_swarm_seed_through_the_tracker() {
     );
     let mut seed_opts = options();
     seed_opts.trackers = vec![announce];
-    let seeder = seed(&meta, &path, seed_opts, false).await;
+    let seeder = seed(&meta, &path, seed_opts).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // let the seed announce
     let torrent = dir.path().join("src/img.bin.torrent");
     let out = dir.path().join("aria");
@@ -241,7 +241,7 @@ async fn mixed_swarm_of_swarm_libtorrent_and_aria2_completes() {
     origin_opts.trackers = vec![announce.clone()];
     origin_opts.config.origin_mode = true;
     origin_opts.config.max_upload_bytes_per_s = Some(6 * 1024 * 1024);
-    let origin = seed(&meta, &path, origin_opts, false).await;
+    let origin = seed(&meta, &path, origin_opts).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let mut swarm_peers = Vec::new();

@@ -19,7 +19,7 @@ async fn seed_to_get_is_byte_exact() {
         64 * 1024,
         vec![],
     );
-    let seeder = seed(&meta, &path, options(), false).await;
+    let seeder = seed(&meta, &path, options()).await;
     let mut opts = options();
     opts.peers = vec![seeder.local_addr];
     let out = dir.path().join("out");
@@ -52,7 +52,7 @@ async fn multi_file_torrent_is_byte_exact() {
     let meta = swarm_net::create_torrent(&root, &options_, &|_| {})
         .unwrap()
         .metainfo;
-    let seeder = seed(&meta, &root, options(), false).await;
+    let seeder = seed(&meta, &root, options()).await;
     let mut opts = options();
     opts.peers = vec![seeder.local_addr];
     let out = dir.path().join("out");
@@ -82,7 +82,7 @@ async fn downloaders_find_each_other_through_the_tracker() {
     );
     let mut seed_opts = options();
     seed_opts.trackers = vec![announce.clone()];
-    let seeder = seed(&meta, &path, seed_opts, false).await;
+    let seeder = seed(&meta, &path, seed_opts).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut handles = Vec::new();
     for i in 0..3 {

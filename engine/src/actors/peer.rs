@@ -32,6 +32,19 @@ const MAX_READS_IN_FLIGHT: usize = 8;
 const KEEP_ALIVE_AFTER: Duration = Duration::from_secs(90);
 /// Round trip assumed until one is measured.
 const INITIAL_RTT: Duration = Duration::from_millis(20);
+/// A connection whose remote sent no handshake for this long is closed (its slot freed).
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection that received nothing at all for this long is closed (peers send a
+/// keep-alive every two minutes at most; we do every [`KEEP_ALIVE_AFTER`]).
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
+/// While we still miss pieces, a connection that carried no payload either way for this
+/// long is closed, so that peers that only hold a slot (silent, always choking, nothing
+/// useful) make room for others.
+pub(crate) const NO_PROGRESS_TIMEOUT: Duration = Duration::from_secs(120);
+/// Requests we refused (choked, piece not held, queue full) since we last unchoked the
+/// peer; one more closes the connection. An honest peer stops at its pipeline when choked;
+/// a flood would otherwise cost a reject frame per request in the writer.
+pub(crate) const MAX_REFUSED_REQUESTS_PER_UNCHOKE: u32 = 4096;
 
 /// The peer actor.
 #[derive(Debug)]
@@ -54,10 +67,16 @@ pub(crate) struct Peer {
     last_sent_at: Time,
     served: VecDeque<BlockRef>,
     reads_in_flight: usize,
+    connected_at: Time,
+    last_received_at: Time,
+    /// Last payload (a block) that moved either way.
+    last_progress_at: Time,
+    refused_requests: u32,
 }
 
 impl Peer {
-    /// A new connection: we send our handshake at once, whoever dialled.
+    /// A new connection. We dialled: our handshake goes at once. The remote dialled: ours
+    /// goes only after its handshake named our torrent, so a port scan learns nothing.
     pub fn new(conn: ConnId, direction: Direction, ctx: &mut Ctx<'_>) -> Self {
         let mut peer = Peer {
             conn,
@@ -78,11 +97,21 @@ impl Peer {
             last_sent_at: ctx.now,
             served: VecDeque::new(),
             reads_in_flight: 0,
+            connected_at: ctx.now,
+            last_received_at: ctx.now,
+            last_progress_at: ctx.now,
+            refused_requests: 0,
         };
+        if direction == Direction::Outbound {
+            peer.send_handshake(ctx);
+        }
+        peer
+    }
+
+    fn send_handshake(&mut self, ctx: &mut Ctx<'_>) {
         let mut handshake = Handshake::new(ctx.shared.info_hash, ctx.config().peer_id);
         handshake.reserved = Features::OURS.to_reserved();
-        peer.send(Frame::Handshake(handshake), ctx);
-        peer
+        self.send(Frame::Handshake(handshake), ctx);
     }
 
     /// Whether this actor closed its connection and should be removed.
@@ -104,6 +133,9 @@ impl Peer {
     pub fn handle(&mut self, msg: PeerMsg, ctx: &mut Ctx<'_>) {
         if self.closed {
             return;
+        }
+        if let PeerMsg::Frame(_) = msg {
+            self.last_received_at = ctx.now;
         }
         match msg {
             PeerMsg::Frame(Frame::Handshake(handshake)) => self.on_handshake(handshake, ctx),
@@ -146,6 +178,7 @@ impl Peer {
             PeerMsg::Unchoke => {
                 if self.am_choking {
                     self.am_choking = false;
+                    self.refused_requests = 0;
                     self.send(Frame::Message(Message::Unchoke), ctx);
                 }
             }
@@ -197,6 +230,9 @@ impl Peer {
                 CloseReason::WrongPeer("connection to ourselves".into()),
                 ctx,
             );
+        }
+        if self.direction == Direction::Inbound {
+            self.send_handshake(ctx);
         }
         let features = Features::OURS.both(handshake.features());
         self.features = Some(features);
@@ -342,6 +378,11 @@ impl Peer {
     fn on_request(&mut self, block: BlockRef, ctx: &mut Ctx<'_>) {
         let have = ctx.shared.verified().get(block.piece.get());
         if self.am_choking || !have || self.served.len() >= ctx.config().max_served_queue {
+            self.refused_requests += 1;
+            if self.refused_requests > MAX_REFUSED_REQUESTS_PER_UNCHOKE {
+                let flood = format!("over {MAX_REFUSED_REQUESTS_PER_UNCHOKE} refused requests");
+                return self.close(CloseReason::OverLimit(flood), ctx);
+            }
             self.reject(block, ctx);
             return;
         }
@@ -354,6 +395,16 @@ impl Peer {
             let Some(&block) = self.served.front() else {
                 return;
             };
+            if !ctx.shared.verified().get(block.piece.get()) {
+                self.served.pop_front(); // it failed its check before serving
+                self.reject(block, ctx);
+                continue;
+            }
+            if !ctx.shared.is_checked(block.piece) {
+                let check = TorrentMsg::CheckBeforeServing(block.piece);
+                ctx.send(Envelope::Torrent(check)); // serving resumes when it passed
+                return;
+            }
             if let Err(resume_at) = ctx
                 .shared
                 .take_upload_budget(ctx.now, u64::from(block.length))
@@ -379,6 +430,7 @@ impl Peer {
                 let bytes = data.len() as u64;
                 let (index, begin, _) = wire_block(block);
                 self.send(Frame::Message(Message::Piece { index, begin, data }), ctx);
+                self.last_progress_at = ctx.now;
                 self.upload.add(ctx.now, bytes);
                 ctx.shared.uploaded_bytes += bytes;
             }
@@ -400,6 +452,7 @@ impl Peer {
         let Some(requested_at) = self.outstanding.remove(&block) else {
             return; // unrequested or cancelled: counted, then dropped
         };
+        self.last_progress_at = ctx.now;
         let rtt = ctx.now.since(requested_at);
         self.min_rtt = Some(self.min_rtt.map_or(rtt, |min| min.min(rtt)));
         self.last_block_at = ctx.now;
@@ -503,7 +556,26 @@ impl Peer {
         }
     }
 
+    /// Why this connection should be closed for holding a slot to no use, if it should.
+    fn starved(&self, ctx: &Ctx<'_>) -> Option<&'static str> {
+        let now = ctx.now;
+        if self.features.is_none() && now.since(self.connected_at) > HANDSHAKE_TIMEOUT {
+            Some("no handshake in time")
+        } else if now.since(self.last_received_at) > IDLE_TIMEOUT {
+            Some("nothing received for too long")
+        } else if !ctx.shared.is_complete()
+            && now.since(self.last_progress_at) > NO_PROGRESS_TIMEOUT
+        {
+            Some("no payload either way for too long")
+        } else {
+            None
+        }
+    }
+
     fn on_tick(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(why) = self.starved(ctx) {
+            return self.close(CloseReason::Timeout(why.into()), ctx);
+        }
         let timeout = ctx.config().request_timeout;
         if !self.outstanding.is_empty() && ctx.now.since(self.last_block_at) > timeout {
             let blocks = self.outstanding.take_all();

@@ -129,6 +129,8 @@ struct RemotePeer {
     interesting: bool,
     /// Origin mode: pieces revealed to this peer that it does not have yet.
     revealed: BTreeSet<u32>,
+    /// Pieces never asked of this peer: it alone sent a copy that failed its hash.
+    excluded: BTreeSet<u32>,
 }
 
 /// The picker actor.
@@ -217,6 +219,8 @@ impl Picker {
             }
             PickerMsg::Verified(proof) => self.piece_verified(proof.piece(), ctx),
             PickerMsg::HashFailed(piece) => self.reset_piece(piece),
+            PickerMsg::Lost(piece) => self.piece_lost(piece.get(), ctx),
+            PickerMsg::Exclude { conn, piece } => self.exclude(conn, piece.get(), ctx),
             PickerMsg::Pause => self.paused = true,
         }
     }
@@ -228,13 +232,14 @@ impl Picker {
             useful: 0,
             interesting: false,
             revealed: BTreeSet::new(),
+            excluded: BTreeSet::new(),
         })
     }
 
     fn peer_has(&mut self, conn: ConnId, piece: u32, _ctx: &mut Ctx<'_>) {
         let we_lack = self.state[piece as usize] != PieceState::Verified;
         let peer = self.ensure_peer(conn);
-        if peer.has.get(piece) {
+        if peer.has.get(piece) || peer.excluded.contains(&piece) {
             return;
         }
         peer.has.set(piece);
@@ -243,6 +248,20 @@ impl Picker {
             peer.useful += 1;
         }
         self.availability.increment(piece);
+    }
+
+    /// `conn` is treated as lacking `piece` from now on (its `have`s of it are ignored).
+    fn exclude(&mut self, conn: ConnId, piece: u32, ctx: &mut Ctx<'_>) {
+        let we_lack = self.state[piece as usize] != PieceState::Verified;
+        let Some(peer) = self.peers.get_mut(&conn) else {
+            return;
+        };
+        peer.excluded.insert(piece);
+        if peer.has.clear(piece) {
+            peer.useful -= u32::from(we_lack);
+            self.availability.decrement(piece);
+        }
+        self.update_interest(conn, ctx);
     }
 
     fn update_interest(&mut self, conn: ConnId, ctx: &mut Ctx<'_>) {
@@ -265,7 +284,13 @@ impl Picker {
         }
         for partial in self.partial.values_mut() {
             if partial.single_source == Some(Some(conn)) {
+                // It must come from one peer: what the leaver sent is fetched again.
+                let blocks = partial.blocks.len();
+                partial.blocks.fill(BlockState::Free);
+                (partial.free, partial.received) = (blocks as u32, 0);
+                partial.first_free = 0;
                 partial.single_source = Some(None);
+                continue;
             }
             for (index, block) in partial.blocks.iter_mut().enumerate() {
                 if let BlockState::Requested(requesters) = block {
@@ -471,21 +496,16 @@ impl Picker {
         }
         partial.blocks[index] = BlockState::Received(conn);
         partial.received += 1;
-        ctx.send(Envelope::Torrent(TorrentMsg::WriteBlock { block, data }));
+        ctx.send(Envelope::Torrent(TorrentMsg::WriteBlock {
+            block,
+            data,
+            from: conn,
+        }));
         if partial.received as usize == partial.blocks.len() {
-            let done = self.partial.remove(&piece).expect("present");
-            let contributors: BTreeSet<ConnId> = done
-                .blocks
-                .iter()
-                .filter_map(|b| match b {
-                    BlockState::Received(c) => Some(*c),
-                    _ => None,
-                })
-                .collect();
+            self.partial.remove(&piece);
             self.state[piece as usize] = PieceState::Complete;
             ctx.send(Envelope::Torrent(TorrentMsg::PieceComplete {
                 piece: block.piece,
-                contributors: contributors.into_iter().collect(),
             }));
         }
     }
@@ -506,6 +526,28 @@ impl Picker {
             .filter(|(_, peer)| peer.has.get(p))
             .map(|(&conn, peer)| {
                 peer.useful -= 1;
+                conn
+            })
+            .collect();
+        for conn in conns {
+            self.update_interest(conn, ctx);
+        }
+    }
+
+    /// A verified piece failed its check before serving: missing, and wanted from peers.
+    fn piece_lost(&mut self, p: u32, ctx: &mut Ctx<'_>) {
+        if self.state[p as usize] != PieceState::Verified {
+            return;
+        }
+        self.state[p as usize] = PieceState::Missing;
+        self.verified_count -= 1;
+        self.availability.insert(p);
+        let conns: Vec<ConnId> = self
+            .peers
+            .iter_mut()
+            .filter(|(_, peer)| peer.has.get(p))
+            .map(|(&conn, peer)| {
+                peer.useful += 1;
                 conn
             })
             .collect();

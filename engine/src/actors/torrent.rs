@@ -2,8 +2,10 @@
 //!
 //! It turns complete pieces into write-then-hash requests and hash results into
 //! [`PieceVerified`] proofs (the only way a piece becomes verified); discards pieces that
-//! fail, strikes every peer that sent a block of them and bans a peer's address after
-//! `ban_after_failures` strikes. It schedules announces (with backoff when the tracker is
+//! fail and blames the senders of their blocks, recorded by address as each block arrives (so
+//! a sender that left since is still named, and whoever completed the piece is not framed).
+//! A sole sender gets a strike for that piece; an IP address with strikes on
+//! `ban_after_failures` distinct pieces is banned (every port: a redial is closed at once). It schedules announces (with backoff when the tracker is
 //! down), keeps the set of known peer addresses and dials new ones while below
 //! `max_connections`, and drops duplicate connections to the same peer id.
 
@@ -26,8 +28,14 @@ use crate::time::Time;
 const REDIAL_AFTER: Duration = Duration::from_secs(30);
 /// First wait before retrying a failed announce; it doubles with every failure.
 const FIRST_ANNOUNCE_RETRY: Duration = Duration::from_secs(5);
+/// Inbound connections kept at most; one more is closed at once (a flood of idle
+/// connections must not exhaust file descriptors or memory).
+pub(crate) const MAX_INBOUND_CONNECTIONS: usize = 200;
 /// Longest wait between announce retries.
 const MAX_ANNOUNCE_BACKOFF: Duration = Duration::from_secs(300);
+
+/// A peer's IP address (IPv4 mapped): what strikes and bans are keyed by, never the port.
+type Ip = [u8; 16];
 
 #[derive(Debug, Clone)]
 struct Connection {
@@ -44,11 +52,17 @@ pub(crate) struct Torrent {
     known: BTreeSet<PeerAddr>,
     dialling: BTreeSet<PeerAddr>,
     not_before: BTreeMap<PeerAddr, Time>,
-    banned: BTreeSet<PeerAddr>,
-    strikes: BTreeMap<PeerAddr, u32>,
+    banned: BTreeSet<Ip>,
+    /// Distinct pieces that failed with this address as their sole sender.
+    strikes: BTreeMap<Ip, BTreeSet<PieceIndex>>,
+    /// Who sent each block (by offset) of the pieces being assembled; a re-sent block
+    /// replaces its sender.
+    senders: BTreeMap<PieceIndex, BTreeMap<u32, PeerAddr>>,
     pending_writes: BTreeMap<PieceIndex, u32>,
     awaiting_writes: BTreeMap<PieceIndex, Vec<PeerAddr>>,
     hashing: BTreeMap<PieceIndex, Vec<PeerAddr>>,
+    /// Held pieces being hashed before they are first served.
+    checking: BTreeSet<PieceIndex>,
     storage_failed: bool,
     announced_started: bool,
     announce_failures: u32,
@@ -65,9 +79,11 @@ impl Torrent {
             not_before: BTreeMap::new(),
             banned: BTreeSet::new(),
             strikes: BTreeMap::new(),
+            senders: BTreeMap::new(),
             pending_writes: BTreeMap::new(),
             awaiting_writes: BTreeMap::new(),
             hashing: BTreeMap::new(),
+            checking: BTreeSet::new(),
             storage_failed: false,
             announced_started: false,
             announce_failures: 0,
@@ -82,7 +98,11 @@ impl Torrent {
 
     pub fn handle(&mut self, msg: TorrentMsg, ctx: &mut Ctx<'_>) {
         match msg {
-            TorrentMsg::PeerConnected { conn, addr } => self.peer_connected(conn, addr, ctx),
+            TorrentMsg::PeerConnected {
+                conn,
+                addr,
+                direction,
+            } => self.peer_connected(conn, addr, direction, ctx),
             TorrentMsg::PeerIdentified {
                 conn,
                 peer_id,
@@ -102,25 +122,36 @@ impl Torrent {
                 self.learn(addrs);
                 self.connect_more(ctx);
             }
-            TorrentMsg::WriteBlock { block, data } => {
+            TorrentMsg::WriteBlock { block, data, from } => {
+                if let Some(connection) = self.connections.get(&from) {
+                    let senders = self.senders.entry(block.piece).or_default();
+                    senders.insert(block.offset, connection.addr);
+                }
                 *self.pending_writes.entry(block.piece).or_default() += 1;
                 ctx.command(Command::WriteBlock { block, data });
             }
             TorrentMsg::BlockWritten { block, result } => {
                 self.block_written(block.piece, result, ctx)
             }
-            TorrentMsg::PieceComplete {
-                piece,
-                contributors,
-            } => {
-                let addrs = contributors
-                    .iter()
-                    .filter_map(|c| self.connections.get(c).map(|c| c.addr))
-                    .collect();
-                self.awaiting_writes.insert(piece, addrs);
+            TorrentMsg::PieceComplete { piece } => {
+                let senders = self.senders.remove(&piece).unwrap_or_default();
+                let mut by_ip: BTreeMap<Ip, PeerAddr> = BTreeMap::new();
+                for addr in senders.into_values() {
+                    by_ip.entry(addr.ip).or_insert(addr);
+                }
+                self.awaiting_writes
+                    .insert(piece, by_ip.into_values().collect());
                 self.hash_if_written(piece, ctx);
             }
+            TorrentMsg::PieceHashed { piece, digest } if self.checking.remove(&piece) => {
+                self.checked_before_serving(piece, digest, ctx)
+            }
             TorrentMsg::PieceHashed { piece, digest } => self.piece_hashed(piece, digest, ctx),
+            TorrentMsg::CheckBeforeServing(piece) => {
+                if !ctx.shared.is_checked(piece) && self.checking.insert(piece) {
+                    ctx.command(Command::HashPiece { piece });
+                }
+            }
             TorrentMsg::AnnounceDone { peers, interval } => {
                 self.announce_failures = 0;
                 ctx.set_timer(TimerKey::Announce, ctx.now + interval);
@@ -167,7 +198,7 @@ impl Torrent {
 
     fn learn(&mut self, addrs: Vec<PeerAddr>) {
         for addr in addrs {
-            if !self.banned.contains(&addr) {
+            if !self.banned.contains(&addr.ip) {
                 self.known.insert(addr);
             }
         }
@@ -198,19 +229,38 @@ impl Torrent {
         }
     }
 
-    fn peer_connected(&mut self, conn: ConnId, addr: PeerAddr, ctx: &mut Ctx<'_>) {
+    fn peer_connected(
+        &mut self,
+        conn: ConnId,
+        addr: PeerAddr,
+        direction: Direction,
+        ctx: &mut Ctx<'_>,
+    ) {
         self.dialling.remove(&addr);
-        if self.banned.contains(&addr) {
-            ctx.send(Envelope::Peer(conn, PeerMsg::Close(CloseReason::Banned)));
+        let inbound = || {
+            self.connections
+                .values()
+                .filter(|c| c.direction == Direction::Inbound)
+                .count()
+        };
+        let refusal = if self.banned.contains(&addr.ip) {
+            Some(CloseReason::Banned)
+        } else if direction == Direction::Inbound && inbound() >= MAX_INBOUND_CONNECTIONS {
+            let why = format!("over {MAX_INBOUND_CONNECTIONS} inbound connections");
+            Some(CloseReason::OverLimit(why))
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            ctx.send(Envelope::Peer(conn, PeerMsg::Close(reason)));
         }
-        self.connections.insert(
-            conn,
-            Connection {
-                addr,
-                peer_id: None,
-                direction: Direction::Inbound,
-            },
-        );
+        let peer_id = None;
+        let connection = Connection {
+            addr,
+            peer_id,
+            direction,
+        };
+        self.connections.insert(conn, connection);
     }
 
     /// Two connections to one peer id: both ends keep the one dialled by the smaller id.
@@ -262,6 +312,7 @@ impl Torrent {
                 ctx.send(Envelope::Picker(PickerMsg::Pause));
             }
             self.awaiting_writes.remove(&piece);
+            self.senders.remove(&piece);
             ctx.send(Envelope::Picker(PickerMsg::HashFailed(piece)));
             return;
         }
@@ -276,6 +327,34 @@ impl Torrent {
             self.hashing.insert(piece, contributors);
             ctx.command(Command::HashPiece { piece });
         }
+    }
+
+    /// A held piece hashed before its first block is served: it passed, and every peer may
+    /// serve it; or it failed, and it is missing (reported, fetched again, never sent).
+    fn checked_before_serving(
+        &mut self,
+        piece: PieceIndex,
+        digest: Result<[u8; 20], String>,
+        ctx: &mut Ctx<'_>,
+    ) {
+        let expected = &self.piece_hashes[piece.as_usize()];
+        let proof = digest
+            .as_ref()
+            .ok()
+            .and_then(|d| PieceVerified::check(piece, d, expected));
+        match proof {
+            Some(proof) => ctx.shared.mark_checked(proof),
+            None => {
+                ctx.shared.mark_missing(piece);
+                self.completion_reported = false;
+                ctx.report(Report::PieceFailed { piece: piece.get() });
+                ctx.send(Envelope::Picker(PickerMsg::Lost(piece)));
+            }
+        }
+        for &conn in self.connections.keys() {
+            ctx.send(Envelope::Peer(conn, PeerMsg::ResumeServing));
+        }
+        self.connect_more(ctx);
     }
 
     fn piece_hashed(
@@ -295,8 +374,8 @@ impl Torrent {
             ctx.send(Envelope::Picker(PickerMsg::HashFailed(piece)));
             // Only a sole sender is to blame; a piece from several senders is fetched again
             // from one peer (the picker sees to it), so a liar is caught on the next try.
-            if digest.is_ok() && contributors.len() == 1 {
-                self.strike(contributors, ctx);
+            if let (Ok(_), [sender]) = (digest, contributors.as_slice()) {
+                self.strike(*sender, piece, ctx);
             }
             return;
         };
@@ -313,17 +392,29 @@ impl Torrent {
         }
     }
 
-    fn strike(&mut self, contributors: Vec<PeerAddr>, ctx: &mut Ctx<'_>) {
-        let limit = ctx.config().ban_after_failures;
-        for addr in contributors {
-            let strikes = self.strikes.entry(addr).or_default();
-            *strikes += 1;
-            if *strikes >= limit && self.banned.insert(addr) {
-                self.known.remove(&addr);
-                ctx.report(Report::PeerBanned { addr });
-                for (&conn, _) in self.connections.iter().filter(|(_, c)| c.addr == addr) {
-                    ctx.send(Envelope::Peer(conn, PeerMsg::Close(CloseReason::Banned)));
-                }
+    /// `sender` alone sent `piece`, which failed: that piece is not asked of its address
+    /// again (it may hold a stale copy and still serve the others well), and the address is
+    /// banned once `ban_after_failures` distinct pieces failed so.
+    fn strike(&mut self, sender: PeerAddr, piece: PieceIndex, ctx: &mut Ctx<'_>) {
+        let ip = sender.ip;
+        let struck: Vec<ConnId> = self
+            .connections
+            .iter()
+            .filter(|(_, c)| c.addr.ip == ip)
+            .map(|(&conn, _)| conn)
+            .collect();
+        let pieces = self.strikes.entry(ip).or_default();
+        pieces.insert(piece);
+        let ban = pieces.len() >= ctx.config().ban_after_failures as usize;
+        if ban && self.banned.insert(ip) {
+            self.known.retain(|a| a.ip != ip);
+            ctx.report(Report::PeerBanned { addr: sender });
+            for conn in struck {
+                ctx.send(Envelope::Peer(conn, PeerMsg::Close(CloseReason::Banned)));
+            }
+        } else {
+            for conn in struck {
+                ctx.send(Envelope::Picker(PickerMsg::Exclude { conn, piece }));
             }
         }
     }

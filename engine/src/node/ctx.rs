@@ -47,6 +47,10 @@ pub struct Shared {
     /// The torrent's geometry.
     pub geometry: Geometry,
     verified: Bitfield,
+    /// Verified pieces whose data was hashed in this run (downloaded, or checked before
+    /// first serving it): only these are served, so a stale resume record costs a re-check,
+    /// never a corrupt piece sent.
+    checked: Bitfield,
     /// Payload bytes sent by all connections.
     pub uploaded_bytes: u64,
     /// Payload bytes received by all connections (including discarded ones).
@@ -64,11 +68,13 @@ impl Shared {
         geometry: Geometry,
         verified: Bitfield,
     ) -> Self {
+        let checked = Bitfield::new(verified.len());
         Shared {
             info_hash,
             config,
             geometry,
             verified,
+            checked,
             uploaded_bytes: 0,
             downloaded_bytes: 0,
             upload_tokens: 0.0,
@@ -97,6 +103,22 @@ impl Shared {
 
     pub(crate) fn mark_verified(&mut self, proof: PieceVerified) {
         self.verified.set(proof.piece().get());
+        self.checked.set(proof.piece().get());
+    }
+
+    /// Whether `piece` was hashed in this run (and may be served).
+    pub fn is_checked(&self, piece: PieceIndex) -> bool {
+        self.checked.get(piece.get())
+    }
+
+    /// A verified piece's data matched its hash when checked before serving.
+    pub(crate) fn mark_checked(&mut self, proof: PieceVerified) {
+        self.checked.set(proof.piece().get());
+    }
+
+    /// A verified piece's data failed its check before serving: it is missing after all.
+    pub(crate) fn mark_missing(&mut self, piece: PieceIndex) {
+        self.verified.clear(piece.get());
     }
 
     /// Takes `bytes` from the upload budget, or says when enough will be there.
@@ -208,6 +230,13 @@ pub(crate) enum PickerMsg {
     },
     Verified(PieceVerified),
     HashFailed(PieceIndex),
+    /// A piece we held failed its check before serving: fetch it like any missing piece.
+    Lost(PieceIndex),
+    /// Do not ask `conn` for `piece` any more: it alone sent a copy that failed.
+    Exclude {
+        conn: ConnId,
+        piece: PieceIndex,
+    },
     /// Storage failed: stop handing out blocks.
     Pause,
 }
@@ -218,6 +247,7 @@ pub(crate) enum TorrentMsg {
     PeerConnected {
         conn: ConnId,
         addr: PeerAddr,
+        direction: Direction,
     },
     PeerIdentified {
         conn: ConnId,
@@ -230,20 +260,23 @@ pub(crate) enum TorrentMsg {
     WriteBlock {
         block: BlockRef,
         data: Bytes,
+        /// The connection that sent it.
+        from: ConnId,
     },
     BlockWritten {
         block: BlockRef,
         result: Result<(), String>,
     },
-    /// Every block of the piece is received; `contributors` sent them.
+    /// Every block of the piece is received (the torrent knows who sent each).
     PieceComplete {
         piece: PieceIndex,
-        contributors: Vec<ConnId>,
     },
     PieceHashed {
         piece: PieceIndex,
         digest: Result<[u8; 20], String>,
     },
+    /// A peer wants to serve a block of a held piece not hashed in this run yet.
+    CheckBeforeServing(PieceIndex),
     AnnounceDone {
         peers: Vec<PeerAddr>,
         interval: Duration,

@@ -75,6 +75,10 @@ pub enum CloseReason {
     BothSeeds,
     /// No traffic for too long.
     Idle,
+    /// A handshake, idle or no-progress timeout: the connection held a slot to no use.
+    Timeout(String),
+    /// The peer crossed a limit (a flood of requests, too many connections).
+    OverLimit(String),
     /// The node is shutting down.
     Shutdown,
 }

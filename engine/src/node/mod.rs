@@ -148,7 +148,11 @@ impl Node {
                 );
                 let peer = Peer::new(conn, direction, &mut ctx);
                 self.peers.insert(conn, peer);
-                Envelope::Torrent(TorrentMsg::PeerConnected { conn, addr })
+                Envelope::Torrent(TorrentMsg::PeerConnected {
+                    conn,
+                    addr,
+                    direction,
+                })
             }
             Input::ConnectFailed { addr } => Envelope::Torrent(TorrentMsg::ConnectFailed(addr)),
             Input::Frame { conn, frame } => Envelope::Peer(conn, PeerMsg::Frame(frame)),

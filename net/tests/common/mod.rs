@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: content, torrents and nodes on loopback.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod liar;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -55,10 +57,15 @@ pub fn options() -> NodeOptions {
     NodeOptions::new(LOOPBACK.parse().unwrap())
 }
 
+/// Options of a node listening on another loopback address (`127.0.0.2`...), so that bans by
+/// IP between test nodes mean something.
+pub fn options_on(ip: &str) -> NodeOptions {
+    NodeOptions::new(format!("{ip}:0").parse().unwrap())
+}
+
 /// Starts a seed of the content at `path`.
-pub async fn seed(meta: &Metainfo, path: &Path, opts: NodeOptions, corrupt: bool) -> Running {
-    let mut storage = Storage::open(meta, path, false).unwrap();
-    storage.set_corrupt_reads(corrupt);
+pub async fn seed(meta: &Metainfo, path: &Path, opts: NodeOptions) -> Running {
+    let storage = Storage::open(meta, path, false).unwrap();
     let verified = Bitfield::full(meta.geometry.piece_count());
     runner::start(meta, storage, verified, opts).await.unwrap()
 }

@@ -1,0 +1,214 @@
+//! Tests of the peer actor's hostile-input rules (issue 15), through the node's interface:
+//! who speaks first, timeouts that free slots, and the refused-request limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::actors::peer::{
+    HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_REFUSED_REQUESTS_PER_UNCHOKE, NO_PROGRESS_TIMEOUT,
+};
+use crate::bitfield::Bitfield;
+use crate::metainfo::InfoHash;
+use crate::node::addr::PeerAddr;
+use crate::node::config::NodeConfig;
+use crate::node::io::{CloseReason, Command, ConnId, Direction, Frame, Input};
+use crate::node::{Node, TorrentSpec};
+use crate::piece::Geometry;
+use crate::time::Time;
+use crate::wire::{Features, Handshake, Message};
+
+const PIECES: u32 = 4;
+const CONN: ConnId = ConnId(1);
+
+fn node(seed: bool) -> Node {
+    let spec = TorrentSpec {
+        info_hash: InfoHash([7; 20]),
+        geometry: Geometry::new(u64::from(PIECES) * 32 * 1024, 32 * 1024).expect("geometry"),
+        piece_hashes: Arc::from(vec![[0; 20]; PIECES as usize]),
+    };
+    let verified = if seed {
+        Bitfield::full(PIECES)
+    } else {
+        Bitfield::new(PIECES)
+    };
+    let mut node = Node::new(spec, NodeConfig::new([9; 20]), verified, 1);
+    node.start(Time::ZERO);
+    drain(&mut node);
+    node
+}
+
+fn drain(node: &mut Node) -> Vec<Command> {
+    std::iter::from_fn(|| node.poll_command()).collect()
+}
+
+fn at(secs: u64) -> Time {
+    Time::ZERO + Duration::from_secs(secs)
+}
+
+fn connect(node: &mut Node, direction: Direction, now: Time) -> Vec<Command> {
+    let addr = PeerAddr::v4([10, 0, 0, 2], 6881);
+    let conn = CONN;
+    node.handle(
+        now,
+        Input::Connected {
+            conn,
+            addr,
+            direction,
+        },
+    );
+    drain(node)
+}
+
+fn remote_handshake(info_hash: InfoHash, fast: bool) -> Frame {
+    let mut handshake = Handshake::new(info_hash, [2; 20]);
+    if fast {
+        handshake.reserved = Features::OURS.to_reserved();
+    }
+    Frame::Handshake(handshake)
+}
+
+fn frame(node: &mut Node, now: Time, frame: Frame) -> Vec<Command> {
+    node.handle(now, Input::Frame { conn: CONN, frame });
+    drain(node)
+}
+
+fn transmits(commands: &[Command]) -> Vec<&Frame> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::Transmit { frame, .. } => Some(frame),
+            _ => None,
+        })
+        .collect()
+}
+
+fn close_reason(commands: &[Command]) -> Option<CloseReason> {
+    commands.iter().find_map(|c| match c {
+        Command::Close { reason, .. } => Some(reason.clone()),
+        _ => None,
+    })
+}
+
+/// Ticks every second from `from` to `to` (inclusive); returns the first close.
+fn tick_until(node: &mut Node, from: u64, to: u64) -> Option<(u64, CloseReason)> {
+    (from..=to).find_map(|s| {
+        node.handle_timeout(at(s));
+        close_reason(&drain(node)).map(|r| (s, r))
+    })
+}
+
+/// Regression (issue 15, item 8): the listener sent its handshake (naming the torrent)
+/// before reading the initiator's. Inbound, nothing is sent until the remote's handshake
+/// named our torrent; then our handshake goes first.
+#[test]
+fn inbound_peer_answers_only_after_the_remote_handshake_names_our_torrent() {
+    let mut seed = node(true);
+    assert!(transmits(&connect(&mut seed, Direction::Inbound, at(0))).is_empty());
+    let wrong = frame(&mut seed, at(0), remote_handshake(InfoHash([8; 20]), true));
+    assert!(
+        transmits(&wrong).is_empty(),
+        "answered a stranger: {wrong:?}"
+    );
+    assert!(matches!(
+        close_reason(&wrong),
+        Some(CloseReason::WrongPeer(_))
+    ));
+
+    let mut seed = node(true);
+    connect(&mut seed, Direction::Inbound, at(0));
+    let right = frame(&mut seed, at(0), remote_handshake(InfoHash([7; 20]), true));
+    let sent = transmits(&right);
+    assert!(
+        matches!(sent.first(), Some(Frame::Handshake(_))),
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn outbound_peer_sends_its_handshake_at_once() {
+    let mut getter = node(false);
+    let sent = connect(&mut getter, Direction::Outbound, at(0));
+    assert!(matches!(
+        transmits(&sent).first(),
+        Some(Frame::Handshake(_))
+    ));
+}
+
+/// Issue 15, item 3: a peer that accepts and never handshakes frees its slot.
+#[test]
+fn silent_connection_is_closed_after_the_handshake_timeout() {
+    let mut getter = node(false);
+    connect(&mut getter, Direction::Outbound, at(0));
+    let limit = HANDSHAKE_TIMEOUT.as_secs();
+    let (when, reason) = tick_until(&mut getter, 1, limit + 2).expect("never closed");
+    assert!(when > limit, "closed at {when} s");
+    assert!(matches!(reason, CloseReason::Timeout(_)), "{reason:?}");
+}
+
+/// Issue 15, item 3: a peer that handshakes, keeps the connection alive and never gives
+/// a download anything frees its slot.
+#[test]
+fn connection_without_payload_is_closed_while_we_still_miss_pieces() {
+    let mut getter = node(false);
+    connect(&mut getter, Direction::Outbound, at(0));
+    frame(
+        &mut getter,
+        at(0),
+        remote_handshake(InfoHash([7; 20]), true),
+    );
+    frame(&mut getter, at(0), Frame::Message(Message::HaveAll));
+    let limit = NO_PROGRESS_TIMEOUT.as_secs();
+    for s in 1..=limit + 2 {
+        if s % 30 == 0 {
+            frame(&mut getter, at(s), Frame::Message(Message::KeepAlive));
+        }
+        getter.handle_timeout(at(s));
+        if let Some(reason) = close_reason(&drain(&mut getter)) {
+            assert!(s > limit, "closed at {s} s: {reason:?}");
+            assert!(matches!(reason, CloseReason::Timeout(_)), "{reason:?}");
+            return;
+        }
+    }
+    panic!("never closed");
+}
+
+/// Issue 15, item 3: a seed keeps a quiet leecher for its idle timeout, not forever.
+#[test]
+fn seed_closes_a_connection_that_sends_nothing_after_the_idle_timeout() {
+    let mut seed = node(true);
+    connect(&mut seed, Direction::Inbound, at(0));
+    frame(&mut seed, at(0), remote_handshake(InfoHash([7; 20]), true));
+    let limit = IDLE_TIMEOUT.as_secs();
+    let (when, reason) = tick_until(&mut seed, 1, limit + 2).expect("never closed");
+    assert!(when > limit, "closed at {when} s");
+    assert!(matches!(reason, CloseReason::Timeout(_)), "{reason:?}");
+}
+
+/// Regression (issue 15, item 2): two million requests while choked, never reading, grew a
+/// seed by 160 MiB of rejects. The one beyond the limit closes the connection.
+#[test]
+fn requests_refused_beyond_the_limit_close_the_connection() {
+    let mut seed = node(true);
+    connect(&mut seed, Direction::Inbound, at(0));
+    frame(&mut seed, at(0), remote_handshake(InfoHash([7; 20]), true));
+    let request = Frame::Message(Message::Request {
+        index: 0,
+        begin: 0,
+        length: 16 * 1024,
+    });
+    let mut rejects = 0;
+    for _ in 0..MAX_REFUSED_REQUESTS_PER_UNCHOKE {
+        let out = frame(&mut seed, at(0), request.clone());
+        assert_eq!(close_reason(&out), None);
+        rejects += transmits(&out)
+            .iter()
+            .filter(|f| matches!(f, Frame::Message(Message::Reject { .. })))
+            .count();
+    }
+    assert_eq!(rejects, MAX_REFUSED_REQUESTS_PER_UNCHOKE as usize);
+    let out = frame(&mut seed, at(0), request);
+    assert!(
+        matches!(close_reason(&out), Some(CloseReason::OverLimit(_))),
+        "{out:?}"
+    );
+}
