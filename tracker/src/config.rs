@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::core::CoreConfig;
 use crate::error::TrackerError;
+use crate::server::ConnectionLimits;
 
 /// Everything `swarm tracker` needs to run the tracker and the manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +32,8 @@ pub struct TrackerConfig {
     pub trust_ip_param: bool,
     /// Most peers returned by one announce.
     pub max_numwant: u32,
+    /// Connection cap and timeouts of the HTTP server.
+    pub connections: ConnectionLimits,
 }
 
 impl TrackerConfig {
@@ -46,6 +49,7 @@ impl TrackerConfig {
             public_url: None,
             trust_ip_param: false,
             max_numwant: 200,
+            connections: ConnectionLimits::default(),
         }
     }
 

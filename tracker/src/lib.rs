@@ -20,6 +20,7 @@ pub mod http;
 pub mod manager;
 pub mod metrics;
 mod public_url;
+pub mod server;
 mod state;
 
 use std::future::Future;
@@ -72,8 +73,8 @@ impl TrackerServer {
     }
 
     /// Every route: tracker, manager, API and metrics. Serve it with
-    /// `into_make_service_with_connect_info::<SocketAddr>()`: announces need the peer's
-    /// address.
+    /// `into_make_service_with_connect_info::<SocketAddr>()` (or [`server`]'s loop, which
+    /// adds the same `ConnectInfo`): announces need the peer's address.
     pub fn router(&self) -> Router {
         Router::new()
             .merge(http::routes())
@@ -143,9 +144,8 @@ pub async fn serve_with_shutdown(
     // Seeds wished in the registry restart; their checks run while we already serve.
     tokio::spawn(manager::seed::api::resume(Arc::clone(&server.state)));
     tracing::info!(%local_addr, announce_url = server.announce_url(), "tracker listening");
-    let app = server
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = server.router();
+    let limits = server.state.config.connections;
     let state = Arc::clone(&server.state);
     let shutdown = async move {
         shutdown.await;
@@ -154,11 +154,9 @@ pub async fn serve_with_shutdown(
         // End the live event streams, or graceful shutdown waits for them forever.
         state.closing.send_replace(true);
     };
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    server::serve(listener, app, limits, shutdown).await;
     sweeper.abort();
-    served.map_err(TrackerError::io("serving HTTP"))
+    Ok(())
 }
 
 /// Serves on `listener` until the process ends.

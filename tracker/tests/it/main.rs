@@ -6,6 +6,7 @@
 mod announce;
 mod browser;
 mod interop;
+mod limits;
 mod manager;
 mod metrics;
 mod scrape;
