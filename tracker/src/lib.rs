@@ -16,6 +16,7 @@
 pub mod config;
 pub use swarm_tracker_core as core;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod manager;
 pub mod metrics;
@@ -28,11 +29,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
+use axum::{middleware, Router};
 use tokio::net::TcpListener;
 
 pub use config::TrackerConfig;
@@ -41,6 +42,9 @@ pub use error::TrackerError;
 use crate::core::TrackerCore;
 use crate::manager::registry::Registry;
 use crate::state::AppState;
+
+/// Largest request body of every route but uploads (JSON calls are a few hundred bytes).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A configured tracker and manager, ready to be served.
 #[derive(Debug, Clone)]
@@ -76,10 +80,13 @@ impl TrackerServer {
     /// `into_make_service_with_connect_info::<SocketAddr>()` (or [`server`]'s loop, which
     /// adds the same `ConnectInfo`): announces need the peer's address.
     pub fn router(&self) -> Router {
+        let guard = middleware::from_fn_with_state(Arc::clone(&self.state), guard::browser_guard);
         Router::new()
             .merge(http::routes())
-            .merge(manager::routes())
+            .merge(manager::routes(self.state.config.max_upload_bytes))
             .route("/metrics", get(metrics_text))
+            .layer(guard)
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(Arc::clone(&self.state))
     }
 

@@ -91,9 +91,12 @@ pub(crate) async fn create(
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
         upload::upload(&state, multipart, options, size_hint).await?
     } else if content_type.starts_with("application/json") {
-        let Json(body) = Json::<RegisterPath>::from_request(request, &())
+        // The route's body limit is the upload's: hold JSON to the usual one.
+        let bytes = axum::body::to_bytes(request.into_body(), crate::MAX_BODY_BYTES)
             .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+            .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+        let body: RegisterPath = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::BadRequest(format!("registration: {e}")))?;
         register::register_path(&state, &body.path, options).await?
     } else {
         return Err(ApiError::UnsupportedMediaType);

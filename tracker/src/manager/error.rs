@@ -48,6 +48,9 @@ pub enum ApiError {
     /// The upload broke off or could not be read.
     #[error("upload failed: {0}")]
     Upload(String),
+    /// The body is over its route's limit.
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// The torrent could not be made from the path.
     #[error("cannot make a torrent: {0}")]
     Create(#[from] CreateError),
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::EmptyFile | ApiError::Upload(_) => StatusCode::BAD_REQUEST,
             ApiError::UnknownTorrent(_) | ApiError::NoSuchFile(_) => StatusCode::NOT_FOUND,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PathRegistrationDisabled | ApiError::OutsideAllowedDir { .. } => {
                 StatusCode::FORBIDDEN
             }

@@ -5,6 +5,7 @@
 
 mod announce;
 mod browser;
+mod guard;
 mod interop;
 mod limits;
 mod manager;

@@ -71,6 +71,15 @@ impl TestServer {
         )
     }
 
+    /// A state-changing API call as the page or a fleet client makes it: JSON body and
+    /// type, and [`AUTHENTICATED`] headers.
+    pub fn api(&self, method: &str, path: &str, json: &serde_json::Value) -> Response {
+        let body = serde_json::to_vec(json).unwrap();
+        let mut headers = vec![("Content-Type", "application/json")];
+        headers.extend_from_slice(AUTHENTICATED);
+        request(self.addr, method, path, &headers, &body)
+    }
+
     /// Uploads `content` as multipart field `file` named `file_name`.
     pub fn upload(&self, path: &str, file_name: &str, content: &[u8]) -> Response {
         let boundary = "swarmtestboundary7MA4YWxkTrZu0gW";
@@ -123,6 +132,11 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// Headers of an authenticated call. Empty until the fleet token lands (h/fleet): then
+/// this becomes `Authorization: Bearer <the test token>` and every test that changes
+/// state through [`TestServer::api`] is authenticated.
+pub const AUTHENTICATED: &[(&str, &str)] = &[];
 
 /// A plain config in a fresh data directory.
 pub fn config(data_dir: &Path) -> TrackerConfig {

@@ -85,7 +85,12 @@ pub(crate) async fn start_seed(
     })?;
     Ok(state
         .seeds
-        .start(metainfo, record.path, port, state.announce_url.clone())?)
+        .start(
+            metainfo,
+            record.path,
+            (state.config.listen.ip(), port),
+            state.announce_url.clone(),
+        )?)
 }
 
 /// Restarts the seeds the registry says should run (at tracker start).

@@ -15,7 +15,7 @@ pub mod error;
 pub mod task;
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{IpAddr, TcpListener};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -115,13 +115,14 @@ impl Seeds {
             .map_or_else(SeedView::stopped, SeedHandle::view)
     }
 
-    /// Reserves the port (0: any free one) and starts checking then seeding. Needs a tokio
-    /// runtime.
+    /// Reserves the port (0: any free one) on `ip` (the tracker's listen address: a tracker
+    /// told to listen on 127.0.0.1 seeds there too) and starts checking then seeding.
+    /// Needs a tokio runtime.
     pub fn start(
         &self,
         metainfo: swarm_engine::metainfo::Metainfo,
         path: std::path::PathBuf,
-        port: u16,
+        (ip, port): (IpAddr, u16),
         announce_url: String,
     ) -> Result<SeedView, SeedError> {
         let info_hash = metainfo.info_hash;
@@ -137,7 +138,7 @@ impl Seeds {
             }
         }
         let refused = |source| SeedError::Port { port, source };
-        let reserved = TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).map_err(refused)?;
+        let reserved = TcpListener::bind((ip, port)).map_err(refused)?;
         let bound = reserved.local_addr().map_err(refused)?.port();
         let view = SeedView {
             state: SeedPhase::Checking,

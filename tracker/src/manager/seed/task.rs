@@ -2,7 +2,7 @@
 //! [`swarm_net::runner`] node in origin mode until told to stop or until it fails, and
 //! publish each phase on a watch channel.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -65,10 +65,10 @@ async fn serve(
         reserved,
         announce_url,
     } = job;
-    let port = reserved
+    let listen = reserved
         .local_addr()
-        .map_err(|source| SeedFailure::Listen { port: 0, source })?
-        .port();
+        .map_err(|source| SeedFailure::Listen { port: 0, source })?;
+    let port = listen.port();
     let root = {
         let (metainfo, path) = (metainfo.clone(), path.clone());
         tokio::task::spawn_blocking(move || check(&metainfo, &path))
@@ -79,7 +79,7 @@ async fn serve(
         return Ok(());
     }
     let storage = Storage::open(&metainfo, &root, false)?;
-    let mut options = NodeOptions::new(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)));
+    let mut options = NodeOptions::new(listen);
     options.config.origin_mode = true;
     options.trackers = vec![announce_url];
     drop(reserved);
