@@ -10,6 +10,7 @@ mod report;
 mod seed;
 mod sim;
 mod tracker;
+mod tracker_seed;
 mod verify;
 
 use std::fs::File;

@@ -41,6 +41,8 @@ pub use error::TrackerError;
 
 use crate::core::TrackerCore;
 use crate::manager::registry::Registry;
+use crate::manager::seed::Seeds;
+pub use crate::manager::seed::{SeedJob, SeedReport, SeedRun, SeedStarter};
 use crate::state::AppState;
 
 /// Largest request body of every route but uploads (JSON calls are a few hundred bytes).
@@ -55,7 +57,13 @@ pub struct TrackerServer {
 impl TrackerServer {
     /// Creates the data directory, opens the registry and loads the registered torrents
     /// into the core. `local_addr` (the bound address) gives the default public URL.
-    pub fn open(config: TrackerConfig, local_addr: SocketAddr) -> Result<Self, TrackerError> {
+    /// `seeder` runs the origin's seeds started from the manager (none: seeding answers
+    /// `501`).
+    pub fn open(
+        config: TrackerConfig,
+        local_addr: SocketAddr,
+        seeder: Option<Arc<dyn SeedStarter>>,
+    ) -> Result<Self, TrackerError> {
         config.validate()?;
         std::fs::create_dir_all(&config.data_dir).map_err(TrackerError::io(format!(
             "creating data directory {}",
@@ -70,7 +78,7 @@ impl TrackerServer {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => public_url::derive(local_addr),
         };
-        let state = AppState::new(config, public_url, core, registry);
+        let state = AppState::new(config, public_url, core, registry, Seeds::new(seeder));
         Ok(TrackerServer {
             state: Arc::new(state),
         })
@@ -137,16 +145,26 @@ async fn metrics_text(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-/// Serves on `listener` until `shutdown` completes.
+/// Serves on `listener` until `shutdown` completes, without seeding.
 pub async fn serve_with_shutdown(
     listener: TcpListener,
     config: TrackerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), TrackerError> {
+    serve_with_seeder(listener, config, None, shutdown).await
+}
+
+/// Serves on `listener` until `shutdown` completes; `seeder` runs the manager's seeds.
+pub async fn serve_with_seeder(
+    listener: TcpListener,
+    config: TrackerConfig,
+    seeder: Option<Arc<dyn SeedStarter>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), TrackerError> {
     let local_addr = listener
         .local_addr()
         .map_err(TrackerError::io("reading the listen address"))?;
-    let server = TrackerServer::open(config, local_addr)?;
+    let server = TrackerServer::open(config, local_addr, seeder)?;
     let sweeper = server.spawn_sweeper();
     // Seeds wished in the registry restart; their checks run while we already serve.
     tokio::spawn(manager::seed::api::resume(Arc::clone(&server.state)));
@@ -172,11 +190,14 @@ pub async fn serve(listener: TcpListener, config: TrackerConfig) -> Result<(), T
 }
 
 /// Binds `config.listen` and serves until Ctrl-C: the entry point of `swarm tracker`.
-pub async fn run(config: TrackerConfig) -> Result<(), TrackerError> {
+pub async fn run(
+    config: TrackerConfig,
+    seeder: Option<Arc<dyn SeedStarter>>,
+) -> Result<(), TrackerError> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(TrackerError::io(format!("binding {}", config.listen)))?;
-    serve_with_shutdown(listener, config, async {
+    serve_with_seeder(listener, config, seeder, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -49,6 +49,7 @@ impl AppState {
         public_url: String,
         core: TrackerCore,
         registry: Registry,
+        seeds: Seeds,
     ) -> Self {
         let announce_url = match config.announce_keys.first() {
             Some(key) => format!("{public_url}/{key}/announce"),
@@ -66,7 +67,7 @@ impl AppState {
             }),
             registry: std::sync::Arc::new(registry),
             metrics: Metrics::new(),
-            seeds: Seeds::default(),
+            seeds,
             closing: tokio::sync::watch::channel(false).0,
             clock: Instant::now(),
         }
