@@ -5,6 +5,7 @@
 
 mod announce;
 mod browser;
+mod confine;
 mod guard;
 mod interop;
 mod limits;
