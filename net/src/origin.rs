@@ -88,10 +88,12 @@ pub async fn serve_origin(
         listener,
         announce_url,
     } = job;
-    let listen = listener.local_addr().map_err(|source| OriginError::Listen {
-        addr: "the reserved port".into(),
-        source,
-    })?;
+    let listen = listener
+        .local_addr()
+        .map_err(|source| OriginError::Listen {
+            addr: "the reserved port".into(),
+            source,
+        })?;
     check_lengths(&metainfo, &files, &paths)?;
     let storage = Storage::from_open_files(&metainfo, files, paths);
     let (storage, checked) = {
@@ -193,7 +195,11 @@ fn check_pieces(metainfo: &Metainfo, storage: &Storage) -> Result<(), OriginErro
             .collect();
         handles
             .into_iter()
-            .filter_map(|h| h.join().unwrap_or_else(|_| Err(std::io::Error::other("panicked"))).err())
+            .filter_map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("panicked")))
+                    .err()
+            })
             .collect()
     });
     if let Some(error) = failures.into_iter().next() {

@@ -111,7 +111,11 @@ impl Storage {
     /// `None` for pad files; `paths` name them in errors). A seed whose files were checked
     /// against a directory serves exactly the files it checked, never a path re-opened
     /// after the check.
-    pub fn from_open_files(metainfo: &Metainfo, handles: Vec<Option<File>>, paths: Vec<PathBuf>) -> Self {
+    pub fn from_open_files(
+        metainfo: &Metainfo,
+        handles: Vec<Option<File>>,
+        paths: Vec<PathBuf>,
+    ) -> Self {
         Storage {
             geometry: metainfo.geometry,
             files: metainfo.files.clone(),

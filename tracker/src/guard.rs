@@ -43,7 +43,11 @@ impl IntoResponse for GuardError {
             GuardError::CrossOrigin(_) => StatusCode::FORBIDDEN,
             GuardError::NotJson(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         };
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
     }
 }
 
@@ -53,7 +57,12 @@ pub(crate) async fn browser_guard(
     request: Request,
     next: Next,
 ) -> Response {
-    match check(&state.public_url, request.method(), request.uri().path(), request.headers()) {
+    match check(
+        &state.public_url,
+        request.method(),
+        request.uri().path(),
+        request.headers(),
+    ) {
         Ok(()) => next.run(request).await,
         Err(refused) => {
             tracing::info!(error = %refused, path = request.uri().path(), "browser guard");
@@ -107,7 +116,9 @@ pub fn check(
     if essence == "application/json" || multipart_ok {
         Ok(())
     } else {
-        Err(GuardError::NotJson(content_type.chars().take(100).collect()))
+        Err(GuardError::NotJson(
+            content_type.chars().take(100).collect(),
+        ))
     }
 }
 
@@ -142,7 +153,10 @@ mod tests {
         assert!(check(PUBLIC, &Method::GET, "/api/torrents", &cross).is_ok());
         for origin in ["http://t:1", "https://t:1", "http://tracker.lan:6969"] {
             let h = headers(&[("host", "t:1"), ("origin", origin), JSON]);
-            assert!(check(PUBLIC, &Method::POST, "/api/x", &h).is_ok(), "{origin}");
+            assert!(
+                check(PUBLIC, &Method::POST, "/api/x", &h).is_ok(),
+                "{origin}"
+            );
         }
         let no_browser = headers(&[("host", "t:1"), JSON]);
         assert!(check(PUBLIC, &Method::POST, "/api/x", &no_browser).is_ok());
@@ -153,7 +167,11 @@ mod tests {
         for pairs in [
             &[("host", "t:1"), ("origin", "http://evil.example"), JSON][..],
             &[("host", "t:1"), ("origin", "null"), JSON],
-            &[("host", "t:1"), ("referer", "http://evil.example/page"), JSON],
+            &[
+                ("host", "t:1"),
+                ("referer", "http://evil.example/page"),
+                JSON,
+            ],
             &[("host", "t:1"), ("sec-fetch-site", "cross-site"), JSON],
             &[("host", "t:1"), ("origin", "http://t:1.evil.example"), JSON],
         ] {

@@ -115,10 +115,12 @@ pub(crate) async fn serve(
 /// `max` lowered to the soft open-file limit less [`FD_RESERVE`] (at least 1), as
 /// `/proc/self/limits` says; `max` itself where that cannot be read.
 fn capped_by_fd_limit(max: usize) -> usize {
-    let soft = std::fs::read_to_string("/proc/self/limits").ok().and_then(|text| {
-        let line = text.lines().find(|l| l.starts_with("Max open files"))?;
-        line.split_whitespace().nth(3)?.parse::<usize>().ok()
-    });
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        });
     match soft {
         Some(soft) => max.min(soft.saturating_sub(FD_RESERVE).max(1)),
         None => max,

@@ -40,6 +40,8 @@ pub(crate) struct AppState {
     /// Turns `true` when the server shuts down: live event streams end then, or graceful
     /// shutdown would wait for browsers forever.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// The live event stream's snapshots of the current period.
+    pub live: tokio::sync::Mutex<crate::manager::events::Shared>,
     clock: Instant,
 }
 
@@ -69,6 +71,7 @@ impl AppState {
             metrics: Metrics::new(),
             seeds,
             closing: tokio::sync::watch::channel(false).0,
+            live: tokio::sync::Mutex::default(),
             clock: Instant::now(),
         }
     }

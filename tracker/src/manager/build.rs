@@ -194,7 +194,8 @@ mod tests {
         let path = dir.path().join("image.raw");
         std::fs::write(&path, vec![3u8; 300_000]).unwrap();
         let hashed = hash_file(&path, None).unwrap();
-        let (bytes, meta) = build_torrent("image.raw", &hashed, None, "http://t:1/announce", 5).unwrap();
+        let (bytes, meta) =
+            build_torrent("image.raw", &hashed, None, "http://t:1/announce", 5).unwrap();
         assert_eq!(Metainfo::from_bytes(&bytes).unwrap(), meta);
         assert!(meta.private);
         assert_eq!(meta.total_length(), 300_000);

@@ -69,7 +69,13 @@ pub(crate) fn open_inside(allowed: &Path, requested: &Path) -> Result<OpenedCont
     let metadata = root.metadata().map_err(ApiError::internal)?;
     let (multi_file, files) = if metadata.is_dir() {
         let mut files = Vec::new();
-        walk(&allowed, &root, &mut Vec::new(), &mut vec![root.clone()], &mut files)?;
+        walk(
+            &allowed,
+            &root,
+            &mut Vec::new(),
+            &mut vec![root.clone()],
+            &mut files,
+        )?;
         (true, files)
     } else {
         let (file, length) = open_checked(&allowed, &root)?;
@@ -112,8 +118,8 @@ pub(crate) fn open_checked(allowed: &Path, path: &Path) -> Result<(File, u64), A
     if !opened.is_file() || (opened.dev(), opened.ino()) != (checked.dev(), checked.ino()) {
         return Err(swapped());
     }
-    let real = fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
-        .map_err(ApiError::internal)?;
+    let real =
+        fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).map_err(ApiError::internal)?;
     inside(allowed, &real)?;
     Ok((file, opened.len()))
 }
@@ -138,7 +144,8 @@ fn walk(
     walking: &mut Vec<PathBuf>,
     out: &mut Vec<OpenedFile>,
 ) -> Result<(), ApiError> {
-    let list = |e: std::io::Error| ApiError::Internal(format!("cannot list {}: {e}", dir.display()));
+    let list =
+        |e: std::io::Error| ApiError::Internal(format!("cannot list {}: {e}", dir.display()));
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir).map_err(list)? {
         entries.push(entry.map_err(list)?.path());

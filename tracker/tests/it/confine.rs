@@ -35,7 +35,11 @@ fn regression_a_racing_symlink_swap_never_gets_an_outside_file_hashed() {
     let good_hash = good.json()["info_hash"].clone();
 
     let link = allowed.join("racy.img");
-    repoint(&link, &allowed.join("inside.img"), &allowed.join(".scratch"));
+    repoint(
+        &link,
+        &allowed.join("inside.img"),
+        &allowed.join(".scratch"),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let swapper = {
         let (stop, link, allowed) = (Arc::clone(&stop), link.clone(), allowed.clone());
@@ -56,8 +60,14 @@ fn regression_a_racing_symlink_swap_never_gets_an_outside_file_hashed() {
         match answer.status {
             200 | 201 => {
                 let body = answer.json();
-                assert_eq!(body["info_hash"], good_hash, "hashed something else: {body}");
-                assert!(body["path"].as_str().unwrap().starts_with(allowed.canonicalize().unwrap().to_str().unwrap()));
+                assert_eq!(
+                    body["info_hash"], good_hash,
+                    "hashed something else: {body}"
+                );
+                assert!(body["path"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(allowed.canonicalize().unwrap().to_str().unwrap()));
                 accepted += 1;
             }
             403 | 404 => refused += 1,
@@ -67,7 +77,9 @@ fn regression_a_racing_symlink_swap_never_gets_an_outside_file_hashed() {
     stop.store(true, Ordering::Relaxed);
     let flips = swapper.join().unwrap();
     assert!(flips > 400, "the swap did not race ({flips} flips)");
-    eprintln!("racing registrations: {accepted} accepted (inside file), {refused} refused, {flips} flips");
+    eprintln!(
+        "racing registrations: {accepted} accepted (inside file), {refused} refused, {flips} flips"
+    );
     let listed = server.json("/api/torrents");
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
 }
@@ -83,8 +95,16 @@ fn a_registered_file_swapped_for_a_link_is_never_seeded() {
     let registered = server.post_json("/api/torrents", &serde_json::json!({"path": "a.img"}));
     let hash = registered.json()["info_hash"].as_str().unwrap().to_string();
     // Same bytes outside: only the confinement check can tell them apart.
-    repoint(&allowed.join("a.img"), &dir.path().join("secret.img"), &allowed.join(".s"));
-    let started = server.api("POST", &format!("/api/torrents/{hash}/seed"), &serde_json::json!({}));
+    repoint(
+        &allowed.join("a.img"),
+        &dir.path().join("secret.img"),
+        &allowed.join(".s"),
+    );
+    let started = server.api(
+        "POST",
+        &format!("/api/torrents/{hash}/seed"),
+        &serde_json::json!({}),
+    );
     assert_eq!(started.status, 202, "{}", started.text());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let seeding = loop {
@@ -96,5 +116,8 @@ fn a_registered_file_swapped_for_a_link_is_never_seeded() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert_eq!(seeding["state"], "failed", "{seeding}");
-    assert!(seeding["error"].as_str().unwrap().contains("outside"), "{seeding}");
+    assert!(
+        seeding["error"].as_str().unwrap().contains("outside"),
+        "{seeding}"
+    );
 }

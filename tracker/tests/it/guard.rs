@@ -18,16 +18,31 @@ fn regression_cross_site_text_plain_seed_is_refused_and_no_wish_is_kept() {
     let server = TestServer::start(config(dir.path()));
     let hash = uploaded(&server);
     let path = format!("/api/torrents/{hash}/seed");
-    let evil = [("Origin", "http://evil.example"), ("Content-Type", "text/plain")];
+    let evil = [
+        ("Origin", "http://evil.example"),
+        ("Content-Type", "text/plain"),
+    ];
     let posted = request(server.addr, "POST", &path, &evil, b"{}");
     assert_eq!(posted.status, 403, "{}", posted.text());
     let evil_json = [
         ("Origin", "http://evil.example"),
         ("Content-Type", "application/json"),
     ];
-    assert_eq!(request(server.addr, "POST", &path, &evil_json, b"{}").status, 403);
-    assert_eq!(request(server.addr, "DELETE", &path, &evil_json, b"").status, 403);
-    let plain = request(server.addr, "POST", &path, &[("Content-Type", "text/plain")], b"{}");
+    assert_eq!(
+        request(server.addr, "POST", &path, &evil_json, b"{}").status,
+        403
+    );
+    assert_eq!(
+        request(server.addr, "DELETE", &path, &evil_json, b"").status,
+        403
+    );
+    let plain = request(
+        server.addr,
+        "POST",
+        &path,
+        &[("Content-Type", "text/plain")],
+        b"{}",
+    );
     assert_eq!(plain.status, 415, "{}", plain.text());
     let detail = server.json(&format!("/api/torrents/{hash}"));
     assert_eq!(detail["seeding"]["state"], "stopped");

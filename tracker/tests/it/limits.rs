@@ -62,10 +62,16 @@ fn crossing_the_connection_cap_closes_the_extra_connection_and_timeouts_free_slo
     let mut held: Vec<TcpStream> = (0..8).map(|_| partial_request(&server)).collect();
     std::thread::sleep(Duration::from_millis(100));
     let mut extra = partial_request(&server);
-    assert!(closed_within(&mut extra, Duration::from_millis(300)), "9th kept");
+    assert!(
+        closed_within(&mut extra, Duration::from_millis(300)),
+        "9th kept"
+    );
     // The header-read timeout closes the partial requests and frees their slots.
     for stream in &mut held {
-        assert!(closed_within(stream, Duration::from_secs(3)), "partial kept");
+        assert!(
+            closed_within(stream, Duration::from_secs(3)),
+            "partial kept"
+        );
     }
     announce_ok(&server, 2);
 }
@@ -82,5 +88,9 @@ fn a_stalled_body_is_closed_after_the_idle_timeout() {
         .unwrap();
     let started = Instant::now();
     assert!(closed_within(&mut stream, Duration::from_secs(5)));
-    assert!(started.elapsed() >= Duration::from_millis(250), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
 }

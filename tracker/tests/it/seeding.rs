@@ -28,13 +28,21 @@ fn register(server: &TestServer, path: &str) -> String {
 }
 
 fn start_seed(server: &TestServer, hash: &str) -> serde_json::Value {
-    let response = server.api("POST", &format!("/api/torrents/{hash}/seed"), &serde_json::json!({}));
+    let response = server.api(
+        "POST",
+        &format!("/api/torrents/{hash}/seed"),
+        &serde_json::json!({}),
+    );
     assert_eq!(response.status, 202, "{}", response.text());
     response.json()
 }
 
 fn stop_seed(server: &TestServer, hash: &str) -> Response {
-    server.api("DELETE", &format!("/api/torrents/{hash}/seed"), &serde_json::json!({}))
+    server.api(
+        "DELETE",
+        &format!("/api/torrents/{hash}/seed"),
+        &serde_json::json!({}),
+    )
 }
 
 /// Polls the torrent until its seed is in `state`; returns the `seeding` view.
@@ -105,7 +113,11 @@ fn seed_from_the_manager_serves_a_byte_exact_copy() {
         std::net::TcpStream::connect(("127.0.0.2", port)).is_err(),
         "the seed listens beyond the tracker's address"
     );
-    let again = server.api("POST", &format!("/api/torrents/{hash}/seed"), &serde_json::json!({}));
+    let again = server.api(
+        "POST",
+        &format!("/api/torrents/{hash}/seed"),
+        &serde_json::json!({}),
+    );
     assert_eq!(again.status, 409, "{}", again.text());
     let list = server.json("/api/torrents");
     assert_eq!(list[0]["seeding"]["state"], "seeding");
@@ -133,7 +145,11 @@ fn seeding_unknown_or_malformed_hashes_is_refused() {
     let dir = temp_dir();
     let server = server_with_images(dir.path());
     let unknown = "00".repeat(20);
-    let posted = server.api("POST", &format!("/api/torrents/{unknown}/seed"), &serde_json::json!({}));
+    let posted = server.api(
+        "POST",
+        &format!("/api/torrents/{unknown}/seed"),
+        &serde_json::json!({}),
+    );
     assert_eq!(posted.status, 404, "{}", posted.text());
     assert_eq!(stop_seed(&server, &unknown).status, 404);
     let malformed = server.api("POST", "/api/torrents/xyz/seed", &serde_json::json!({}));

@@ -84,14 +84,12 @@ pub(crate) async fn start_seed(
         info_hash,
         reason: e.to_string(),
     })?;
-    Ok(state
-        .seeds
-        .start(
-            metainfo,
-            content_at(state, record.path),
-            (state.config.listen.ip(), port),
-            state.announce_url.clone(),
-        )?)
+    Ok(state.seeds.start(
+        metainfo,
+        content_at(state, record.path),
+        (state.config.listen.ip(), port),
+        state.announce_url.clone(),
+    )?)
 }
 
 /// Where the content is and the directory it must stay in: the allowed directory if it

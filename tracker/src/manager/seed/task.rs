@@ -46,7 +46,11 @@ pub(crate) async fn run(
 ) {
     let hash = task.metainfo.info_hash;
     let ended = match open_job(task).await {
-        Ok(job) => starter.run(job, SeedReport::new(status.clone()), stop).await,
+        Ok(job) => {
+            starter
+                .run(job, SeedReport::new(status.clone()), stop)
+                .await
+        }
         Err(error) => Err(error),
     };
     match ended {
@@ -101,7 +105,10 @@ fn open_files(
     let mut paths = Vec::with_capacity(metainfo.files.len());
     for entry in &metainfo.files {
         let path = if metainfo.multi_file {
-            entry.path.iter().fold(content.root.clone(), |p, c| p.join(c))
+            entry
+                .path
+                .iter()
+                .fold(content.root.clone(), |p, c| p.join(c))
         } else {
             content.root.clone()
         };
