@@ -23,6 +23,7 @@ pub mod create;
 mod disk;
 pub mod download;
 pub mod hashing;
+pub mod origin;
 mod piece_hash;
 pub mod resume;
 pub mod runner;

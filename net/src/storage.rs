@@ -104,6 +104,25 @@ impl Storage {
         })
     }
 
+    /// Storage over files the caller already opened for reading (one per torrent file,
+    /// `None` for pad files; `paths` name them in errors). A seed whose files were checked
+    /// against a directory serves exactly the files it checked, never a path re-opened
+    /// after the check.
+    pub fn from_open_files(
+        metainfo: &Metainfo,
+        handles: Vec<Option<File>>,
+        paths: Vec<PathBuf>,
+    ) -> Self {
+        Storage {
+            geometry: metainfo.geometry,
+            files: metainfo.files.clone(),
+            handles,
+            paths,
+            has_pad_files: metainfo.files.iter().any(|f| f.pad),
+            corrupt_reads: false,
+        }
+    }
+
     /// The torrent's piece geometry.
     pub(crate) fn geometry(&self) -> Geometry {
         self.geometry

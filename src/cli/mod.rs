@@ -16,6 +16,7 @@ mod seed;
 mod sim;
 mod status;
 mod tracker;
+mod tracker_seed;
 mod verify;
 
 use std::fs::File;

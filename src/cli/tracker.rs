@@ -45,7 +45,10 @@ pub fn run_tracker(args: TrackerArgs) -> anyhow::Result<Outcome> {
     config.interval_s = args.interval;
     config.public_url = args.public_url;
     super::seed::runtime()?
-        .block_on(swarm_tracker::run(config))
+        .block_on(swarm_tracker::run(
+            config,
+            Some(std::sync::Arc::new(super::tracker_seed::NetSeeder)),
+        ))
         .context("the tracker stopped")?;
     Ok(Outcome::Success)
 }

@@ -5,6 +5,11 @@ use std::path::PathBuf;
 
 use crate::core::CoreConfig;
 use crate::error::TrackerError;
+use crate::server::ConnectionLimits;
+
+/// Default [`TrackerConfig::max_upload_bytes`]: 64 GiB, room for the 10-20 GB images the
+/// tool is for.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 64 << 30;
 
 /// Everything `swarm tracker` needs to run the tracker and the manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +36,10 @@ pub struct TrackerConfig {
     pub trust_ip_param: bool,
     /// Most peers returned by one announce.
     pub max_numwant: u32,
+    /// Largest upload accepted (`POST /api/torrents` multipart body), bytes.
+    pub max_upload_bytes: u64,
+    /// Connection cap and timeouts of the HTTP server.
+    pub connections: ConnectionLimits,
 }
 
 impl TrackerConfig {
@@ -46,6 +55,8 @@ impl TrackerConfig {
             public_url: None,
             trust_ip_param: false,
             max_numwant: 200,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            connections: ConnectionLimits::default(),
         }
     }
 

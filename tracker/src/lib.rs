@@ -16,10 +16,12 @@
 pub mod config;
 pub use swarm_tracker_core as core;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod manager;
 pub mod metrics;
 mod public_url;
+pub mod server;
 mod state;
 
 use std::future::Future;
@@ -27,11 +29,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
+use axum::{middleware, Router};
 use tokio::net::TcpListener;
 
 pub use config::TrackerConfig;
@@ -39,7 +41,12 @@ pub use error::TrackerError;
 
 use crate::core::TrackerCore;
 use crate::manager::registry::Registry;
+use crate::manager::seed::Seeds;
+pub use crate::manager::seed::{SeedJob, SeedReport, SeedRun, SeedStarter};
 use crate::state::AppState;
+
+/// Largest request body of every route but uploads (JSON calls are a few hundred bytes).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A configured tracker and manager, ready to be served.
 #[derive(Debug, Clone)]
@@ -50,7 +57,13 @@ pub struct TrackerServer {
 impl TrackerServer {
     /// Creates the data directory, opens the registry and loads the registered torrents
     /// into the core. `local_addr` (the bound address) gives the default public URL.
-    pub fn open(config: TrackerConfig, local_addr: SocketAddr) -> Result<Self, TrackerError> {
+    /// `seeder` runs the origin's seeds started from the manager (none: seeding answers
+    /// `501`).
+    pub fn open(
+        config: TrackerConfig,
+        local_addr: SocketAddr,
+        seeder: Option<Arc<dyn SeedStarter>>,
+    ) -> Result<Self, TrackerError> {
         config.validate()?;
         std::fs::create_dir_all(&config.data_dir).map_err(TrackerError::io(format!(
             "creating data directory {}",
@@ -65,20 +78,23 @@ impl TrackerServer {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => public_url::derive(local_addr),
         };
-        let state = AppState::new(config, public_url, core, registry);
+        let state = AppState::new(config, public_url, core, registry, Seeds::new(seeder));
         Ok(TrackerServer {
             state: Arc::new(state),
         })
     }
 
     /// Every route: tracker, manager, API and metrics. Serve it with
-    /// `into_make_service_with_connect_info::<SocketAddr>()`: announces need the peer's
-    /// address.
+    /// `into_make_service_with_connect_info::<SocketAddr>()` (or [`server`]'s loop, which
+    /// adds the same `ConnectInfo`): announces need the peer's address.
     pub fn router(&self) -> Router {
+        let guard = middleware::from_fn_with_state(Arc::clone(&self.state), guard::browser_guard);
         Router::new()
             .merge(http::routes())
-            .merge(manager::routes())
+            .merge(manager::routes(self.state.config.max_upload_bytes))
             .route("/metrics", get(metrics_text))
+            .layer(guard)
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(Arc::clone(&self.state))
     }
 
@@ -129,23 +145,32 @@ async fn metrics_text(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-/// Serves on `listener` until `shutdown` completes.
+/// Serves on `listener` until `shutdown` completes, without seeding.
 pub async fn serve_with_shutdown(
     listener: TcpListener,
     config: TrackerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), TrackerError> {
+    serve_with_seeder(listener, config, None, shutdown).await
+}
+
+/// Serves on `listener` until `shutdown` completes; `seeder` runs the manager's seeds.
+pub async fn serve_with_seeder(
+    listener: TcpListener,
+    config: TrackerConfig,
+    seeder: Option<Arc<dyn SeedStarter>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), TrackerError> {
     let local_addr = listener
         .local_addr()
         .map_err(TrackerError::io("reading the listen address"))?;
-    let server = TrackerServer::open(config, local_addr)?;
+    let server = TrackerServer::open(config, local_addr, seeder)?;
     let sweeper = server.spawn_sweeper();
     // Seeds wished in the registry restart; their checks run while we already serve.
     tokio::spawn(manager::seed::api::resume(Arc::clone(&server.state)));
     tracing::info!(%local_addr, announce_url = server.announce_url(), "tracker listening");
-    let app = server
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = server.router();
+    let limits = server.state.config.connections;
     let state = Arc::clone(&server.state);
     let shutdown = async move {
         shutdown.await;
@@ -154,11 +179,9 @@ pub async fn serve_with_shutdown(
         // End the live event streams, or graceful shutdown waits for them forever.
         state.closing.send_replace(true);
     };
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    server::serve(listener, app, limits, shutdown).await;
     sweeper.abort();
-    served.map_err(TrackerError::io("serving HTTP"))
+    Ok(())
 }
 
 /// Serves on `listener` until the process ends.
@@ -167,11 +190,14 @@ pub async fn serve(listener: TcpListener, config: TrackerConfig) -> Result<(), T
 }
 
 /// Binds `config.listen` and serves until Ctrl-C: the entry point of `swarm tracker`.
-pub async fn run(config: TrackerConfig) -> Result<(), TrackerError> {
+pub async fn run(
+    config: TrackerConfig,
+    seeder: Option<Arc<dyn SeedStarter>>,
+) -> Result<(), TrackerError> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(TrackerError::io(format!("binding {}", config.listen)))?;
-    serve_with_shutdown(listener, config, async {
+    serve_with_seeder(listener, config, seeder, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

@@ -40,6 +40,8 @@ pub(crate) struct AppState {
     /// Turns `true` when the server shuts down: live event streams end then, or graceful
     /// shutdown would wait for browsers forever.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// The live event stream's snapshots of the current period.
+    pub live: tokio::sync::Mutex<crate::manager::events::Shared>,
     clock: Instant,
 }
 
@@ -49,6 +51,7 @@ impl AppState {
         public_url: String,
         core: TrackerCore,
         registry: Registry,
+        seeds: Seeds,
     ) -> Self {
         let announce_url = match config.announce_keys.first() {
             Some(key) => format!("{public_url}/{key}/announce"),
@@ -66,8 +69,9 @@ impl AppState {
             }),
             registry: std::sync::Arc::new(registry),
             metrics: Metrics::new(),
-            seeds: Seeds::default(),
+            seeds,
             closing: tokio::sync::watch::channel(false).0,
+            live: tokio::sync::Mutex::default(),
             clock: Instant::now(),
         }
     }

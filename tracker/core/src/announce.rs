@@ -95,12 +95,9 @@ pub enum AnnounceError {
     /// Registered-only mode, and the manager does not know this torrent.
     #[error("unregistered torrent {0}")]
     UnregisteredTorrent(InfoHash),
-    /// The tracker already tracks its maximum of swarms.
-    #[error("tracker full: {max} swarms")]
-    TooManySwarms {
-        /// The limit.
-        max: usize,
-    },
+    /// Unregistered torrents are refused (`max_unregistered_swarms` is 0).
+    #[error("unregistered torrents are not tracked here: {0}")]
+    UnregisteredRefused(InfoHash),
     /// The swarm already has its maximum of peers.
     #[error("swarm full: {max} peers")]
     SwarmFull {
@@ -121,19 +118,21 @@ impl TrackerCore {
         if self.config.registered_only && !self.registered.contains(&hash) {
             return Err(AnnounceError::UnregisteredTorrent(hash));
         }
+        let registered = self.registered.contains(&hash);
         if !self.swarms.contains_key(&hash) {
             if request.event == AnnounceEvent::Stopped {
                 return Ok(self.outcome(&hash, Vec::new(), CounterDelta::default(), false, 0));
             }
-            if self.swarms.len() >= self.config.max_swarms {
-                return Err(AnnounceError::TooManySwarms {
-                    max: self.config.max_swarms,
-                });
+            if !registered && !self.room_for_unregistered() {
+                return Err(AnnounceError::UnregisteredRefused(hash));
             }
         }
         let expired = self.purge_swarm_if_due(&hash, now_ms);
         let max_peers = self.config.max_peers_per_swarm;
         let swarm = self.swarms.entry(hash).or_default();
+        if !registered {
+            self.unregistered.touch(hash, swarm);
+        }
         if request.event == AnnounceEvent::Stopped {
             swarm.remove(&request.peer_id);
             self.forget_if_empty(&hash);
@@ -329,9 +328,8 @@ mod tests {
     }
 
     #[test]
-    fn limits_refuse_new_swarms_and_peers() {
+    fn swarm_full_refuses_new_peers() {
         let config = CoreConfig {
-            max_swarms: 1,
             max_peers_per_swarm: 1,
             ..CoreConfig::default()
         };
@@ -341,12 +339,55 @@ mod tests {
             .unwrap();
         let full = core.announce(0, &request(2, 0, AnnounceEvent::Started), &mut rng);
         assert_eq!(full.unwrap_err(), AnnounceError::SwarmFull { max: 1 });
-        let mut other = request(3, 0, AnnounceEvent::Started);
-        other.info_hash = InfoHash([1; 20]);
-        assert_eq!(
-            core.announce(0, &other, &mut rng).unwrap_err(),
-            AnnounceError::TooManySwarms { max: 1 }
-        );
+    }
+
+    fn on(hash: u8, peer: u8) -> AnnounceRequest {
+        AnnounceRequest {
+            info_hash: InfoHash([hash; 20]),
+            ..request(peer, 5, AnnounceEvent::Started)
+        }
+    }
+
+    #[test]
+    fn crossing_max_unregistered_swarms_evicts_the_least_recently_announced() {
+        let config = CoreConfig {
+            max_unregistered_swarms: 2,
+            ..CoreConfig::default()
+        };
+        let mut core = TrackerCore::new(config);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        core.register(InfoHash([9; 20]));
+        for hash in [1, 2, 1, 3] {
+            core.announce(0, &on(hash, 1), &mut rng).unwrap();
+        }
+        // 2 was the least recently announced when 3 came.
+        assert!(core.swarm(&InfoHash([2; 20])).is_none());
+        assert!(core.swarm(&InfoHash([1; 20])).is_some());
+        assert_eq!(core.evicted_swarms(), 1);
+        // Registered torrents are never evicted and never count against the limit.
+        core.announce(0, &on(9, 1), &mut rng).unwrap();
+        core.announce(0, &on(4, 1), &mut rng).unwrap();
+        assert!(core.swarm(&InfoHash([9; 20])).is_some_and(|s| s.len() == 1));
+        assert_eq!(core.counts().swarms, 3);
+        // A swarm registered after it was tracked leaves the eviction order.
+        core.register(InfoHash([4; 20]));
+        core.announce(0, &on(5, 1), &mut rng).unwrap();
+        core.announce(0, &on(6, 1), &mut rng).unwrap();
+        assert!(core.swarm(&InfoHash([4; 20])).is_some());
+    }
+
+    #[test]
+    fn zero_max_unregistered_swarms_refuses_them() {
+        let config = CoreConfig {
+            max_unregistered_swarms: 0,
+            ..CoreConfig::default()
+        };
+        let mut core = TrackerCore::new(config);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let err = core.announce(0, &on(1, 1), &mut rng).unwrap_err();
+        assert_eq!(err, AnnounceError::UnregisteredRefused(InfoHash([1; 20])));
+        core.register(InfoHash([1; 20]));
+        core.announce(0, &on(1, 1), &mut rng).unwrap();
     }
 
     #[test]
@@ -368,5 +409,26 @@ mod tests {
         };
         assert_eq!(run(5), run(5));
         assert_ne!(run(5), run(6));
+    }
+
+    #[test]
+    fn regression_random_hash_flood_never_makes_the_tracker_full() {
+        // Issue 15 item 4: 100 000 announces with random info-hashes made every new
+        // torrent fail with "tracker full".
+        let mut core = TrackerCore::new(CoreConfig::default());
+        let registered = InfoHash([0x11; 20]);
+        core.register(registered);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for i in 0..100_000u32 {
+            let mut flood = request(1, 5, AnnounceEvent::Started);
+            flood.info_hash = InfoHash(rng.gen());
+            core.announce(u64::from(i), &flood, &mut rng).unwrap();
+        }
+        let mut new = request(2, 5, AnnounceEvent::Started);
+        new.info_hash = InfoHash([0x22; 20]);
+        core.announce(100_000, &new, &mut rng).unwrap();
+        let mut mine = request(3, 0, AnnounceEvent::Started);
+        mine.info_hash = registered;
+        core.announce(100_000, &mine, &mut rng).unwrap();
     }
 }

@@ -15,6 +15,7 @@
 //! - commands from the manager: [`TrackerCore::register`].
 
 pub mod announce;
+mod evict;
 pub mod peer;
 pub mod scrape;
 pub mod select;
@@ -24,11 +25,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use swarm_engine::metainfo::InfoHash;
 
+use evict::Unregistered;
+
 pub use announce::{AnnounceError, AnnounceEvent, AnnounceOutcome, AnnounceRequest};
 pub use peer::{Counters, Peer, PeerId};
 pub use scrape::ScrapeStats;
 pub use select::PeerAddr;
 pub use swarm::{Swarm, SwarmTotals};
+
+/// Default for [`CoreConfig::max_unregistered_swarms`]: about 100 000 × a small swarm's
+/// few hundred bytes, tens of MiB at most.
+pub const DEFAULT_MAX_UNREGISTERED_SWARMS: usize = 100_000;
 
 /// Limits and timings of the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +52,9 @@ pub struct CoreConfig {
     pub max_numwant: u32,
     /// Only torrents registered with the manager are tracked.
     pub registered_only: bool,
-    /// Most swarms tracked at once.
-    pub max_swarms: usize,
+    /// Most swarms of unregistered torrents tracked at once; beyond it the least recently
+    /// announced one is evicted (registered torrents always have room). 0: refuse them.
+    pub max_unregistered_swarms: usize,
     /// Most peers tracked in one swarm.
     pub max_peers_per_swarm: usize,
     /// Most swarms in one scrape answer.
@@ -64,7 +72,7 @@ impl CoreConfig {
             default_numwant: 50,
             max_numwant: 200,
             registered_only: false,
-            max_swarms: 100_000,
+            max_unregistered_swarms: DEFAULT_MAX_UNREGISTERED_SWARMS,
             max_peers_per_swarm: 1_000_000,
             max_scrape_swarms: 1_000,
         }
@@ -94,6 +102,8 @@ pub struct TrackerCore {
     config: CoreConfig,
     swarms: BTreeMap<InfoHash, Swarm>,
     registered: BTreeSet<InfoHash>,
+    unregistered: Unregistered,
+    evicted_swarms: u64,
 }
 
 impl TrackerCore {
@@ -103,6 +113,8 @@ impl TrackerCore {
             config,
             swarms: BTreeMap::new(),
             registered: BTreeSet::new(),
+            unregistered: Unregistered::default(),
+            evicted_swarms: 0,
         }
     }
 
@@ -142,7 +154,8 @@ impl TrackerCore {
     /// Registers a torrent: it is always accepted and its swarm is kept while empty.
     pub fn register(&mut self, info_hash: InfoHash) {
         self.registered.insert(info_hash);
-        self.swarms.entry(info_hash).or_default();
+        let swarm = self.swarms.entry(info_hash).or_default();
+        self.unregistered.forget(swarm);
     }
 
     /// Drops peers silent for longer than the timeout, and empty unregistered swarms.
@@ -155,9 +168,14 @@ impl TrackerCore {
             dropped += swarm.purge(now_ms, timeout_ms);
             swarm.next_purge_ms = now_ms.saturating_add(spacing_ms);
         }
-        let registered = &self.registered;
-        self.swarms
-            .retain(|hash, swarm| !swarm.is_empty() || registered.contains(hash));
+        let (registered, unregistered) = (&self.registered, &mut self.unregistered);
+        self.swarms.retain(|hash, swarm| {
+            let keep = !swarm.is_empty() || registered.contains(hash);
+            if !keep {
+                unregistered.forget(swarm);
+            }
+            keep
+        });
         dropped
     }
 
@@ -184,7 +202,31 @@ impl TrackerCore {
     fn forget_if_empty(&mut self, info_hash: &InfoHash) {
         let empty = self.swarms.get(info_hash).is_some_and(Swarm::is_empty);
         if empty && !self.registered.contains(info_hash) {
-            self.swarms.remove(info_hash);
+            if let Some(mut swarm) = self.swarms.remove(info_hash) {
+                self.unregistered.forget(&mut swarm);
+            }
         }
+    }
+
+    /// Makes room for one more unregistered swarm by evicting the least recently
+    /// announced one(s); `false` if unregistered swarms are refused altogether.
+    fn room_for_unregistered(&mut self) -> bool {
+        let max = self.config.max_unregistered_swarms;
+        if max == 0 {
+            return false;
+        }
+        while self.unregistered.len() >= max {
+            let Some(oldest) = self.unregistered.pop_oldest() else {
+                break;
+            };
+            self.swarms.remove(&oldest);
+            self.evicted_swarms += 1;
+        }
+        true
+    }
+
+    /// Unregistered swarms evicted to make room since the tracker started.
+    pub fn evicted_swarms(&self) -> u64 {
+        self.evicted_swarms
     }
 }

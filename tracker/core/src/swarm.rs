@@ -41,6 +41,8 @@ pub struct Swarm {
     totals: SwarmTotals,
     /// Earliest time at which the next sweep for expired peers is due.
     pub(crate) next_purge_ms: u64,
+    /// Position in the unregistered swarms' announce order (`None` if registered).
+    pub(crate) age_seq: Option<u64>,
 }
 
 impl Swarm {

@@ -1,5 +1,6 @@
-//! `GET /scrape` (BEP 48): counts for the `info_hash` values given, or for every swarm
-//! (at most the core's `max_scrape_swarms`) when none is given.
+//! `GET /scrape` (BEP 48): counts for the `info_hash` values given. A full scrape (no
+//! `info_hash`) is refused: it would list every info-hash to anyone (issue 15 item 8), and
+//! BEP 48 lets a tracker answer per-hash scrapes only.
 
 use std::sync::Arc;
 
@@ -11,6 +12,9 @@ use super::query::{to_fixed20, Pairs, QueryError};
 use super::{bencode, bencoded, check_key};
 use crate::metrics::FailureKind;
 use crate::state::AppState;
+
+/// The failure reason answered to a scrape without `info_hash`.
+pub const FULL_SCRAPE_REFUSED: &str = "full scrape is not allowed: give info_hash";
 
 /// Most `info_hash` values in one scrape.
 pub const MAX_SCRAPE_HASHES: usize = 256;
@@ -61,6 +65,10 @@ fn handle(state: &AppState, key: Option<&str>, query: &str) -> Vec<u8> {
             return bencode::failure(&err.to_string());
         }
     };
+    if hashes.is_empty() {
+        state.metrics.failure("scrape", FailureKind::BadRequest);
+        return bencode::failure(FULL_SCRAPE_REFUSED);
+    }
     let now_ms = state.now_ms();
     let entries = state.core().core.scrape(now_ms, &hashes);
     state.metrics.scrape();

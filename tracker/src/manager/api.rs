@@ -2,10 +2,12 @@
 //! - `POST /api/torrents`: multipart upload (field `file`) or JSON `{"path": ...}`;
 //!   answers `201` with [`Registered`] (or `200` when the torrent was already registered);
 //! - `GET /api/torrents`: every registered or tracked torrent ([`TorrentSummary`]);
-//! - `GET /api/torrents/{info_hash}`: one torrent with its peers ([`TorrentDetail`]);
+//! - `GET /api/torrents/{info_hash}?offset=&limit=`: one torrent with one page of its
+//!   peers and their total ([`TorrentDetail`]);
 //! - `GET /api/torrents/{info_hash}/torrent`: the `.torrent` file;
 //! - `POST`/`DELETE /api/torrents/{info_hash}/seed`: see [`super::seed::api`].
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
@@ -15,9 +17,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use swarm_engine::metainfo::InfoHash;
 
+use crate::core::PeerId;
+
 use super::error::ApiError;
 use super::registry::{Registry, TorrentRecord};
-use super::view::{self, TorrentDetail, TorrentSummary};
+use super::view::{self, PeerPage, SwarmFigures, TorrentDetail, TorrentSummary};
 use super::{register, upload};
 use crate::state::AppState;
 
@@ -91,9 +95,12 @@ pub(crate) async fn create(
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
         upload::upload(&state, multipart, options, size_hint).await?
     } else if content_type.starts_with("application/json") {
-        let Json(body) = Json::<RegisterPath>::from_request(request, &())
+        // The route's body limit is the upload's: hold JSON to the usual one.
+        let bytes = axum::body::to_bytes(request.into_body(), crate::MAX_BODY_BYTES)
             .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+            .map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
+        let body: RegisterPath = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::BadRequest(format!("registration: {e}")))?;
         register::register_path(&state, &body.path, options).await?
     } else {
         return Err(ApiError::UnsupportedMediaType);
@@ -113,49 +120,132 @@ pub(crate) async fn list(
     Ok(Json(summaries(&state).await?))
 }
 
-/// Every registered torrent (registry order), then every tracked unregistered one.
+/// Every registered torrent (registry order), then up to [`MAX_LISTED_UNREGISTERED`]
+/// tracked unregistered ones. The core lock is held only to copy a few figures per swarm.
 pub(crate) async fn summaries(state: &Arc<AppState>) -> Result<Vec<TorrentSummary>, ApiError> {
     let records = blocking(&state.registry, Registry::list).await?;
-    let guard = state.core();
-    let core = &guard.core;
+    let (registered, unregistered) = {
+        let guard = state.core();
+        let core = &guard.core;
+        let registered: Vec<Option<SwarmFigures>> = records
+            .iter()
+            .map(|r| core.swarm(&r.info_hash).map(SwarmFigures::of))
+            .collect();
+        let unregistered: Vec<(InfoHash, SwarmFigures)> = core
+            .swarms()
+            .filter(|(hash, _)| !core.is_registered(hash))
+            .take(MAX_LISTED_UNREGISTERED)
+            .map(|(hash, swarm)| (*hash, SwarmFigures::of(swarm)))
+            .collect();
+        (registered, unregistered)
+    };
     let mut out: Vec<TorrentSummary> = records
         .iter()
-        .map(|r| view::summary(state, r.info_hash, Some(r), core.swarm(&r.info_hash)))
+        .zip(registered)
+        .map(|(r, figures)| view::summary(state, r.info_hash, Some(r), figures))
         .collect();
-    for (hash, swarm) in core.swarms() {
-        if !records.iter().any(|r| r.info_hash == *hash) {
-            out.push(view::summary(state, *hash, None, Some(swarm)));
-        }
+    for (hash, figures) in unregistered {
+        out.push(view::summary(state, hash, None, Some(figures)));
     }
     Ok(out)
 }
 
-/// `GET /api/torrents/{info_hash}`.
+/// Most unregistered torrents in a listing (there may be up to the core's
+/// `max_unregistered_swarms`, 100 000 by default).
+pub const MAX_LISTED_UNREGISTERED: usize = 200;
+/// Peers in one page of a torrent's detail when `limit` is not given.
+pub const DEFAULT_PEERS_PER_PAGE: usize = 100;
+/// Most peers in one page of a torrent's detail, whatever `limit` says.
+pub const MAX_PEERS_PER_PAGE: usize = 1_000;
+
+/// Query of `GET /api/torrents/{info_hash}`: which page of peers.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct PeerPageQuery {
+    /// Peers to skip (in the detail's order).
+    pub offset: Option<usize>,
+    /// Peers in the page (default [`DEFAULT_PEERS_PER_PAGE`], at most
+    /// [`MAX_PEERS_PER_PAGE`]).
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/torrents/{info_hash}?offset=&limit=`.
 pub(crate) async fn show(
     State(state): State<Arc<AppState>>,
     Path(info_hash): Path<String>,
+    Query(page): Query<PeerPageQuery>,
 ) -> Result<Json<TorrentDetail>, ApiError> {
-    Ok(Json(detail(&state, &info_hash).await?))
+    Ok(Json(detail(&state, &info_hash, page).await?))
 }
 
-/// One torrent's detail, or `UnknownTorrent`.
-pub(crate) async fn detail(state: &Arc<AppState>, text: &str) -> Result<TorrentDetail, ApiError> {
+/// One torrent's detail with one page of peers, or `UnknownTorrent`. Peers are ordered
+/// initial seeds first, then by address: the sort keys are copied out of the core lock
+/// (tens of bytes a peer), sorted outside it, and only the page's peers are copied back
+/// in a second short lock; JSON is built by the caller, outside both.
+pub(crate) async fn detail(
+    state: &Arc<AppState>,
+    text: &str,
+    query: PeerPageQuery,
+) -> Result<TorrentDetail, ApiError> {
     let info_hash = parse_hash(text)?;
     let record: Option<TorrentRecord> =
         blocking(&state.registry, move |r| r.get(&info_hash)).await?;
     let now_ms = state.now_ms();
-    let guard = state.core();
-    let swarm = guard.core.swarm(&info_hash);
-    if record.is_none() && swarm.is_none() {
-        return Err(ApiError::UnknownTorrent(info_hash.to_string()));
+    let Some(mut keys) = peer_keys(state, &info_hash) else {
+        return match record {
+            Some(record) => Ok(view::detail(
+                state,
+                info_hash,
+                Some(&record),
+                PeerPage::default(),
+                now_ms,
+            )),
+            None => Err(ApiError::UnknownTorrent(info_hash.to_string())),
+        };
+    };
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_PEERS_PER_PAGE)
+        .min(MAX_PEERS_PER_PAGE);
+    let offset = query.offset.unwrap_or(0).min(keys.len());
+    let end = offset.saturating_add(limit).min(keys.len());
+    if end < keys.len() {
+        keys.select_nth_unstable(end);
     }
+    keys.truncate(end);
+    keys.sort_unstable();
+    let ids: Vec<PeerId> = keys[offset..].iter().map(|k| k.2).collect();
+    let page = {
+        let guard = state.core();
+        let swarm = guard.core.swarm(&info_hash);
+        PeerPage {
+            figures: swarm.map(SwarmFigures::of),
+            peer_count: swarm.map_or(0, |s| s.len()),
+            offset,
+            peers: ids
+                .iter()
+                .filter_map(|id| swarm.and_then(|s| s.get(id)).cloned())
+                .collect(),
+        }
+    };
     Ok(view::detail(
         state,
         info_hash,
         record.as_ref(),
-        swarm,
+        page,
         now_ms,
     ))
+}
+
+/// Sort keys of every peer (not initial seed, address, id), copied under the lock.
+fn peer_keys(state: &AppState, info_hash: &InfoHash) -> Option<Vec<(bool, SocketAddr, PeerId)>> {
+    let guard = state.core();
+    let swarm = guard.core.swarm(info_hash)?;
+    Some(
+        swarm
+            .peers()
+            .map(|p| (!p.initial_seed, p.addr, p.id))
+            .collect(),
+    )
 }
 
 /// `GET /api/torrents/{info_hash}/torrent`.

@@ -6,6 +6,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use sha1::{Digest, Sha1};
@@ -106,10 +107,37 @@ pub fn hash_file(path: &Path, piece_length: Option<u64>) -> io::Result<Hashed> {
     Ok(hasher.finish())
 }
 
-/// Writes the private single-file torrent for `name` announcing to `announce_url`.
+/// Hashes already opened files one after the other, as one stream, reading each only up to
+/// the length it had when opened; a file that shrank meanwhile is an error.
+pub fn hash_open_files(files: &[(&File, u64)], piece_length: u64) -> io::Result<Hashed> {
+    let mut hasher = PieceHasher::new(piece_length);
+    let mut buffer = vec![0u8; 1024 * 1024];
+    for &(file, length) in files {
+        let mut remaining = length;
+        let mut offset = 0;
+        while remaining > 0 {
+            let want = remaining.min(buffer.len() as u64) as usize;
+            let read = file.read_at(&mut buffer[..want], offset)?;
+            if read == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the file shrank while it was hashed",
+                ));
+            }
+            hasher.update(&buffer[..read]);
+            offset += read as u64;
+            remaining -= read as u64;
+        }
+    }
+    Ok(hasher.finish())
+}
+
+/// Writes the private torrent for `name` announcing to `announce_url`: single-file, or
+/// with `files` (path components and length of each) a multi-file one.
 pub fn build_torrent(
     name: &str,
     hashed: &Hashed,
+    files: Option<Vec<(Vec<String>, u64)>>,
     announce_url: &str,
     creation_date_s: i64,
 ) -> Result<(Vec<u8>, Metainfo), MetainfoError> {
@@ -117,7 +145,7 @@ pub fn build_torrent(
         name: name.to_string(),
         piece_length: hashed.piece_length,
         piece_hashes: hashed.piece_hashes.clone(),
-        files: None,
+        files,
         single_length: hashed.total_bytes,
         private: true,
         trackers: vec![announce_url.to_string()],
@@ -166,7 +194,8 @@ mod tests {
         let path = dir.path().join("image.raw");
         std::fs::write(&path, vec![3u8; 300_000]).unwrap();
         let hashed = hash_file(&path, None).unwrap();
-        let (bytes, meta) = build_torrent("image.raw", &hashed, "http://t:1/announce", 5).unwrap();
+        let (bytes, meta) =
+            build_torrent("image.raw", &hashed, None, "http://t:1/announce", 5).unwrap();
         assert_eq!(Metainfo::from_bytes(&bytes).unwrap(), meta);
         assert!(meta.private);
         assert_eq!(meta.total_length(), 300_000);

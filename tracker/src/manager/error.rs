@@ -5,8 +5,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use swarm_net::CreateError;
-
 use super::registry::RegistryError;
 use super::seed::SeedError;
 
@@ -48,9 +46,15 @@ pub enum ApiError {
     /// The upload broke off or could not be read.
     #[error("upload failed: {0}")]
     Upload(String),
-    /// The torrent could not be made from the path.
-    #[error("cannot make a torrent: {0}")]
-    Create(#[from] CreateError),
+    /// The body is over its route's limit.
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// The file checked is not the file opened: a link or a component was swapped.
+    #[error("{0} changed while it was checked (a link swapped?): refused")]
+    Swapped(String),
+    /// The content changed while it was hashed.
+    #[error("the content changed while it was hashed: {0}")]
+    Changed(String),
     /// Seeding could not start.
     #[error(transparent)]
     Seed(#[from] SeedError),
@@ -72,12 +76,14 @@ impl ApiError {
             ApiError::EmptyFile | ApiError::Upload(_) => StatusCode::BAD_REQUEST,
             ApiError::UnknownTorrent(_) | ApiError::NoSuchFile(_) => StatusCode::NOT_FOUND,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::PathRegistrationDisabled | ApiError::OutsideAllowedDir { .. } => {
                 StatusCode::FORBIDDEN
             }
-            ApiError::Create(CreateError::Io { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Create(_) => StatusCode::BAD_REQUEST,
+            ApiError::Swapped(_) => StatusCode::FORBIDDEN,
+            ApiError::Changed(_) => StatusCode::CONFLICT,
             ApiError::Seed(SeedError::BadTorrent { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Seed(SeedError::Unavailable) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Seed(_) => StatusCode::CONFLICT,
             ApiError::Registry(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -1,6 +1,12 @@
 //! `GET /api/events`: server-sent events for the live page. Every second it sends
 //! `event: torrents` (the list, as `GET /api/torrents`) and, with `?info_hash=`, also
-//! `event: torrent` (that torrent's detail, as `GET /api/torrents/{info_hash}`).
+//! `event: torrent` (that torrent's detail with its first page of peers, as
+//! `GET /api/torrents/{info_hash}`).
+//!
+//! Subscribers share their snapshots: the first one to need a snapshot in a period builds
+//! its JSON once and every other subscriber of that period sends the same text (issue 15
+//! item 9: ten subscribers each built their own and cost 166 % of a core). At most
+//! [`MAX_SHARED_DETAILS`] torrents' details are kept per period; more are built each time.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -11,7 +17,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 
-use super::api::{detail, summaries};
+use std::collections::BTreeMap;
+
+use super::api::{detail, summaries, PeerPageQuery};
 use crate::state::AppState;
 
 /// Time between two updates.
@@ -51,20 +59,57 @@ pub(crate) async fn events(
 }
 
 async fn snapshot(state: &Arc<AppState>, query: &EventsQuery) -> Vec<Event> {
+    let period_ms = u64::try_from(UPDATE_PERIOD.as_millis()).unwrap_or(1000);
+    let period = state.now_ms() / period_ms;
+    let mut shared = state.live.lock().await;
+    if shared.period != Some(period) {
+        *shared = Shared {
+            period: Some(period),
+            ..Shared::default()
+        };
+    }
     let mut events = Vec::with_capacity(2);
-    let json =
-        |name: &str, value: &dyn erased::Json| Event::default().event(name).data(value.to_json());
-    match summaries(state).await {
-        Ok(list) => events.push(json("torrents", &list)),
-        Err(err) => events.push(Event::default().event("error").data(err.to_string())),
+    if shared.list.is_none() {
+        let built = match summaries(state).await {
+            Ok(list) => ("torrents", Arc::from(erased::Json::to_json(&list))),
+            Err(err) => ("error", Arc::from(err.to_string())),
+        };
+        shared.list = Some(built);
+    }
+    if let Some((name, data)) = &shared.list {
+        events.push(Event::default().event(*name).data(&**data));
     }
     if let Some(hash) = &query.info_hash {
-        match detail(state, hash).await {
-            Ok(detail) => events.push(json("torrent", &detail)),
-            Err(err) => events.push(Event::default().event("error").data(err.to_string())),
-        }
+        let built = match shared.details.get(hash) {
+            Some(built) => built.clone(),
+            None => {
+                let built = match detail(state, hash, PeerPageQuery::default()).await {
+                    Ok(detail) => ("torrent", Arc::from(erased::Json::to_json(&detail))),
+                    Err(err) => ("error", Arc::from(err.to_string())),
+                };
+                if shared.details.len() < MAX_SHARED_DETAILS {
+                    shared.details.insert(hash.clone(), built.clone());
+                }
+                built
+            }
+        };
+        events.push(Event::default().event(built.0).data(&*built.1));
     }
     events
+}
+
+/// Most torrents whose detail is shared among subscribers in one period.
+pub const MAX_SHARED_DETAILS: usize = 64;
+
+/// One event's name and JSON text.
+type Built = (&'static str, Arc<str>);
+
+/// The snapshots of one update period, shared by every subscriber.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    period: Option<u64>,
+    list: Option<Built>,
+    details: BTreeMap<String, Built>,
 }
 
 mod erased {

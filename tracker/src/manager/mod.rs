@@ -25,7 +25,10 @@ use axum::Router;
 use crate::state::AppState;
 
 /// The manager's routes.
-pub(crate) fn routes() -> Router<Arc<AppState>> {
+/// `max_upload_bytes` limits the upload route's body (multipart framing included); every
+/// other route keeps the router's `MAX_BODY_BYTES`.
+pub(crate) fn routes(max_upload_bytes: u64) -> Router<Arc<AppState>> {
+    let upload_limit = usize::try_from(max_upload_bytes).unwrap_or(usize::MAX);
     Router::new()
         .route("/", get(page::index))
         .route("/assets/app.js", get(page::script))
@@ -34,8 +37,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/api/torrents",
             get(api::list)
                 .post(api::create)
-                // Uploads are multi-gigabyte and streamed to disk: no body limit.
-                .layer(DefaultBodyLimit::disable()),
+                // Uploads are multi-gigabyte and streamed to disk.
+                .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/api/torrents/:info_hash", get(api::show))
         .route("/api/torrents/:info_hash/torrent", get(api::torrent_file))

@@ -1,24 +1,25 @@
 //! Registering content: a file or directory already on the origin's disk (by path,
-//! confined to the allowed directory, hashed by [`swarm_net::create_torrent`]), and the common last step for uploads and paths alike — write the
+//! confined to the allowed directory and hashed from the files opened by the check, see
+//! [`super::confine`]), and the common last step for uploads and paths alike — write the
 //! torrent, store it in the registry, and let the core accept its announces.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use swarm_engine::metainfo::{Metainfo, TorrentBuilder};
-use swarm_net::{create_torrent, CreateError, CreateOptions};
+use swarm_engine::metainfo::Metainfo;
 
 use super::api::{RegisterOptions, Registered};
-use super::build::{build_torrent, Hashed};
-use super::confine::resolve_inside;
+use super::build::{build_torrent, hash_open_files, piece_length_for, Hashed};
+use super::confine::{open_inside, OpenedContent};
 use super::error::ApiError;
 use super::registry::TorrentRecord;
 use crate::state::AppState;
 
 /// Registers a file or a directory (a multi-file torrent) under the allowed directory.
 /// Symlinks and `..` are resolved first (canonicalization), so a path that merely *looks*
-/// inside is still refused, and so is a directory holding a link to the outside.
+/// inside is still refused, and so is a directory holding a link to the outside; what is
+/// hashed is the file opened right after that check, never the path again.
 pub(crate) async fn register_path(
     state: &Arc<AppState>,
     requested: &str,
@@ -27,60 +28,42 @@ pub(crate) async fn register_path(
     let allowed = state
         .config
         .allowed_dir
-        .as_ref()
+        .clone()
         .ok_or(ApiError::PathRegistrationDisabled)?;
-    let path = resolve_inside(allowed, Path::new(requested))?;
     let name = options.name.as_deref().map(checked_name).transpose()?;
     let piece_length = options.piece_length.map(checked_piece_length).transpose()?;
+    let requested = requested.to_string();
     let state = Arc::clone(state);
     tokio::task::spawn_blocking(move || {
-        let create = CreateOptions {
-            trackers: vec![state.announce_url.clone()],
-            piece_length,
-            private: true,
-            created_by: Some(concat!("swarm tracker ", env!("CARGO_PKG_VERSION")).to_string()),
-            creation_date: Some(unix_now_s()),
-            ..CreateOptions::default()
-        };
-        let created = create_torrent(&path, &create, &|_| {}).map_err(|e| match e {
-            CreateError::Empty { .. } => ApiError::EmptyFile,
-            other => ApiError::Create(other),
-        })?;
-        let (bytes, metainfo) = match name {
-            Some(name) if name != created.metainfo.name => renamed(&created.metainfo, &name)?,
-            _ => (created.bytes, created.metainfo),
-        };
-        store(&state, &bytes, &metainfo, &path)
+        let content = open_inside(&allowed, Path::new(&requested))?;
+        let name = name.unwrap_or_else(|| content.name.clone());
+        let (bytes, metainfo) = hash_content(&state, &content, &name, piece_length)?;
+        store(&state, &bytes, &metainfo, &content.root)
     })
     .await
     .map_err(ApiError::internal)?
 }
 
-/// The same torrent under another name (the content is found by path, so the name in the
-/// torrent is free).
-fn renamed(metainfo: &Metainfo, name: &str) -> Result<(Vec<u8>, Metainfo), ApiError> {
-    let builder = TorrentBuilder {
-        name: name.to_string(),
-        piece_length: u64::from(metainfo.geometry.piece_length()),
-        piece_hashes: metainfo.piece_hashes.clone(),
-        files: metainfo.multi_file.then(|| {
-            metainfo
-                .files
-                .iter()
-                .map(|f| (f.path.clone(), f.length))
-                .collect()
-        }),
-        single_length: metainfo.total_length(),
-        private: metainfo.private,
-        trackers: metainfo.trackers(),
-        web_seeds: metainfo.web_seeds.clone(),
-        comment: metainfo.comment.clone(),
-        created_by: metainfo.created_by.clone(),
-        creation_date: metainfo.creation_date,
-    };
-    let bytes = builder.to_bytes().map_err(ApiError::internal)?;
-    let metainfo = Metainfo::from_bytes(&bytes).map_err(ApiError::internal)?;
-    Ok((bytes, metainfo))
+/// Hashes opened content and writes its torrent.
+fn hash_content(
+    state: &AppState,
+    content: &OpenedContent,
+    name: &str,
+    piece_length: Option<u64>,
+) -> Result<(Vec<u8>, Metainfo), ApiError> {
+    let total: u64 = content.files.iter().map(|f| f.length).sum();
+    let piece_length = piece_length.unwrap_or_else(|| piece_length_for(total));
+    let files: Vec<_> = content.files.iter().map(|f| (&f.file, f.length)).collect();
+    let hashed = hash_open_files(&files, piece_length)
+        .map_err(|e| ApiError::Changed(format!("{}: {e}", content.root.display())))?;
+    let layout = content.multi_file.then(|| {
+        content
+            .files
+            .iter()
+            .map(|f| (f.components.clone(), f.length))
+            .collect()
+    });
+    build_with(state, name, &hashed, layout)
 }
 
 /// A torrent name must be one safe path component.
@@ -112,16 +95,26 @@ pub(crate) fn checked_piece_length(piece_length: u64) -> Result<u64, ApiError> {
     }
 }
 
-/// Writes the torrent announcing to this tracker.
+/// Writes the single-file torrent announcing to this tracker.
 pub(crate) fn build(
     state: &AppState,
     name: &str,
     hashed: &Hashed,
 ) -> Result<(Vec<u8>, Metainfo), ApiError> {
+    build_with(state, name, hashed, None)
+}
+
+fn build_with(
+    state: &AppState,
+    name: &str,
+    hashed: &Hashed,
+    files: Option<Vec<(Vec<String>, u64)>>,
+) -> Result<(Vec<u8>, Metainfo), ApiError> {
     if hashed.total_bytes == 0 {
         return Err(ApiError::EmptyFile);
     }
-    build_torrent(name, hashed, &state.announce_url, unix_now_s()).map_err(ApiError::internal)
+    build_torrent(name, hashed, files, &state.announce_url, unix_now_s())
+        .map_err(ApiError::internal)
 }
 
 /// Stores a built torrent (blocking). An info-hash registered before is left as it was

@@ -26,6 +26,15 @@ use crate::state::AppState;
 /// Chunks in flight between the request and the writer thread.
 const CHANNEL_CHUNKS: usize = 8;
 
+/// A broken-off upload, or one over the size limit (`413`).
+fn upload_error(error: axum::extract::multipart::MultipartError) -> ApiError {
+    if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge(error.body_text())
+    } else {
+        ApiError::Upload(error.body_text())
+    }
+}
+
 /// Deletes a partial upload unless disarmed.
 struct PartFile(Option<PathBuf>);
 
@@ -44,7 +53,7 @@ pub(crate) async fn upload(
     mut options: RegisterOptions,
     size_hint: Option<u64>,
 ) -> Result<Registered, ApiError> {
-    let bad = |e: axum::extract::multipart::MultipartError| ApiError::Upload(e.body_text());
+    let bad = upload_error;
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         match field.name().unwrap_or("") {
             "name" => options.name = Some(field.text().await.map_err(bad)?),
@@ -109,7 +118,7 @@ async fn receive(
             }
             Ok(None) => break,
             Err(err) => {
-                stream_error = Some(ApiError::Upload(err.body_text()));
+                stream_error = Some(upload_error(err));
                 break;
             }
         }

@@ -11,7 +11,7 @@ use swarm_engine::metainfo::InfoHash;
 
 use super::registry::TorrentRecord;
 use super::seed::SeedView;
-use crate::core::{Peer, Swarm};
+use crate::core::{Peer, Swarm, SwarmTotals};
 use crate::state::AppState;
 
 /// One torrent in the list.
@@ -51,14 +51,40 @@ pub struct TorrentSummary {
     pub seeding: Option<SeedView>,
 }
 
-/// One torrent with its peers.
+/// One torrent with one page of its peers.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TorrentDetail {
     /// The summary fields.
     #[serde(flatten)]
     pub summary: TorrentSummary,
-    /// Its peers: initial seeds first, then by address.
+    /// Peers in the swarm (all pages).
+    pub peer_count: usize,
+    /// Position of `peers[0]` among them.
+    pub peers_offset: usize,
+    /// This page of its peers: initial seeds first, then by address.
     pub peers: Vec<PeerView>,
+}
+
+/// What a summary needs from a swarm, copied out of the core lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SwarmFigures {
+    /// Seeds now.
+    pub seeds: usize,
+    /// Leechers now.
+    pub leechers: usize,
+    /// Totals over the swarm's life.
+    pub totals: SwarmTotals,
+}
+
+impl SwarmFigures {
+    /// The figures of `swarm` (constant time).
+    pub fn of(swarm: &Swarm) -> Self {
+        SwarmFigures {
+            seeds: swarm.seeds().len(),
+            leechers: swarm.leechers().len(),
+            totals: swarm.totals(),
+        }
+    }
 }
 
 /// One peer.
@@ -101,9 +127,9 @@ pub(crate) fn summary(
     state: &AppState,
     info_hash: InfoHash,
     record: Option<&TorrentRecord>,
-    swarm: Option<&Swarm>,
+    swarm: Option<SwarmFigures>,
 ) -> TorrentSummary {
-    let totals = swarm.map(Swarm::totals).unwrap_or_default();
+    let totals = swarm.map(|s| s.totals).unwrap_or_default();
     let size = record.map(|r| r.size_bytes);
     TorrentSummary {
         info_hash,
@@ -114,8 +140,8 @@ pub(crate) fn summary(
         path: record.map(|r| r.path.to_string_lossy().into_owned()),
         created_s: record.map(|r| r.created_s),
         torrent_url: record.map(|_| state.torrent_url(&info_hash)),
-        seeds: swarm.map_or(0, |s| s.seeds().len()),
-        leechers: swarm.map_or(0, |s| s.leechers().len()),
+        seeds: swarm.map_or(0, |s| s.seeds),
+        leechers: swarm.map_or(0, |s| s.leechers),
         completed: totals.completed,
         uploaded_bytes: totals.uploaded_bytes,
         downloaded_bytes: totals.downloaded_bytes,
@@ -125,29 +151,34 @@ pub(crate) fn summary(
     }
 }
 
-/// Builds a detail view.
+/// Builds a detail view from the page of peers copied out of the core.
 pub(crate) fn detail(
     state: &AppState,
     info_hash: InfoHash,
     record: Option<&TorrentRecord>,
-    swarm: Option<&Swarm>,
+    page: PeerPage,
     now_ms: u64,
 ) -> TorrentDetail {
     let size = record.map(|r| r.size_bytes);
-    let mut peers: Vec<PeerView> = swarm
-        .into_iter()
-        .flat_map(Swarm::peers)
-        .map(|peer| peer_view(peer, size, now_ms))
-        .collect();
-    peers.sort_by(|a, b| {
-        b.initial_seed
-            .cmp(&a.initial_seed)
-            .then(a.addr.cmp(&b.addr))
-    });
     TorrentDetail {
-        summary: summary(state, info_hash, record, swarm),
-        peers,
+        summary: summary(state, info_hash, record, page.figures),
+        peer_count: page.peer_count,
+        peers_offset: page.offset,
+        peers: page
+            .peers
+            .iter()
+            .map(|peer| peer_view(peer, size, now_ms))
+            .collect(),
     }
+}
+
+/// One page of a swarm's peers, as copied out of the core.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeerPage {
+    pub figures: Option<SwarmFigures>,
+    pub peer_count: usize,
+    pub offset: usize,
+    pub peers: Vec<Peer>,
 }
 
 fn peer_view(peer: &Peer, size: Option<u64>, now_ms: u64) -> PeerView {

@@ -266,9 +266,9 @@ fn announce_keys_are_required_when_configured() {
         failure(&server.bencode(&format!("/other-key{query}"))),
         None
     );
-    let scrape = server.bencode("/s3cret/scrape");
+    let scrape = server.bencode(&format!("/s3cret/scrape?info_hash={}", pct(&[1; 20])));
     assert!(failure(&scrape).is_none());
-    assert!(failure(&server.bencode("/scrape")).is_some());
+    assert!(failure(&server.bencode(&format!("/scrape?info_hash={}", pct(&[1; 20])))).is_some());
     let registered = server
         .upload("/api/torrents", "k.bin", &[1u8; 20_000])
         .json();

@@ -5,7 +5,10 @@
 
 mod announce;
 mod browser;
+mod confine;
+mod guard;
 mod interop;
+mod limits;
 mod manager;
 mod metrics;
 mod scrape;

@@ -385,3 +385,68 @@ fn the_page_lists_torrents_and_its_assets_are_embedded() {
     assert!(script.text().contains("EventSource"));
     assert!(server.get("/assets/style.css").text().contains("#chart"));
 }
+
+#[test]
+fn regression_a_torrent_detail_pages_its_peers_with_totals() {
+    // Issue 15 item 9: the detail of a 100 000-peer swarm was 32 MiB of JSON.
+    let dir = temp_dir();
+    let server = TestServer::start(config(dir.path()));
+    let hash = [0x77u8; 20];
+    let count = swarm_tracker::manager::api::MAX_PEERS_PER_PAGE + 1;
+    for n in 0..count {
+        let (id, port) = ((n % 250) as u8, 20_000 + n as u16);
+        let query = announce_query(hash, id, port, 5, "&event=started").replace(
+            &pct(&peer_id(id)),
+            &pct(&[
+                id,
+                (n / 250) as u8,
+                1,
+                2,
+                3,
+                4,
+                5,
+                6,
+                7,
+                8,
+                9,
+                0,
+                1,
+                2,
+                3,
+                4,
+                5,
+                6,
+                7,
+                8,
+            ]),
+        );
+        server.bencode(&query);
+    }
+    let path = format!("/api/torrents/{}", hex::encode(hash));
+    let first = server.json(&path);
+    assert_eq!(first["peer_count"].as_u64(), Some(count as u64));
+    assert_eq!(
+        first["peers"].as_array().unwrap().len(),
+        swarm_tracker::manager::api::DEFAULT_PEERS_PER_PAGE
+    );
+    let all = server.json(&format!("{path}?limit=100000"));
+    assert_eq!(all["peers"].as_array().unwrap().len(), count - 1, "capped");
+    let last = server.json(&format!("{path}?offset={}&limit=10", count - 1));
+    assert_eq!(
+        (
+            last["peers_offset"].as_u64(),
+            last["peers"].as_array().unwrap().len()
+        ),
+        (Some(count as u64 - 1), 1)
+    );
+    let addr = |v: &serde_json::Value| {
+        v["addr"]
+            .as_str()
+            .unwrap()
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+    };
+    let page: Vec<_> = all["peers"].as_array().unwrap().iter().map(addr).collect();
+    assert!(page.windows(2).all(|w| w[0] < w[1]), "ordered by address");
+    assert!(addr(&last["peers"][0]) > *page.last().unwrap());
+}

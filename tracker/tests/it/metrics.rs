@@ -20,7 +20,7 @@ fn metrics_count_announces_peers_and_bytes_per_server() {
     server.bencode(&announce_query(hash, 2, 10002, 10, "&event=started"));
     server.bencode(&announce_query(hash, 2, 10002, 10, "").replace("uploaded=0", "uploaded=4096"));
     server.bencode("/announce?garbage");
-    server.bencode("/scrape");
+    server.bencode(&format!("/scrape?info_hash={}", pct(&hash)));
 
     let text = server.get("/metrics").text();
     assert_eq!(

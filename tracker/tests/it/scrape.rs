@@ -31,10 +31,22 @@ fn scrape_reports_counts_per_torrent() {
         pct(&a)
     ));
     assert_eq!(dict(get(&both, "files")).len(), 2);
-    let all = server.bencode("/scrape");
-    assert_eq!(dict(get(&all, "files")).len(), 2);
     let unknown = server.bencode(&format!("/scrape?info_hash={}", pct(&[0x33; 20])));
     assert!(dict(get(&unknown, "files")).is_empty());
+}
+
+#[test]
+fn regression_full_scrape_is_refused() {
+    // Issue 15 item 8: `/scrape` without info_hash listed every info-hash to anyone.
+    let dir = temp_dir();
+    let server = TestServer::start(config(dir.path()));
+    server.bencode(&announce_query([0x11; 20], 1, 10001, 0, "&event=started"));
+    let all = server.bencode("/scrape");
+    assert_eq!(
+        failure(&all).as_deref(),
+        Some(swarm_tracker::http::scrape::FULL_SCRAPE_REFUSED)
+    );
+    assert!(!dict(&all).contains_key(&b"files".to_vec()));
 }
 
 #[test]

@@ -28,24 +28,20 @@ fn register(server: &TestServer, path: &str) -> String {
 }
 
 fn start_seed(server: &TestServer, hash: &str) -> serde_json::Value {
-    let response = request(
-        server.addr,
+    let response = server.api(
         "POST",
         &format!("/api/torrents/{hash}/seed"),
-        &[],
-        &[],
+        &serde_json::json!({}),
     );
     assert_eq!(response.status, 202, "{}", response.text());
     response.json()
 }
 
 fn stop_seed(server: &TestServer, hash: &str) -> Response {
-    request(
-        server.addr,
+    server.api(
         "DELETE",
         &format!("/api/torrents/{hash}/seed"),
-        &[],
-        &[],
+        &serde_json::json!({}),
     )
 }
 
@@ -110,12 +106,17 @@ fn seed_from_the_manager_serves_a_byte_exact_copy() {
     assert!(port > 0);
     let seeding = wait_seed(&server, &hash, "seeding");
     assert_eq!(seeding["port"].as_u64(), Some(port));
-    let again = request(
-        server.addr,
+    // Issue 15 item 6: the seed bound 0.0.0.0 though the tracker listens on 127.0.0.1.
+    let port = u16::try_from(port).unwrap();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.2", port)).is_err(),
+        "the seed listens beyond the tracker's address"
+    );
+    let again = server.api(
         "POST",
         &format!("/api/torrents/{hash}/seed"),
-        &[],
-        &[],
+        &serde_json::json!({}),
     );
     assert_eq!(again.status, 409, "{}", again.text());
     let list = server.json("/api/torrents");
@@ -144,16 +145,14 @@ fn seeding_unknown_or_malformed_hashes_is_refused() {
     let dir = temp_dir();
     let server = server_with_images(dir.path());
     let unknown = "00".repeat(20);
-    let posted = request(
-        server.addr,
+    let posted = server.api(
         "POST",
         &format!("/api/torrents/{unknown}/seed"),
-        &[],
-        &[],
+        &serde_json::json!({}),
     );
     assert_eq!(posted.status, 404, "{}", posted.text());
     assert_eq!(stop_seed(&server, &unknown).status, 404);
-    let malformed = request(server.addr, "POST", "/api/torrents/xyz/seed", &[], &[]);
+    let malformed = server.api("POST", "/api/torrents/xyz/seed", &serde_json::json!({}));
     assert_eq!(malformed.status, 400);
     write_file(&dir.path().join("images/a.bin"), 100_000, 1);
     let hash = register(&server, "a.bin");

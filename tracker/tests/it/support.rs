@@ -9,8 +9,33 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_bencode::value::Value;
-use swarm_tracker::TrackerConfig;
-use tokio::sync::oneshot;
+use std::sync::Arc;
+
+use swarm_net::origin::{serve_origin, OriginJob};
+use swarm_tracker::{SeedJob, SeedReport, SeedRun, SeedStarter, TrackerConfig};
+use tokio::sync::{oneshot, watch};
+
+/// The manager's seeds run by swarm-net, as `swarm tracker` injects them (the binary's
+/// `tracker_seed` is the same adapter; a binary crate cannot be imported by tests).
+#[derive(Debug)]
+pub struct NetSeeder;
+
+impl SeedStarter for NetSeeder {
+    fn run(&self, job: SeedJob, report: SeedReport, stop: watch::Receiver<bool>) -> SeedRun {
+        let job = OriginJob {
+            metainfo: job.metainfo,
+            files: job.files,
+            paths: job.paths,
+            listener: job.listener,
+            announce_url: job.announce_url,
+        };
+        Box::pin(async move {
+            serve_origin(job, move || report.seeding(), stop)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
 
 /// A running server; dropping it shuts it down.
 pub struct TestServer {
@@ -34,7 +59,8 @@ impl TestServer {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                swarm_tracker::serve_with_shutdown(listener, config, async {
+                let seeder: Arc<dyn SeedStarter> = Arc::new(NetSeeder);
+                swarm_tracker::serve_with_seeder(listener, config, Some(seeder), async {
                     let _ = shutdown_rx.await;
                 })
                 .await
@@ -69,6 +95,15 @@ impl TestServer {
             &[("Content-Type", "application/json")],
             &body,
         )
+    }
+
+    /// A state-changing API call as the page or a fleet client makes it: JSON body and
+    /// type, and [`AUTHENTICATED`] headers.
+    pub fn api(&self, method: &str, path: &str, json: &serde_json::Value) -> Response {
+        let body = serde_json::to_vec(json).unwrap();
+        let mut headers = vec![("Content-Type", "application/json")];
+        headers.extend_from_slice(AUTHENTICATED);
+        request(self.addr, method, path, &headers, &body)
     }
 
     /// Uploads `content` as multipart field `file` named `file_name`.
@@ -123,6 +158,11 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// Headers of an authenticated call. Empty until the fleet token lands (h/fleet): then
+/// this becomes `Authorization: Bearer <the test token>` and every test that changes
+/// state through [`TestServer::api`] is authenticated.
+pub const AUTHENTICATED: &[(&str, &str)] = &[];
 
 /// A plain config in a fresh data directory.
 pub fn config(data_dir: &Path) -> TrackerConfig {

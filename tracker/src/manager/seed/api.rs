@@ -16,6 +16,7 @@ use axum::Json;
 use serde::Deserialize;
 use swarm_engine::metainfo::{InfoHash, Metainfo};
 
+use super::task::ContentAt;
 use super::{SeedError, SeedView};
 use crate::manager::api::{blocking, parse_hash};
 use crate::manager::error::ApiError;
@@ -83,9 +84,25 @@ pub(crate) async fn start_seed(
         info_hash,
         reason: e.to_string(),
     })?;
-    Ok(state
-        .seeds
-        .start(metainfo, record.path, port, state.announce_url.clone())?)
+    Ok(state.seeds.start(
+        metainfo,
+        content_at(state, record.path),
+        (state.config.listen.ip(), port),
+        state.announce_url.clone(),
+    )?)
+}
+
+/// Where the content is and the directory it must stay in: the allowed directory if it
+/// was registered by path from there, else the uploads' `files` directory.
+fn content_at(state: &AppState, root: std::path::PathBuf) -> ContentAt {
+    let allowed = state
+        .config
+        .allowed_dir
+        .as_ref()
+        .and_then(|dir| dir.canonicalize().ok())
+        .filter(|dir| root.starts_with(dir));
+    let confined_to = allowed.unwrap_or_else(|| state.files_dir.clone());
+    ContentAt { root, confined_to }
 }
 
 /// Restarts the seeds the registry says should run (at tracker start).

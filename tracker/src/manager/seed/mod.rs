@@ -1,30 +1,34 @@
 //! The origin seeding registered torrents in-process, started and stopped from the manager.
 //!
-//! Each seed hashes its registered data first (`checking`), then runs a
-//! [`swarm_net::runner`] node with origin mode on that announces to this tracker
-//! (`seeding`), until `DELETE` stops it gracefully (`stopped`, after announcing `stopped`)
-//! or it fails (`failed`, with the error). States live in memory; what should be seeding is
+//! Each seed opens its registered files (confined to the directory they were registered
+//! from) and hands them to the injected [`SeedStarter`], which hashes them (`checking`),
+//! then serves them in origin mode announcing to this tracker (`seeding`), until `DELETE`
+//! stops it gracefully (`stopped`, after announcing `stopped`) or it fails (`failed`, with
+//! the error). States live in memory; what should be seeding is
 //! also kept in the registry (`seed_on_start`) so seeds resume when the tracker restarts.
 //!
 //! - [`api`]: `POST`/`DELETE /api/torrents/{info_hash}/seed`.
+//! - [`starter`]: the trait the binary implements with the peer-to-peer runtime.
 //! - [`task`]: one seed's life.
-//! - [`error`]: why starting was refused, why a seed failed.
+//! - [`error`]: why starting was refused.
 
 pub mod api;
 pub mod error;
+pub mod starter;
 pub mod task;
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, TcpListener};
-use std::sync::{Mutex, MutexGuard};
+use std::net::{IpAddr, TcpListener};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
 use swarm_engine::metainfo::InfoHash;
 use tokio::sync::watch;
 
-pub use error::{SeedError, SeedFailure};
-use task::{SeedJob, STOP_TIMEOUT};
+pub use error::SeedError;
+pub use starter::{SeedJob, SeedReport, SeedRun, SeedStarter};
+use task::{ContentAt, SeedTask, STOP_TIMEOUT};
 
 /// Where a seed is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,9 +105,18 @@ impl SeedHandle {
 #[derive(Debug, Default)]
 pub(crate) struct Seeds {
     map: Mutex<BTreeMap<InfoHash, SeedHandle>>,
+    starter: Option<Arc<dyn SeedStarter>>,
 }
 
 impl Seeds {
+    /// Seeds run by `starter` (none: seeding is refused).
+    pub fn new(starter: Option<Arc<dyn SeedStarter>>) -> Self {
+        Seeds {
+            map: Mutex::default(),
+            starter,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, BTreeMap<InfoHash, SeedHandle>> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -115,15 +128,17 @@ impl Seeds {
             .map_or_else(SeedView::stopped, SeedHandle::view)
     }
 
-    /// Reserves the port (0: any free one) and starts checking then seeding. Needs a tokio
-    /// runtime.
+    /// Reserves the port (0: any free one) on `ip` (the tracker's listen address: a tracker
+    /// told to listen on 127.0.0.1 seeds there too) and starts checking then seeding.
+    /// Needs a tokio runtime.
     pub fn start(
         &self,
         metainfo: swarm_engine::metainfo::Metainfo,
-        path: std::path::PathBuf,
-        port: u16,
+        content: ContentAt,
+        (ip, port): (IpAddr, u16),
         announce_url: String,
     ) -> Result<SeedView, SeedError> {
+        let starter = self.starter.clone().ok_or(SeedError::Unavailable)?;
         let info_hash = metainfo.info_hash;
         let mut map = self.lock();
         if let Some(handle) = map.get(&info_hash) {
@@ -137,7 +152,7 @@ impl Seeds {
             }
         }
         let refused = |source| SeedError::Port { port, source };
-        let reserved = TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).map_err(refused)?;
+        let reserved = TcpListener::bind((ip, port)).map_err(refused)?;
         let bound = reserved.local_addr().map_err(refused)?.port();
         let view = SeedView {
             state: SeedPhase::Checking,
@@ -146,13 +161,13 @@ impl Seeds {
         };
         let (status_tx, status_rx) = watch::channel(view.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
-        let job = SeedJob {
+        let job = SeedTask {
             metainfo,
-            path,
-            reserved,
+            content,
+            listener: reserved,
             announce_url,
         };
-        tokio::spawn(task::run(job, status_tx, stop_rx));
+        tokio::spawn(task::run(starter, job, status_tx, stop_rx));
         map.insert(
             info_hash,
             SeedHandle {

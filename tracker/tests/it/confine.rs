@@ -1,0 +1,123 @@
+//! Registered paths against a racing symlink swap (issue 15 item 7: the check
+//! canonicalized the path, then hashing re-opened it; 27 of 400 racing registrations
+//! hashed a file outside the allowed directory, and the seed would serve it).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::support::*;
+
+fn server_allowing(dir: &Path) -> TestServer {
+    let mut cfg = config(&dir.join("data"));
+    cfg.allowed_dir = Some(dir.join("allowed"));
+    TestServer::start(cfg)
+}
+
+/// Points `link` at `target` atomically (a new link renamed over the old one).
+fn repoint(link: &Path, target: &Path, scratch: &Path) {
+    let _ = std::fs::remove_file(scratch);
+    std::os::unix::fs::symlink(target, scratch).unwrap();
+    std::fs::rename(scratch, link).unwrap();
+}
+
+#[test]
+fn regression_a_racing_symlink_swap_never_gets_an_outside_file_hashed() {
+    let dir = temp_dir();
+    let (allowed, outside) = (dir.path().join("allowed"), dir.path().join("outside"));
+    std::fs::create_dir_all(&allowed).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(allowed.join("inside.img"), vec![1u8; 40_000]).unwrap();
+    std::fs::write(outside.join("secret.img"), vec![2u8; 40_000]).unwrap();
+    let server = server_allowing(dir.path());
+    let good = server.post_json("/api/torrents", &serde_json::json!({"path": "inside.img"}));
+    assert_eq!(good.status, 201, "{}", good.text());
+    let good_hash = good.json()["info_hash"].clone();
+
+    let link = allowed.join("racy.img");
+    repoint(
+        &link,
+        &allowed.join("inside.img"),
+        &allowed.join(".scratch"),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, link, allowed) = (Arc::clone(&stop), link.clone(), allowed.clone());
+        let targets = [allowed.join("inside.img"), outside.join("secret.img")];
+        std::thread::spawn(move || {
+            let mut flips = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let target = &targets[(flips % 2) as usize];
+                repoint(&link, target, &allowed.join(".scratch"));
+                flips += 1;
+            }
+            flips
+        })
+    };
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..400 {
+        let answer = server.post_json("/api/torrents", &serde_json::json!({"path": "racy.img"}));
+        match answer.status {
+            200 | 201 => {
+                let body = answer.json();
+                assert_eq!(
+                    body["info_hash"], good_hash,
+                    "hashed something else: {body}"
+                );
+                assert!(body["path"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(allowed.canonicalize().unwrap().to_str().unwrap()));
+                accepted += 1;
+            }
+            403 | 404 => refused += 1,
+            other => panic!("unexpected {other}: {}", answer.text()),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let flips = swapper.join().unwrap();
+    assert!(flips > 400, "the swap did not race ({flips} flips)");
+    eprintln!(
+        "racing registrations: {accepted} accepted (inside file), {refused} refused, {flips} flips"
+    );
+    let listed = server.json("/api/torrents");
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+}
+
+#[test]
+fn a_registered_file_swapped_for_a_link_is_never_seeded() {
+    let dir = temp_dir();
+    let allowed = dir.path().join("allowed");
+    std::fs::create_dir_all(&allowed).unwrap();
+    std::fs::write(allowed.join("a.img"), vec![3u8; 40_000]).unwrap();
+    std::fs::write(dir.path().join("secret.img"), vec![3u8; 40_000]).unwrap();
+    let server = server_allowing(dir.path());
+    let registered = server.post_json("/api/torrents", &serde_json::json!({"path": "a.img"}));
+    let hash = registered.json()["info_hash"].as_str().unwrap().to_string();
+    // Same bytes outside: only the confinement check can tell them apart.
+    repoint(
+        &allowed.join("a.img"),
+        &dir.path().join("secret.img"),
+        &allowed.join(".s"),
+    );
+    let started = server.api(
+        "POST",
+        &format!("/api/torrents/{hash}/seed"),
+        &serde_json::json!({}),
+    );
+    assert_eq!(started.status, 202, "{}", started.text());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let seeding = loop {
+        let view = server.json(&format!("/api/torrents/{hash}"))["seeding"].clone();
+        if view["state"] != "checking" {
+            break view;
+        }
+        assert!(std::time::Instant::now() < deadline, "{view}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(seeding["state"], "failed", "{seeding}");
+    assert!(
+        seeding["error"].as_str().unwrap().contains("outside"),
+        "{seeding}"
+    );
+}
