@@ -119,7 +119,6 @@ impl Storage {
             handles,
             paths,
             has_pad_files: metainfo.files.iter().any(|f| f.pad),
-            corrupt_reads: false,
         }
     }
 
