@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use swarm_engine::bitfield::Bitfield;
-use swarm_engine::record::{NodeRecord, NodeRole, RecordSource, RunRecord, Sample};
+use swarm_engine::record::{NodeRecord, NodeRole, RecordSource, RunRecord, Sample, UploadFairness};
 use swarm_engine::units::format_size;
 use swarm_net::download;
 use swarm_net::runner::{self, NodeOptions, Running};
@@ -228,6 +228,7 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
         bound_s: 0.0, // loopback links have no nominal rate: no bound
         makespan_s,
         origin_uploaded_bytes,
+        upload_fairness: UploadFairness::of_nodes(&nodes, file_size),
         nodes,
     };
 

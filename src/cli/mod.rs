@@ -9,6 +9,7 @@ mod progress;
 mod report;
 mod seed;
 mod sim;
+mod sweep;
 mod tracker;
 mod verify;
 

@@ -39,6 +39,10 @@ pub struct SimArgs {
     /// exit without simulating; `scripts/netns-run` builds real hosts from it.
     #[arg(long)]
     plan: bool,
+    /// Run the scenario at each value of one setting and chart how it scales:
+    /// `peers=6,12,24,48` or `size=256MiB,1GiB` (records in DIR/AXIS-VALUE/, the chart in DIR).
+    #[arg(long, value_name = "AXIS=V1,V2,...")]
+    sweep: Option<String>,
 }
 
 /// Runs `swarm sim`.
@@ -74,6 +78,17 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
         };
         PathBuf::from(format!("out/sim-{stem}{suffix}"))
     });
+    if let Some(spec) = &args.sweep {
+        return super::sweep::run_sweep(super::sweep::SweepRun {
+            spec,
+            scenario: &scenario,
+            seed,
+            strategy,
+            out: &out,
+            json: args.json,
+            no_report: args.no_report,
+        });
+    }
 
     let bar = progress_bar(scenario.bound_s());
     let started = Instant::now();
@@ -118,6 +133,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
             "join_bound_s": r.join_bound_s(),
             "makespan_over_join_bound": r.makespan_over_join_bound(),
             "origin_copies": r.origin_copies(),
+            "upload_fairness": r.upload_fairness,
             "events": output.events,
             "events_per_s": events_per_s,
             "wall_s": wall_s,
@@ -152,6 +168,15 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
             "origin       {:.2} copies of the file uploaded",
             r.origin_copies()
         );
+        if let Some(u) = &r.upload_fairness {
+            let jain = u
+                .jain_index
+                .map_or("n/a".to_string(), |j| format!("{j:.3}"));
+            println!(
+                "peer upload  {:.2} to {:.2} copies, Jain's index {jain}",
+                u.min_peer_copies, u.max_peer_copies
+            );
+        }
         println!(
             "simulation   {} events in {wall_s:.2} s wall ({:.2} M events/s)",
             output.events,
