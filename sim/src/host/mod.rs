@@ -19,7 +19,7 @@ use swarm_engine::time::Time;
 use swarm_engine::wire::{Message, HANDSHAKE_LEN};
 
 use self::tracker::SimTracker;
-use crate::net::{Net, NetOutput};
+use crate::net::{remote, Net, NetOutput};
 use crate::record::NodeOutcome;
 use crate::run_loop::{drive, next_of, trace_net, Driven, EventQueue, Source, World};
 use crate::scenario::Scenario;
@@ -346,15 +346,15 @@ impl<'a> Host<'a> {
         slot.incarnation += 1;
         slot.timer_at = None;
         for end in self.net.open_ends(i).to_vec() {
-            let remote = self.net.node_of(end ^ 1);
+            let peer = self.net.node_of(remote(end));
             let latency = self.net.latency(end);
             self.net.close(end);
             let at = self.now + latency;
             self.input_at(
                 at,
-                remote,
+                peer,
                 Input::Disconnected {
-                    conn: ConnId(end ^ 1),
+                    conn: ConnId(remote(end)),
                 },
             );
         }
@@ -368,7 +368,7 @@ impl<'a> Host<'a> {
             return;
         }
         if let Frame::Message(Message::Piece { index, .. }) = &frame {
-            let sender = self.net.node_of(end ^ 1);
+            let sender = self.net.node_of(remote(end));
             if self.slots[sender].corrupt {
                 self.slots[node].tainted.insert(*index);
             }
