@@ -17,7 +17,7 @@ use crate::error::ReportError;
 pub struct SweepRow {
     /// The swept value as the user wrote it (`48`, `1GiB`).
     pub label: String,
-    /// The swept value as a number (peers, or bytes), the chart's x.
+    /// The swept value as a number in the chart's unit (peers, MiB), the chart's x.
     pub value: f64,
     /// `makespan / bound`; `None` if some peer never finished.
     pub makespan_over_bound: Option<f64>,

@@ -30,7 +30,15 @@ impl SweepAxis {
     pub fn description(self) -> &'static str {
         match self {
             SweepAxis::Peers => "peers",
-            SweepAxis::FileSize => "file size (bytes)",
+            SweepAxis::FileSize => "file size (MiB)",
+        }
+    }
+
+    /// A value in the unit of [`SweepAxis::description`].
+    pub fn chart_value(self, value: u64) -> f64 {
+        match self {
+            SweepAxis::Peers => value as f64,
+            SweepAxis::FileSize => value as f64 / f64::from(1 << 20),
         }
     }
 }

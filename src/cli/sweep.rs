@@ -36,7 +36,11 @@ pub fn run_sweep(run: SweepRun<'_>) -> anyhow::Result<Outcome> {
         let path = dir.join("record.json");
         std::fs::write(&path, output.record.to_json_pretty())
             .with_context(|| format!("cannot write {}", path.display()))?;
-        rows.push(SweepRow::new(label, *value as f64, &output.record));
+        rows.push(SweepRow::new(
+            label,
+            sweep.axis.chart_value(*value),
+            &output.record,
+        ));
     }
     let table = SweepTable {
         axis: sweep.axis.name().to_string(),
