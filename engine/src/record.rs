@@ -105,6 +105,21 @@ pub struct UploadFairness {
     pub jain_index: Option<f64>,
 }
 
+/// `0.93 to 1.10 copies, Jain's index 0.998`.
+impl std::fmt::Display for UploadFairness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.2} to {:.2} copies, Jain's index ",
+            self.min_peer_copies, self.max_peer_copies
+        )?;
+        match self.jain_index {
+            Some(j) => write!(f, "{j:.3}"),
+            None => write!(f, "n/a"),
+        }
+    }
+}
+
 impl UploadFairness {
     /// The fairness of the peers among `nodes`; `None` without peers or when `file_size`
     /// is 0.

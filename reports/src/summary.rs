@@ -188,14 +188,7 @@ impl fmt::Display for RecordSummary {
             None => writeln!(f, "  origin upload    n/a (file size is 0)")?,
         }
         if let Some(u) = &self.upload_fairness {
-            let jain = u
-                .jain_index
-                .map_or("n/a".to_string(), |j| format!("{j:.3}"));
-            writeln!(
-                f,
-                "  peer upload      {:.2} to {:.2} copies, Jain's index {jain}",
-                u.min_peer_copies, u.max_peer_copies
-            )?;
+            writeln!(f, "  peer upload      {u}")?;
         }
         match &self.slowest_peer {
             Some(p) => writeln!(

@@ -169,13 +169,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
             r.origin_copies()
         );
         if let Some(u) = &r.upload_fairness {
-            let jain = u
-                .jain_index
-                .map_or("n/a".to_string(), |j| format!("{j:.3}"));
-            println!(
-                "peer upload  {:.2} to {:.2} copies, Jain's index {jain}",
-                u.min_peer_copies, u.max_peer_copies
-            );
+            println!("peer upload  {u}");
         }
         println!(
             "simulation   {} events in {wall_s:.2} s wall ({:.2} M events/s)",
