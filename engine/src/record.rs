@@ -87,6 +87,62 @@ pub struct RunRecord {
     pub origin_uploaded_bytes: u64,
     /// Every node, origin first.
     pub nodes: Vec<NodeRecord>,
+    /// How evenly the peers shared the upload; `None` without peers or file size (and in
+    /// records written before it existed).
+    #[serde(default)]
+    pub upload_fairness: Option<UploadFairness>,
+}
+
+/// How evenly the peers shared the upload: the smallest and largest peer upload in copies
+/// of the file, and Jain's fairness index over the peer uploads, `(Σx)² / (n·Σx²)`: 1 when
+/// every peer uploaded the same, `1/n` when one peer uploaded everything.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct UploadFairness {
+    /// The smallest upload of a peer, in copies of the file.
+    pub min_peer_copies: f64,
+    /// The largest upload of a peer, in copies of the file.
+    pub max_peer_copies: f64,
+    /// Jain's index over peer uploads; `None` when no peer uploaded anything.
+    pub jain_index: Option<f64>,
+}
+
+/// `0.93 to 1.10 copies, Jain's index 0.998`.
+impl std::fmt::Display for UploadFairness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.2} to {:.2} copies, Jain's index ",
+            self.min_peer_copies, self.max_peer_copies
+        )?;
+        match self.jain_index {
+            Some(j) => write!(f, "{j:.3}"),
+            None => write!(f, "n/a"),
+        }
+    }
+}
+
+impl UploadFairness {
+    /// The fairness of the peers among `nodes`; `None` without peers or when `file_size`
+    /// is 0.
+    pub fn of_nodes(nodes: &[NodeRecord], file_size: u64) -> Option<Self> {
+        let uploads: Vec<f64> = nodes
+            .iter()
+            .filter(|n| n.role == NodeRole::Peer)
+            .map(|n| n.uploaded_bytes as f64 / file_size as f64)
+            .collect();
+        if uploads.is_empty() || file_size == 0 {
+            return None;
+        }
+        let sum: f64 = uploads.iter().sum();
+        let sum_sq: f64 = uploads.iter().map(|x| x * x).sum();
+        // Nine decimals: short enough that JSON reads back exactly what was written.
+        let round = |x: f64| (x * 1e9).round() / 1e9;
+        Some(UploadFairness {
+            min_peer_copies: round(uploads.iter().copied().fold(f64::INFINITY, f64::min)),
+            max_peer_copies: round(uploads.iter().copied().fold(0.0, f64::max)),
+            jain_index: (sum_sq > 0.0).then(|| round(sum * sum / (uploads.len() as f64 * sum_sq))),
+        })
+    }
 }
 
 impl RunRecord {
@@ -185,6 +241,7 @@ mod tests {
             makespan_s: Some(130.0),
             origin_uploaded_bytes: 0,
             nodes: vec![peer(0.0, Some(9.0)), peer(120.0, Some(130.0))],
+            upload_fairness: None,
         };
         // The late peer needs 8 s at 1 Gbps after joining at 120 s.
         assert!((record.join_bound_s() - 128.0).abs() < 1e-9);
@@ -203,6 +260,30 @@ mod tests {
         record.nodes[0].download_bps = 0;
         assert_eq!(record.join_bound_s(), 0.0);
         assert_eq!(record.makespan_over_join_bound(), None);
+    }
+
+    #[test]
+    fn fairness_is_one_for_equal_uploads_and_one_over_n_for_a_single_uploader() {
+        let with_uploads = |uploads: &[u64]| -> Vec<NodeRecord> {
+            uploads
+                .iter()
+                .map(|&u| NodeRecord {
+                    uploaded_bytes: u,
+                    ..peer(0.0, Some(1.0))
+                })
+                .collect()
+        };
+        let even =
+            UploadFairness::of_nodes(&with_uploads(&[100, 100, 100, 100]), 100).expect("peers");
+        assert_eq!((even.min_peer_copies, even.max_peer_copies), (1.0, 1.0));
+        assert!((even.jain_index.expect("uploads") - 1.0).abs() < 1e-12);
+        let one = UploadFairness::of_nodes(&with_uploads(&[0, 0, 0, 400]), 100).expect("peers");
+        assert_eq!((one.min_peer_copies, one.max_peer_copies), (0.0, 4.0));
+        assert!((one.jain_index.expect("uploads") - 0.25).abs() < 1e-12);
+        let none = UploadFairness::of_nodes(&with_uploads(&[0, 0]), 100).expect("peers");
+        assert_eq!(none.jain_index, None);
+        assert_eq!(UploadFairness::of_nodes(&with_uploads(&[5]), 0), None);
+        assert_eq!(UploadFairness::of_nodes(&[], 100), None);
     }
 
     #[test]

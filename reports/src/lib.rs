@@ -11,7 +11,8 @@
 //! | `upload-share.{svg,png}` | upload per node in copies of the file, origin first |
 //! | `origin-upload.{svg,png}` | the origin's upload rate over time |
 //! | `throughput.{svg,png}` | the swarm's total download rate against the bound's average rate |
-//! | `summary.txt`, `summary.json` | per record: makespan against bound, origin copies, stragglers |
+//! | `summary.txt`, `summary.json` | per record: makespan against bound, origin copies, upload fairness, stragglers |
+//! | `sweep.{svg,png}` | [`render_sweep`]: makespan ÷ bound, origin copies and Jain's index against a swept value |
 //!
 //! Contract:
 //! - Bad content never panics and never fails the report: a chart with nothing to plot says
@@ -30,6 +31,7 @@ mod error;
 mod font;
 mod series;
 mod summary;
+mod sweep;
 mod units;
 
 use std::fs;
@@ -40,6 +42,7 @@ use swarm_engine::record::RunRecord;
 use crate::charts::Chart;
 pub use crate::error::ReportError;
 pub use crate::summary::{RecordSummary, ReportSummary, SlowestPeer};
+pub use crate::sweep::{render_sweep, SweepRow, SweepTable};
 
 /// Name of the text summary written by [`render`].
 pub const SUMMARY_TXT: &str = "summary.txt";

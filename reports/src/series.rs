@@ -273,6 +273,7 @@ pub(crate) mod tests {
             makespan_s: None,
             origin_uploaded_bytes: 0,
             nodes,
+            upload_fairness: None,
         }
     }
 

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use swarm_engine::record::{NodeRole, RecordSource, RunRecord};
+use swarm_engine::record::{NodeRole, RecordSource, RunRecord, UploadFairness};
 
 use crate::series::completion_s;
 
@@ -57,6 +57,9 @@ pub struct RecordSummary {
     pub makespan_over_join_bound: Option<f64>,
     /// The origin's upload in copies of the file; `None` when the file size is zero.
     pub origin_upload_copies: Option<f64>,
+    /// Smallest and largest peer upload in copies, and Jain's index (computed from the
+    /// nodes for records that predate the field).
+    pub upload_fairness: Option<UploadFairness>,
     /// The peer that finished last, among those that finished.
     pub slowest_peer: Option<SlowestPeer>,
     /// Peers without a completion time, in record order.
@@ -110,6 +113,9 @@ impl RecordSummary {
             join_bound_s: record.join_bound_s(),
             makespan_over_join_bound: record.makespan_over_join_bound(),
             origin_upload_copies: (record.file_size > 0).then(|| record.origin_copies()),
+            upload_fairness: record
+                .upload_fairness
+                .or_else(|| UploadFairness::of_nodes(&record.nodes, record.file_size)),
             slowest_peer,
             unfinished_peers,
         }
@@ -188,6 +194,9 @@ impl fmt::Display for RecordSummary {
             Some(copies) => writeln!(f, "  origin upload    {copies:.2} copies of the file")?,
             None => writeln!(f, "  origin upload    n/a (file size is 0)")?,
         }
+        if let Some(u) = &self.upload_fairness {
+            writeln!(f, "  peer upload      {u}")?;
+        }
         match &self.slowest_peer {
             Some(p) => writeln!(
                 f,
@@ -249,6 +258,9 @@ mod tests {
         ]);
         rec.makespan_s = Some(15.0);
         rec.origin_uploaded_bytes = 1_500;
+        for (peer, up) in rec.nodes[1..].iter_mut().zip([1_000, 500, 1_500]) {
+            peer.uploaded_bytes = up;
+        }
         rec
     }
 
@@ -271,6 +283,10 @@ mod tests {
         assert!(text.starts_with("bt: bittorrent (simulated), scenario test, seed 7"));
         assert!(text.contains("makespan / bound 1.500"), "{text}");
         assert!(text.contains("1.50 copies of the file"), "{text}");
+        assert!(
+            text.contains("peer upload      0.50 to 1.50 copies, Jain's index 0.857"),
+            "{text}"
+        );
         assert!(
             text.contains("slowest peer     peer-2 at 15.00 s"),
             "{text}"
@@ -325,6 +341,10 @@ mod tests {
         assert_eq!(json["records"][0]["label"], "a");
         assert_eq!(json["records"][0]["source"], "sim");
         assert_eq!(json["records"][0]["slowest_peer"]["id"], "peer-2");
+        assert_eq!(
+            json["records"][0]["upload_fairness"]["min_peer_copies"],
+            0.5
+        );
         assert_eq!(
             ReportSummary::of_records(&[]).to_string(),
             "no run records\n"

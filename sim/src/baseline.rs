@@ -12,246 +12,286 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use swarm_engine::record::Sample;
 use swarm_engine::time::Time;
 
+use crate::faults::{timed_faults, FaultEvent};
 use crate::net::{End, Net, NetOutput};
-use crate::record::{initial_interval, NodeOutcome, Sampler};
-use crate::scenario::{Fault, Scenario, Strategy};
+use crate::record::NodeOutcome;
+use crate::run_loop::{drive, next_of, trace_net, Driven, EventQueue, Source, World};
+use crate::scenario::{Scenario, Strategy};
+use crate::trace::Trace;
 use crate::{Progress, RunLimits};
 
 /// Size of one message of a baseline flow.
 pub const CHUNK_BYTES: u64 = 1 << 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Kind {
+/// What a baseline schedules on its own queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BaselineEvent {
+    /// A peer shows up.
     Join(usize),
+    /// A peer's connection to the origin is up: its flow starts (or resumes).
     FlowStart(usize),
-    SetRates(usize, u64, u64),
-    Crash(usize),
-    OriginDown,
-    OriginUp,
+    /// A fault of the scenario.
+    Fault(FaultEvent),
 }
 
-/// Runs a baseline; returns outcomes, samples, event count and end time.
-pub fn run(
+impl BaselineEvent {
+    /// A small code for the trace, and the node it concerns (0 for the origin's own).
+    fn code_and_node(self) -> (u64, usize) {
+        match self {
+            BaselineEvent::Join(i) => (2, i),
+            BaselineEvent::FlowStart(i) => (7, i),
+            BaselineEvent::Fault(FaultEvent::PeerCrash(i)) => (4, i),
+            BaselineEvent::Fault(FaultEvent::OriginDown) => (4, 0),
+            BaselineEvent::Fault(FaultEvent::OriginUp) => (5, 0),
+            BaselineEvent::Fault(FaultEvent::SetRates(i, _, _)) => (6, i),
+        }
+    }
+}
+
+/// One peer as a baseline sees it.
+#[derive(Debug, Clone, Default)]
+struct PeerState {
+    joined: Option<Time>,
+    completed: Option<Time>,
+    crashed: bool,
+    /// Its current flow from the origin.
+    flow: Option<End>,
+    uploaded_bytes: u64,
+    downloaded_bytes: u64,
+}
+
+/// One `naive` or `queued` run.
+#[derive(Debug)]
+struct Baseline<'a> {
+    scenario: &'a Scenario,
+    strategy: Strategy,
+    now: Time,
+    seq: u64,
+    events: EventQueue<BaselineEvent>,
+    net: Net<u64>,
+    nodes: Vec<PeerState>,
+    origin_down: bool,
+    /// Peers waiting for the origin to come back.
+    held: Vec<usize>,
+    /// Bytes of each flow not yet queued, by the origin's end.
+    left_to_queue: BTreeMap<End, u64>,
+    /// Under `queued`: the peers waiting for their turn, and the one being served.
+    waiting: VecDeque<usize>,
+    active: Option<usize>,
+    pending: usize,
+}
+
+/// Runs a baseline; returns the node outcomes and what the loop saw.
+pub(crate) fn run(
     scenario: &Scenario,
     seed: u64,
     strategy: Strategy,
     limits: &RunLimits,
     progress: &mut dyn FnMut(Progress),
-) -> (Vec<NodeOutcome>, Vec<Vec<Sample>>, u64, Time) {
+    trace: &mut Trace,
+) -> (Vec<NodeOutcome>, Driven) {
     let n = scenario.nodes.len();
-    let file = scenario.file_size_bytes;
-    let mut net: Net<u64> = Net::new(scenario.goodput_factor);
+    let mut net = Net::new(scenario.goodput_factor);
     for node in &scenario.nodes {
         net.add_node(node.upload_bps, node.download_bps);
     }
-    let mut seq = 0u64;
-    // (time, seq) -> kind: an ordered map is the event heap here (few events).
-    let mut events: BTreeMap<(Time, u64), Kind> = BTreeMap::new();
-    let push = |events: &mut BTreeMap<(Time, u64), Kind>, seq: &mut u64, t: Time, k: Kind| {
-        *seq += 1;
-        events.insert((t, *seq), k);
+    let mut world = Baseline {
+        scenario,
+        strategy,
+        now: Time::ZERO,
+        seq: 0,
+        events: EventQueue::default(),
+        net,
+        nodes: vec![PeerState::default(); n],
+        origin_down: false,
+        held: Vec::new(),
+        left_to_queue: BTreeMap::new(),
+        waiting: VecDeque::new(),
+        active: None,
+        pending: n - 1,
     };
+    world.nodes[0].joined = Some(Time::ZERO);
     for (i, join) in scenario.join_times(seed).into_iter().enumerate().skip(1) {
-        push(&mut events, &mut seq, Time::ZERO + join, Kind::Join(i));
+        world.push(Time::ZERO + join, BaselineEvent::Join(i));
     }
-    for fault in &scenario.faults {
-        match fault {
-            Fault::LinkDegraded {
-                node,
-                at,
-                duration,
-                upload_bps,
-                download_bps,
-            } => {
-                let i = scenario.node_index(node).expect("validated");
-                let t = Time::ZERO + *at;
-                push(
-                    &mut events,
-                    &mut seq,
-                    t,
-                    Kind::SetRates(i, *upload_bps, *download_bps),
-                );
-                if let Some(d) = duration {
-                    let spec = &scenario.nodes[i];
-                    let k = Kind::SetRates(i, spec.upload_bps, spec.download_bps);
-                    push(&mut events, &mut seq, t + *d, k);
-                }
+    for (at, fault) in timed_faults(scenario) {
+        world.push(at, BaselineEvent::Fault(fault));
+    }
+    let driven = drive(&mut world, n, scenario.bound_s(), limits, progress, trace);
+    let outcomes = world
+        .nodes
+        .iter()
+        .map(|p| NodeOutcome {
+            joined: p.joined,
+            completed: p.completed,
+            crashed: p.crashed,
+            uploaded_bytes: p.uploaded_bytes,
+            downloaded_bytes: p.downloaded_bytes,
+        })
+        .collect();
+    (outcomes, driven)
+}
+
+impl World for Baseline<'_> {
+    fn next(&self) -> Option<(Time, Source)> {
+        next_of(&self.events, &self.net)
+    }
+
+    fn set_now(&mut self, now: Time) {
+        self.now = now;
+    }
+
+    fn step(&mut self, source: Source, n: u64, trace: &mut Trace) {
+        let start_next = match source {
+            Source::Net => {
+                let output = self.net.step(&mut self.seq);
+                trace_net(trace, n, self.now, &output);
+                self.on_net(output)
             }
-            Fault::PeerCrash { node, at } => {
-                let i = scenario.node_index(node).expect("validated");
-                push(&mut events, &mut seq, Time::ZERO + *at, Kind::Crash(i));
+            Source::Queue => {
+                let Some(event) = self.events.pop() else {
+                    return;
+                };
+                let (kind, node) = event.code_and_node();
+                let description = trace.wants(n).then(|| format!("{event:?}"));
+                trace.event(n, self.now, 16 + kind, node as u64, 0, description);
+                self.handle(event)
             }
-            Fault::OriginRestart { at, downtime } => {
-                let t = Time::ZERO + *at;
-                push(&mut events, &mut seq, t, Kind::OriginDown);
-                push(&mut events, &mut seq, t + *downtime, Kind::OriginUp);
+        };
+        if start_next {
+            self.active = self.waiting.pop_front();
+            if let Some(i) = self.active {
+                self.connect_after_round_trip(i);
             }
-            Fault::CorruptPeer { .. } | Fault::TrackerOutage { .. } => {}
         }
     }
 
-    let mut joined: Vec<Option<Time>> = vec![None; n];
-    joined[0] = Some(Time::ZERO);
-    let mut completed: Vec<Option<Time>> = vec![None; n];
-    let mut crashed = vec![false; n];
-    // Each peer's current flow from the origin, and the peers waiting for the origin.
-    let mut flow: Vec<Option<End>> = vec![None; n];
-    let mut origin_down = false;
-    let mut held: Vec<usize> = Vec::new();
-    let mut up = vec![0u64; n];
-    let mut down = vec![0u64; n];
-    let mut left_to_queue: BTreeMap<End, (usize, u64)> = BTreeMap::new();
-    let mut waiting: VecDeque<usize> = VecDeque::new();
-    // Under `queued`, the peer being served.
-    let mut active: Option<usize> = None;
-    let mut pending = n - 1;
-    let mut sampler = Sampler::new(n, initial_interval(scenario.bound_s()));
-    let mut count = 0u64;
-    let mut now = Time::ZERO;
+    fn counters(&self) -> Vec<(u64, u64)> {
+        self.nodes
+            .iter()
+            .map(|p| (p.uploaded_bytes, p.downloaded_bytes))
+            .collect()
+    }
 
-    let queue_chunk = |net: &mut Net<u64>,
-                       left: &mut BTreeMap<End, (usize, u64)>,
-                       now: Time,
-                       seq: &mut u64,
-                       end: End| {
-        if let Some((_, bytes)) = left.get_mut(&end) {
+    fn pending_peers(&self) -> usize {
+        self.pending
+    }
+}
+
+impl Baseline<'_> {
+    fn push(&mut self, at: Time, event: BaselineEvent) {
+        self.events.push(&mut self.seq, at, event);
+    }
+
+    /// Connection set-up costs one round trip before data flows.
+    fn connect_after_round_trip(&mut self, i: usize) {
+        let rtt = 2 * self.scenario.latency(0, i);
+        self.push(self.now + rtt, BaselineEvent::FlowStart(i));
+    }
+
+    /// Queues the flow's next chunk on the origin's `end`, if any is left.
+    fn queue_chunk(&mut self, end: End) {
+        if let Some(bytes) = self.left_to_queue.get_mut(&end) {
             if *bytes > 0 {
                 let len = (*bytes).min(CHUNK_BYTES);
                 *bytes -= len;
-                net.send(now, seq, end, len, len as u32);
-            }
-        }
-    };
-
-    while pending > 0 {
-        let ev_next = events.keys().next().copied();
-        let net_next = net.peek();
-        let (t, from_net) = match (ev_next, net_next) {
-            (Some(e), Some(nn)) if nn < e => (nn.0, true),
-            (Some(e), _) => (e.0, false),
-            (None, Some(nn)) => (nn.0, true),
-            (None, None) => break,
-        };
-        if t > limits.deadline {
-            now = limits.deadline;
-            break;
-        }
-        while sampler.due(t) {
-            let counters: Vec<(u64, u64)> = up.iter().copied().zip(down.iter().copied()).collect();
-            sampler.take(&counters);
-            progress(Progress {
-                sim_s: t.as_secs_f64(),
-                done_peers: n - 1 - pending,
-                total_peers: n - 1,
-            });
-        }
-        now = t;
-        count += 1;
-        let mut start_next = false;
-        if from_net {
-            match net.step(&mut seq) {
-                NetOutput::Sent { end, .. } => {
-                    queue_chunk(&mut net, &mut left_to_queue, now, &mut seq, end);
-                }
-                NetOutput::Delivered { node, end, count } => {
-                    let mut len_bytes = 0;
-                    for _ in 0..count {
-                        if let Some(len) = net.take_delivered(end) {
-                            len_bytes += len;
-                        }
-                    }
-                    up[0] += len_bytes;
-                    down[node] += len_bytes;
-                    if down[node] >= file && completed[node].is_none() {
-                        completed[node] = Some(now);
-                        flow[node] = None;
-                        pending -= 1;
-                        start_next = strategy == Strategy::Queued;
-                    }
-                }
-                NetOutput::Nothing => {}
-            }
-        } else {
-            let Some((_, kind)) = events.pop_first() else {
-                break;
-            };
-            match kind {
-                Kind::Join(i) if crashed[i] => {}
-                Kind::Join(i) => {
-                    joined[i] = Some(now);
-                    match strategy {
-                        Strategy::Queued => {
-                            waiting.push_back(i);
-                            start_next = active.is_none();
-                        }
-                        _ => {
-                            // Connection set-up: one round trip before data flows.
-                            let rtt = 2 * scenario.latency(0, i);
-                            push(&mut events, &mut seq, now + rtt, Kind::FlowStart(i));
-                        }
-                    }
-                }
-                Kind::FlowStart(i) if crashed[i] || completed[i].is_some() => {}
-                Kind::FlowStart(i) if origin_down => held.push(i),
-                Kind::FlowStart(i) => {
-                    let (end, _) = net.open(0, i, scenario.latency(0, i));
-                    flow[i] = Some(end);
-                    left_to_queue.insert(end, (i, file - down[i]));
-                    queue_chunk(&mut net, &mut left_to_queue, now, &mut seq, end);
-                    queue_chunk(&mut net, &mut left_to_queue, now, &mut seq, end);
-                }
-                Kind::Crash(i) => {
-                    if i != 0 && completed[i].is_none() && !crashed[i] {
-                        crashed[i] = true;
-                        pending -= 1;
-                        if let Some(end) = flow[i].take() {
-                            net.close(end);
-                        }
-                        waiting.retain(|&w| w != i);
-                        start_next = active == Some(i);
-                    }
-                }
-                Kind::OriginDown => {
-                    origin_down = true;
-                    for (i, current) in flow.iter_mut().enumerate() {
-                        if let Some(end) = current.take() {
-                            net.close(end);
-                            held.push(i);
-                        }
-                    }
-                }
-                Kind::OriginUp => {
-                    origin_down = false;
-                    for i in std::mem::take(&mut held) {
-                        // Reconnecting costs a round trip, as the first connection did.
-                        let rtt = 2 * scenario.latency(0, i);
-                        push(&mut events, &mut seq, now + rtt, Kind::FlowStart(i));
-                    }
-                }
-                Kind::SetRates(i, u, d) => net.set_rates(i, u, d),
-            }
-        }
-        if start_next {
-            active = waiting.pop_front();
-            if let Some(i) = active {
-                let rtt = 2 * scenario.latency(0, i);
-                push(&mut events, &mut seq, now + rtt, Kind::FlowStart(i));
+                self.net.send(self.now, &mut self.seq, end, len, len as u32);
             }
         }
     }
-    let counters: Vec<(u64, u64)> = up.iter().copied().zip(down.iter().copied()).collect();
-    let samples = sampler.finish(now, &counters);
-    let outcomes = (0..n)
-        .map(|i| NodeOutcome {
-            joined: joined[i],
-            completed: completed[i],
-            crashed: crashed[i],
-            uploaded_bytes: up[i],
-            downloaded_bytes: down[i],
-        })
-        .collect();
-    (outcomes, samples, count, now)
+
+    /// A network stage; returns whether the next queued peer's turn has come.
+    fn on_net(&mut self, output: NetOutput) -> bool {
+        match output {
+            NetOutput::Sent { end, .. } => self.queue_chunk(end),
+            NetOutput::Delivered { node, end, count } => {
+                let mut len_bytes = 0;
+                for _ in 0..count {
+                    if let Some(len) = self.net.take_delivered(end) {
+                        len_bytes += len;
+                    }
+                }
+                self.nodes[0].uploaded_bytes += len_bytes;
+                let peer = &mut self.nodes[node];
+                peer.downloaded_bytes += len_bytes;
+                if peer.downloaded_bytes >= self.scenario.file_size_bytes
+                    && peer.completed.is_none()
+                {
+                    peer.completed = Some(self.now);
+                    peer.flow = None;
+                    self.pending -= 1;
+                    return self.strategy == Strategy::Queued;
+                }
+            }
+            NetOutput::Nothing => {}
+        }
+        false
+    }
+
+    /// One of the baseline's own events; returns whether the next queued peer's turn has
+    /// come.
+    fn handle(&mut self, event: BaselineEvent) -> bool {
+        match event {
+            BaselineEvent::Join(i) if self.nodes[i].crashed => {}
+            BaselineEvent::Join(i) => {
+                self.nodes[i].joined = Some(self.now);
+                if self.strategy == Strategy::Queued {
+                    self.waiting.push_back(i);
+                    return self.active.is_none();
+                }
+                self.connect_after_round_trip(i);
+            }
+            BaselineEvent::FlowStart(i)
+                if self.nodes[i].crashed || self.nodes[i].completed.is_some() => {}
+            BaselineEvent::FlowStart(i) if self.origin_down => self.held.push(i),
+            BaselineEvent::FlowStart(i) => {
+                let (end, _) = self.net.open(0, i, self.scenario.latency(0, i));
+                self.nodes[i].flow = Some(end);
+                let left = self.scenario.file_size_bytes - self.nodes[i].downloaded_bytes;
+                self.left_to_queue.insert(end, left);
+                // Two chunks queued per flow keep the origin's uplink busy.
+                self.queue_chunk(end);
+                self.queue_chunk(end);
+            }
+            BaselineEvent::Fault(fault) => return self.fault(fault),
+        }
+        false
+    }
+
+    fn fault(&mut self, fault: FaultEvent) -> bool {
+        match fault {
+            FaultEvent::PeerCrash(i) => {
+                let peer = &mut self.nodes[i];
+                if i != 0 && peer.completed.is_none() && !peer.crashed {
+                    peer.crashed = true;
+                    self.pending -= 1;
+                    if let Some(end) = peer.flow.take() {
+                        self.net.close(end);
+                    }
+                    self.waiting.retain(|&w| w != i);
+                    return self.active == Some(i);
+                }
+            }
+            FaultEvent::OriginDown => {
+                self.origin_down = true;
+                for (i, peer) in self.nodes.iter_mut().enumerate() {
+                    if let Some(end) = peer.flow.take() {
+                        self.net.close(end);
+                        self.held.push(i);
+                    }
+                }
+            }
+            FaultEvent::OriginUp => {
+                self.origin_down = false;
+                for i in std::mem::take(&mut self.held) {
+                    // Reconnecting costs a round trip, as the first connection did.
+                    self.connect_after_round_trip(i);
+                }
+            }
+            FaultEvent::SetRates(i, up, down) => self.net.set_rates(i, up, down),
+        }
+        false
+    }
 }

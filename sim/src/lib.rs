@@ -11,7 +11,12 @@
 //! - [`host`]: the `bittorrent` strategy — unchanged engine nodes on the network model, the
 //!   tracker core of `swarm-tracker`, and faults.
 //! - [`baseline`]: `naive` and `queued`, the ways files are copied today.
-//! - [`record`]: seeds, samples, the run record.
+//! - `run_loop`: the one event loop both strategies run (clock, merge of the strategy's
+//!   events with the network's, sampling, progress, trace, deadline); `faults` the timed
+//!   faults every strategy schedules.
+//! - [`seed`]: the root seed and the seeds derived from it; [`sampler`]: counters over time;
+//!   [`record`]: the run record.
+//! - [`sweep`]: one scenario at several peer counts or file sizes.
 //! - [`trace`]: event digests, to find where two runs that should agree part ways.
 //!
 //! ## The network model, and what it ignores
@@ -31,10 +36,15 @@
 //! trip to the origin's position.
 
 pub mod baseline;
+mod faults;
 pub mod host;
 pub mod net;
 pub mod record;
+mod run_loop;
+pub mod sampler;
 pub mod scenario;
+pub mod seed;
+pub mod sweep;
 pub mod trace;
 
 use std::time::Duration;
@@ -43,6 +53,7 @@ use swarm_engine::record::RunRecord;
 use swarm_engine::time::Time;
 
 pub use scenario::{Fault, Scenario, ScenarioError, Strategy};
+pub use sweep::{Sweep, SweepAxis};
 pub use trace::Trace;
 
 /// Where a run stands, for a progress bar.
@@ -102,8 +113,7 @@ pub fn run(
     run_traced(scenario, seed, strategy, progress, &mut Trace::default())
 }
 
-/// [`run`], folding the events of a `bittorrent` run into `trace` (baselines leave it
-/// empty).
+/// [`run`], folding the events of the run into `trace`.
 pub fn run_traced(
     scenario: &Scenario,
     seed: u64,
@@ -113,17 +123,17 @@ pub fn run_traced(
 ) -> RunOutput {
     let strategy = strategy.unwrap_or(scenario.strategy);
     let limits = RunLimits::for_scenario(scenario);
-    let (outcomes, samples, events, end) = match strategy {
+    let (outcomes, driven) = match strategy {
         Strategy::Bittorrent => host::Host::new(scenario, seed).run(&limits, progress, trace),
         Strategy::Naive | Strategy::Queued => {
-            baseline::run(scenario, seed, strategy, &limits, progress)
+            baseline::run(scenario, seed, strategy, &limits, progress, trace)
         }
     };
-    let record = record::build_record(scenario, seed, strategy, &outcomes, samples);
+    let record = record::build_record(scenario, seed, strategy, &outcomes, driven.samples);
     RunOutput {
         record,
-        events,
-        end_s: end.as_secs_f64(),
+        events: driven.events,
+        end_s: driven.end.as_secs_f64(),
     }
 }
 

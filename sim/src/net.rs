@@ -20,9 +20,14 @@ use std::time::Duration;
 
 use swarm_engine::time::Time;
 
-/// A connection end, as the node that owns it sees it. Ends of one connection are `2k`
-/// and `2k + 1`, so the remote end of `c` is `c ^ 1`.
+/// A connection end, as the node that owns it sees it (the runtime's `ConnId`). Ends of
+/// one connection are `2k` and `2k + 1`: [`remote`] gives the other one.
 pub type End = u64;
+
+/// The other end of `end`'s connection.
+pub fn remote(end: End) -> End {
+    end ^ 1
+}
 
 /// Small messages queued back to back on one connection travel as one unit (as TCP puts
 /// them in one segment) while their total stays within this many bytes.
@@ -186,7 +191,7 @@ impl<M> Net<M> {
     /// Closes the connection of `end` at both sides; queued and in-flight messages are lost
     /// (a unit already on the wire still occupies the link until it is sent).
     pub fn close(&mut self, end: End) {
-        for e in [end, end ^ 1] {
+        for e in [end, remote(end)] {
             let state = &mut self.ends[e as usize];
             if !state.open {
                 continue;
@@ -242,7 +247,7 @@ impl<M> Net<M> {
 
     /// The next delivered message on `end` (after [`NetOutput::Delivered`]).
     pub fn take_delivered(&mut self, end: End) -> Option<M> {
-        self.ends[(end ^ 1) as usize].frames.pop_front()
+        self.ends[remote(end) as usize].frames.pop_front()
     }
 
     /// When the next stage is due, with its sequence number.
@@ -267,12 +272,11 @@ impl<M> Net<M> {
                 let state = &self.ends[end as usize];
                 if state.open {
                     let at = now + state.latency;
-                    let remote = end ^ 1;
-                    let receiver = self.ends[remote as usize].node;
+                    let receiver = self.ends[remote(end) as usize].node;
                     *seq += 1;
                     self.ports[receiver]
                         .arrivals
-                        .push(Reverse((at, *seq, remote)));
+                        .push(Reverse((at, *seq, remote(end))));
                     self.wake_if_idle(seq, receiver);
                 }
                 NetOutput::Sent { node, end }
@@ -292,7 +296,7 @@ impl<M> Net<M> {
                     .down_current
                     .take()
                     .expect("a downlink stage has a current unit");
-                let delivered = self.ends[(end ^ 1) as usize].units.pop_front();
+                let delivered = self.ends[remote(end) as usize].units.pop_front();
                 self.start_downlink(now, seq, node);
                 self.wake_if_idle(seq, node);
                 match delivered {
@@ -335,7 +339,7 @@ impl<M> Net<M> {
                 break;
             }
             port.arrivals.pop();
-            let sender = &mut self.ends[(end ^ 1) as usize];
+            let sender = &mut self.ends[remote(end) as usize];
             if !sender.open {
                 continue; // closed meanwhile
             }
@@ -374,7 +378,7 @@ impl<M> Net<M> {
         self.take_arrivals(now, node);
         let port = &mut self.ports[node];
         while let Some(end) = port.down_ring.pop_front() {
-            let sender = &mut self.ends[(end ^ 1) as usize];
+            let sender = &mut self.ends[remote(end) as usize];
             if sender.arrived == 0 {
                 continue; // closed meanwhile
             }

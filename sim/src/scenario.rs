@@ -33,10 +33,11 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
+use swarm_engine::node::config::NodeConfig;
 use swarm_engine::units::{parse_duration, parse_rate, parse_size};
 use toml::Spanned;
 
-use crate::record::{derive_seed, SeedTag};
+use crate::seed::{derive_seed, SeedTag};
 
 /// A scenario file that cannot be used; the message names the key and the line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +57,12 @@ impl ScenarioError {
         ScenarioError {
             message: message.into(),
         }
+    }
+}
+
+impl From<String> for ScenarioError {
+    fn from(message: String) -> Self {
+        ScenarioError { message }
     }
 }
 
@@ -135,10 +142,49 @@ struct RawGroup {
     leave_after_done: bool,
 }
 
-/// Engine settings a scenario may tune (all optional; engine defaults otherwise).
+/// Engine settings as written in the `[bittorrent]` table.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawBittorrent {
+struct RawBittorrent {
+    /// Regular unchoke slots of peers.
+    upload_slots: Option<usize>,
+    /// Unchoke slots of the origin.
+    origin_upload_slots: Option<usize>,
+    /// Whether the origin runs in origin mode (default true).
+    origin_mode: Option<bool>,
+    /// Pieces the origin reveals to one peer at a time.
+    origin_reveal_per_peer: Option<usize>,
+    /// Connections a node keeps at most.
+    max_connections: Option<usize>,
+    /// Smallest request pipeline, blocks.
+    min_pipeline_blocks: Option<u32>,
+    /// Largest request pipeline, blocks.
+    max_pipeline_blocks: Option<u32>,
+    /// Pieces picked at random first.
+    random_first_pieces: Option<u32>,
+    /// Peers asked of the tracker.
+    announce_numwant: Option<u32>,
+    /// Rechoke period, e.g. `10s`.
+    rechoke_interval: Option<String>,
+    /// Tracker announce interval, e.g. `30s`.
+    announce_interval: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFault {
+    kind: Spanned<String>,
+    node: Option<Spanned<String>>,
+    at: Option<Spanned<String>>,
+    duration: Option<Spanned<String>>,
+    upload: Option<Spanned<String>>,
+    download: Option<Spanned<String>>,
+}
+
+/// Engine settings a scenario may tune, validated (all optional; engine defaults
+/// otherwise).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BittorrentSettings {
     /// Regular unchoke slots of peers.
     pub upload_slots: Option<usize>,
     /// Unchoke slots of the origin.
@@ -157,21 +203,46 @@ pub struct RawBittorrent {
     pub random_first_pieces: Option<u32>,
     /// Peers asked of the tracker.
     pub announce_numwant: Option<u32>,
-    /// Rechoke period, e.g. `10s`.
-    pub rechoke_interval: Option<String>,
-    /// Tracker announce interval, e.g. `30s`.
-    pub announce_interval: Option<String>,
+    /// Rechoke period.
+    pub rechoke_interval: Option<Duration>,
+    /// Tracker announce interval.
+    pub announce_interval: Option<Duration>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFault {
-    kind: Spanned<String>,
-    node: Option<Spanned<String>>,
-    at: Option<Spanned<String>>,
-    duration: Option<Spanned<String>>,
-    upload: Option<Spanned<String>>,
-    download: Option<Spanned<String>>,
+impl BittorrentSettings {
+    /// The engine configuration of node `peer_id`, the origin's when `origin`.
+    pub fn node_config(&self, peer_id: [u8; 20], origin: bool) -> NodeConfig {
+        let mut config = NodeConfig::new(peer_id);
+        if origin {
+            config.origin_mode = self.origin_mode.unwrap_or(true);
+            set(&mut config.upload_slots, self.origin_upload_slots);
+            set(
+                &mut config.origin_reveal_per_peer,
+                self.origin_reveal_per_peer,
+            );
+        } else {
+            set(&mut config.upload_slots, self.upload_slots);
+        }
+        set(&mut config.max_connections, self.max_connections);
+        set(&mut config.min_pipeline_blocks, self.min_pipeline_blocks);
+        set(&mut config.max_pipeline_blocks, self.max_pipeline_blocks);
+        set(&mut config.random_first_pieces, self.random_first_pieces);
+        set(&mut config.announce_numwant, self.announce_numwant);
+        set(&mut config.rechoke_interval, self.rechoke_interval);
+        config
+    }
+
+    /// The tracker's announce interval in whole seconds (30 unless set; at least 1).
+    pub fn announce_interval_s(&self) -> u32 {
+        self.announce_interval
+            .map_or(30, |d| d.as_secs().clamp(1, u64::from(u32::MAX)) as u32)
+    }
+}
+
+fn set<T>(field: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *field = v;
+    }
 }
 
 /// One node as the scenario describes it.
@@ -238,7 +309,7 @@ pub struct Scenario {
     /// Node 0 is the origin, then the peers in group order.
     pub nodes: Vec<NodeSpec>,
     /// Engine settings.
-    pub bittorrent: RawBittorrent,
+    pub bittorrent: BittorrentSettings,
     /// Faults.
     pub faults: Vec<Fault>,
 }
@@ -527,14 +598,7 @@ fn validate(raw: RawScenario, text: &str, default_name: &str) -> Result<Scenario
         };
         faults.push(fault);
     }
-    if let Some(v) = &raw.bittorrent.rechoke_interval {
-        parse_duration(v)
-            .map_err(|e| ScenarioError::plain(format!("`bittorrent.rechoke_interval`: {e}")))?;
-    }
-    if let Some(v) = &raw.bittorrent.announce_interval {
-        parse_duration(v)
-            .map_err(|e| ScenarioError::plain(format!("`bittorrent.announce_interval`: {e}")))?;
-    }
+    let bittorrent = bittorrent_settings(raw.bittorrent)?;
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| default_name.to_string()),
         seed: raw.seed.unwrap_or(1),
@@ -545,8 +609,29 @@ fn validate(raw: RawScenario, text: &str, default_name: &str) -> Result<Scenario
         inter_rack_latency,
         max_time,
         nodes,
-        bittorrent: raw.bittorrent,
+        bittorrent,
         faults,
+    })
+}
+
+fn bittorrent_settings(raw: RawBittorrent) -> Result<BittorrentSettings, ScenarioError> {
+    let interval = |v: Option<String>, key: &str| {
+        v.map(|v| parse_duration(&v))
+            .transpose()
+            .map_err(|e| ScenarioError::plain(format!("`bittorrent.{key}`: {e}")))
+    };
+    Ok(BittorrentSettings {
+        upload_slots: raw.upload_slots,
+        origin_upload_slots: raw.origin_upload_slots,
+        origin_mode: raw.origin_mode,
+        origin_reveal_per_peer: raw.origin_reveal_per_peer,
+        max_connections: raw.max_connections,
+        min_pipeline_blocks: raw.min_pipeline_blocks,
+        max_pipeline_blocks: raw.max_pipeline_blocks,
+        random_first_pieces: raw.random_first_pieces,
+        announce_numwant: raw.announce_numwant,
+        rechoke_interval: interval(raw.rechoke_interval, "rechoke_interval")?,
+        announce_interval: interval(raw.announce_interval, "announce_interval")?,
     })
 }
 

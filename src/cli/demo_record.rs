@@ -2,7 +2,9 @@
 //! upload caps `--rate` sets; loopback itself has no nominal rate, and downloads are never
 //! shaped), the bound those give, and why the origin uploaded what it did.
 
-use swarm_engine::record::{fluid_bound_s, NodeRecord, NodeRole, RecordSource, RunRecord, Sample};
+use swarm_engine::record::{
+    fluid_bound_s, NodeRecord, NodeRole, RecordSource, RunRecord, Sample, UploadFairness,
+};
 use swarm_engine::units::{format_rate, format_size};
 
 /// One node's figures at the end of the demo.
@@ -74,6 +76,7 @@ pub fn record(
         bound_s: links.bound_s(file_size, peers),
         makespan_s,
         origin_uploaded_bytes: nodes.first().map_or(0, |n| n.uploaded_bytes),
+        upload_fairness: UploadFairness::of_nodes(&nodes, file_size),
         nodes,
     }
 }

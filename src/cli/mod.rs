@@ -15,6 +15,7 @@ mod report;
 mod seed;
 mod sim;
 mod status;
+mod sweep;
 mod tracker;
 mod tracker_seed;
 mod verify;

@@ -42,6 +42,10 @@ pub struct SimArgs {
     /// exit without simulating; `scripts/netns-run` builds real hosts from it.
     #[arg(long)]
     plan: bool,
+    /// Run the scenario at each value of one setting and chart how it scales:
+    /// `peers=6,12,24,48` or `size=256MiB,1GiB` (records in DIR/AXIS-VALUE/, the chart in DIR).
+    #[arg(long, value_name = "AXIS=V1,V2,...")]
+    sweep: Option<String>,
 }
 
 /// Runs `swarm sim`.
@@ -77,6 +81,17 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
         };
         PathBuf::from(format!("out/sim-{stem}{suffix}"))
     });
+    if let Some(spec) = &args.sweep {
+        return super::sweep::run_sweep(super::sweep::SweepRun {
+            spec,
+            scenario: &scenario,
+            seed,
+            strategy,
+            out: &out,
+            json: args.json,
+            no_report: args.no_report,
+        });
+    }
 
     let bar = progress_bar(scenario.bound_s());
     let started = Instant::now();
@@ -124,6 +139,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
             "origin_copies": r.origin_copies(),
             "unfinished_peers": unfinished,
             "crashed_peers": crashed,
+            "upload_fairness": r.upload_fairness,
             "events": output.events,
             "events_per_s": events_per_s,
             "wall_s": wall_s,
@@ -158,6 +174,9 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
             "origin       {:.2} copies of the file uploaded",
             r.origin_copies()
         );
+        if let Some(u) = &r.upload_fairness {
+            println!("peer upload  {u}");
+        }
         if !crashed.is_empty() {
             println!(
                 "crashed      {} (by a peer-crash fault: not counted in the makespan)",

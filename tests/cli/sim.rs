@@ -43,6 +43,15 @@ fn sim_writes_a_record_charts_and_a_json_summary() {
         assert!(record.get(key).is_some(), "record has {key}");
     }
     assert_eq!(record["nodes"].as_array().unwrap().len(), 5);
+    let fairness = &summary["upload_fairness"];
+    assert_eq!(fairness, &record["upload_fairness"]);
+    let (min, max) = (
+        fairness["min_peer_copies"].as_f64().unwrap(),
+        fairness["max_peer_copies"].as_f64().unwrap(),
+    );
+    assert!(0.0 < min && min <= max, "{fairness}");
+    let jain = fairness["jain_index"].as_f64().unwrap();
+    assert!((0.25..=1.0).contains(&jain), "{fairness}");
     let charts: Vec<_> = fs::read_dir(&out)
         .unwrap()
         .filter_map(|e| e.ok())
@@ -50,6 +59,47 @@ fn sim_writes_a_record_charts_and_a_json_summary() {
         .filter(|name| name.ends_with(".svg") || name.ends_with(".png"))
         .collect();
     assert_eq!(charts.len(), 8, "four charts as SVG and PNG: {charts:?}");
+}
+
+#[test]
+fn a_sweep_runs_each_point_and_draws_one_chart_with_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let scenario = root().join("scenarios/smoke.toml");
+    let args = [
+        "sim",
+        s(&scenario),
+        "--sweep",
+        "peers=2,6",
+        "--out",
+        s(&out),
+    ];
+    let json = swarm_in(dir.path(), &[&args[..], &["--json"]].concat())
+        .expect(0)
+        .json();
+    let rows = json["sweep"]["rows"].as_array().unwrap();
+    assert_eq!(json["sweep"]["axis"], "peers");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0]["value"].as_f64(), rows[1]["label"].as_str()),
+        (Some(2.0), Some("6"))
+    );
+    for row in rows {
+        assert!(row["makespan_over_bound"].as_f64().unwrap() >= 1.0, "{row}");
+        assert!(row["jain_index"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    let record: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("peers-6/record.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["nodes"].as_array().unwrap().len(), 7);
+    assert!(out.join("sweep.svg").exists() && out.join("sweep.png").exists());
+    let text = swarm_in(dir.path(), &args).expect(0).stdout;
+    assert!(
+        text.lines().next().unwrap().contains("makespan/bound"),
+        "{text}"
+    );
+    let bad = swarm_in(dir.path(), &["sim", s(&scenario), "--sweep", "colour=1"]).expect(2);
+    assert!(bad.stderr.contains("unknown axis"), "{}", bad.stderr);
 }
 
 #[test]

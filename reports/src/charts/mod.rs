@@ -9,6 +9,7 @@ pub(crate) mod legend;
 pub(crate) mod line_chart;
 pub(crate) mod origin_upload;
 pub(crate) mod style;
+pub(crate) mod sweep;
 pub(crate) mod throughput;
 pub(crate) mod time_axis;
 pub(crate) mod upload_share;

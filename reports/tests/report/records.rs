@@ -1,6 +1,6 @@
 //! Synthetic run records shared by the tests.
 
-use swarm_engine::record::{NodeRecord, NodeRole, RecordSource, RunRecord, Sample};
+use swarm_engine::record::{NodeRecord, NodeRole, RecordSource, RunRecord, Sample, UploadFairness};
 
 pub const FILE_SIZE: u64 = 1_000_000_000;
 const GBPS: u64 = 1_000_000_000;
@@ -46,6 +46,7 @@ fn run(strategy: &str, nodes: Vec<NodeRecord>) -> RunRecord {
         bound_s: 8.0,
         makespan_s,
         origin_uploaded_bytes: nodes[0].uploaded_bytes,
+        upload_fairness: UploadFairness::of_nodes(&nodes, FILE_SIZE),
         nodes,
     }
 }

@@ -4,8 +4,7 @@
 mod faults;
 mod tracker;
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,26 +12,27 @@ use bytes::Bytes;
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::InfoHash;
 use swarm_engine::node::addr::PeerAddr;
-use swarm_engine::node::config::NodeConfig;
 use swarm_engine::node::io::{Command, ConnId, Direction, Frame, Input, Report};
 use swarm_engine::node::{Node, TorrentSpec};
 use swarm_engine::piece::Geometry;
 use swarm_engine::time::Time;
-use swarm_engine::units::parse_duration;
 use swarm_engine::wire::{Message, HANDSHAKE_LEN};
 
 use self::tracker::SimTracker;
-use crate::net::{Net, NetOutput};
-use crate::record::{derive_seed, NodeOutcome, SeedTag};
+use crate::net::{remote, Net, NetOutput};
+use crate::record::NodeOutcome;
+use crate::run_loop::{drive, next_of, trace_net, Driven, EventQueue, Source, World};
 use crate::scenario::Scenario;
+use crate::seed::{derive_seed, SeedTag};
 use crate::trace::Trace;
 use crate::{Progress, RunLimits};
 
 /// Length-only payload: every block the simulator serves points into this.
 static ZEROS: [u8; 16 * 1024] = [0; 16 * 1024];
 
+/// What the host schedules on its own queue (network stages live in the model).
 #[derive(Debug)]
-enum Kind {
+enum HostEvent {
     Timer(usize, Time),
     Input(usize, u32, Input),
     Join(usize),
@@ -42,46 +42,25 @@ enum Kind {
     SetRates(usize, u64, u64),
 }
 
-impl Kind {
+impl HostEvent {
     /// A small code for the variant, and the node it concerns (0 for the origin's own).
     fn code_and_node(&self) -> (u64, usize) {
         match *self {
-            Kind::Timer(i, _) => (0, i),
-            Kind::Input(i, _, _) => (1, i),
-            Kind::Join(i) => (2, i),
-            Kind::Leave(i) => (3, i),
-            Kind::Crash(i) => (4, i),
-            Kind::OriginUp => (5, 0),
-            Kind::SetRates(i, _, _) => (6, i),
+            HostEvent::Timer(i, _) => (0, i),
+            HostEvent::Input(i, _, _) => (1, i),
+            HostEvent::Join(i) => (2, i),
+            HostEvent::Leave(i) => (3, i),
+            HostEvent::Crash(i) => (4, i),
+            HostEvent::OriginUp => (5, 0),
+            HostEvent::SetRates(i, _, _) => (6, i),
         }
     }
 }
 
+/// One node of the scenario: its engine while it is up, and what the host keeps across
+/// restarts.
 #[derive(Debug)]
-struct Ev {
-    time: Time,
-    seq: u64,
-    kind: Kind,
-}
-impl PartialEq for Ev {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
-}
-impl Eq for Ev {}
-impl PartialOrd for Ev {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Ev {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.time, self.seq).cmp(&(other.time, other.seq))
-    }
-}
-
-#[derive(Debug)]
-struct Slot {
+struct NodeSlot {
     node: Option<Node>,
     incarnation: u32,
     timer_at: Option<Time>,
@@ -101,14 +80,59 @@ pub struct Host<'a> {
     root_seed: u64,
     now: Time,
     seq: u64,
-    heap: BinaryHeap<Reverse<Ev>>,
+    events: EventQueue<HostEvent>,
     net: Net<Frame>,
-    slots: Vec<Slot>,
+    slots: Vec<NodeSlot>,
     local: VecDeque<(usize, Input)>,
     spec: TorrentSpec,
     tracker: SimTracker,
     pending_peers: usize,
-    events: u64,
+}
+
+impl World for Host<'_> {
+    fn next(&self) -> Option<(Time, Source)> {
+        next_of(&self.events, &self.net)
+    }
+
+    fn set_now(&mut self, now: Time) {
+        self.now = now;
+    }
+
+    fn step(&mut self, source: Source, n: u64, trace: &mut Trace) {
+        match source {
+            Source::Net => {
+                let output = self.net.step(&mut self.seq);
+                trace_net(trace, n, self.now, &output);
+                self.on_net(output);
+            }
+            Source::Queue => {
+                let Some(event) = self.events.pop() else {
+                    return;
+                };
+                let (kind, node) = event.code_and_node();
+                let description = trace.wants(n).then(|| format!("{event:?}"));
+                trace.event(n, self.now, 16 + kind, node as u64, 0, description);
+                self.handle(event);
+            }
+        }
+    }
+
+    fn counters(&self) -> Vec<(u64, u64)> {
+        self.slots
+            .iter()
+            .map(|s| {
+                let stats = s.node.as_ref().map(|n| n.stats());
+                (
+                    s.base_up + stats.map_or(0, |x| x.uploaded_bytes),
+                    s.base_down + stats.map_or(0, |x| x.downloaded_bytes),
+                )
+            })
+            .collect()
+    }
+
+    fn pending_peers(&self) -> usize {
+        self.pending_peers
+    }
 }
 
 fn addr_of(index: usize) -> PeerAddr {
@@ -156,17 +180,12 @@ impl<'a> Host<'a> {
             geometry,
             piece_hashes: Arc::from(hashes),
         };
-        let interval = scenario
-            .bittorrent
-            .announce_interval
-            .as_deref()
-            .and_then(|s| parse_duration(s).ok())
-            .map_or(30, |d| d.as_secs().max(1) as u32);
+        let interval = scenario.bittorrent.announce_interval_s();
         let mut net = Net::new(scenario.goodput_factor);
         let mut slots = Vec::new();
         for node in &scenario.nodes {
             net.add_node(node.upload_bps, node.download_bps);
-            slots.push(Slot {
+            slots.push(NodeSlot {
                 node: None,
                 incarnation: 0,
                 timer_at: None,
@@ -184,111 +203,43 @@ impl<'a> Host<'a> {
             root_seed: seed,
             now: Time::ZERO,
             seq: 0,
-            heap: BinaryHeap::new(),
+            events: EventQueue::default(),
             net,
             slots,
             local: VecDeque::new(),
             spec,
             tracker: SimTracker::new(info_hash, interval, seed),
             pending_peers: scenario.nodes.len() - 1,
-            events: 0,
         };
         for (i, join) in scenario.join_times(seed).into_iter().enumerate() {
-            host.push(Time::ZERO + join, Kind::Join(i));
+            host.push(Time::ZERO + join, HostEvent::Join(i));
         }
         host.schedule_faults();
         host
     }
 
-    fn push(&mut self, time: Time, kind: Kind) {
-        self.seq += 1;
-        self.heap.push(Reverse(Ev {
-            time,
-            seq: self.seq,
-            kind,
-        }));
+    fn push(&mut self, time: Time, event: HostEvent) {
+        self.events.push(&mut self.seq, time, event);
     }
 
     fn input_at(&mut self, time: Time, node: usize, input: Input) {
         let inc = self.slots[node].incarnation;
-        self.push(time, Kind::Input(node, inc, input));
+        self.push(time, HostEvent::Input(node, inc, input));
     }
 
-    /// Runs to the end; returns the node outcomes, the samples and the event count.
-    pub fn run(
+    /// Runs to the end; returns the node outcomes and what the loop saw.
+    pub(crate) fn run(
         mut self,
         limits: &RunLimits,
         progress: &mut dyn FnMut(Progress),
         trace: &mut Trace,
-    ) -> (
-        Vec<NodeOutcome>,
-        Vec<Vec<swarm_engine::record::Sample>>,
-        u64,
-        Time,
-    ) {
-        let mut sampler = crate::record::Sampler::new(
-            self.slots.len(),
-            crate::record::initial_interval(self.scenario.bound_s()),
-        );
-        let total_peers = self.slots.len() - 1;
-        while self.pending_peers > 0 {
-            let heap_next = self.heap.peek().map(|Reverse(e)| (e.time, e.seq));
-            let net_next = self.net.peek();
-            let (t, from_net) = match (heap_next, net_next) {
-                (Some(h), Some(n)) if n < h => (n.0, true),
-                (Some(h), _) => (h.0, false),
-                (None, Some(n)) => (n.0, true),
-                (None, None) => break,
-            };
-            if t > limits.deadline {
-                self.now = limits.deadline;
-                break;
-            }
-            while sampler.due(t) {
-                let counters = self.counters();
-                sampler.take(&counters);
-                progress(Progress {
-                    sim_s: t.as_secs_f64(),
-                    done_peers: total_peers - self.pending_peers,
-                    total_peers,
-                });
-            }
-            self.now = t;
-            self.events += 1;
-            let n = self.events;
-            if from_net {
-                let output = self.net.step(&mut self.seq);
-                let (kind, node, end) = match output {
-                    NetOutput::Nothing => (0, 0, 0),
-                    NetOutput::Sent { node, end } => (1, node, end),
-                    NetOutput::Delivered { node, end, .. } => (2, node, end),
-                };
-                let description = trace.wants(n).then(|| format!("net {output:?}"));
-                trace.event(n, t, kind, node as u64, end, description);
-                if let NetOutput::Delivered { node, end, count } = output {
-                    for _ in 0..count {
-                        let Some(frame) = self.net.take_delivered(end) else {
-                            break; // the connection closed while delivering
-                        };
-                        self.deliver(node, end, frame);
-                    }
-                }
-            } else {
-                let Some(Reverse(ev)) = self.heap.pop() else {
-                    break;
-                };
-                let (kind, node) = ev.kind.code_and_node();
-                let description = trace.wants(n).then(|| format!("{:?}", ev.kind));
-                trace.event(n, t, 16 + kind, node as u64, 0, description);
-                self.handle(ev.kind);
-            }
-        }
-        let counters = self.counters();
-        let samples = sampler.finish(self.now, &counters);
+    ) -> (Vec<NodeOutcome>, Driven) {
+        let (nodes, bound_s) = (self.slots.len(), self.scenario.bound_s());
+        let driven = drive(&mut self, nodes, bound_s, limits, progress, trace);
         let outcomes = self
             .slots
             .iter()
-            .zip(&counters)
+            .zip(&driven.counters)
             .map(|(s, &(up, down))| NodeOutcome {
                 joined: s.joined,
                 completed: s.completed,
@@ -297,25 +248,24 @@ impl<'a> Host<'a> {
                 downloaded_bytes: down,
             })
             .collect();
-        (outcomes, samples, self.events, self.now)
+        (outcomes, driven)
     }
 
-    fn counters(&self) -> Vec<(u64, u64)> {
-        self.slots
-            .iter()
-            .map(|s| {
-                let stats = s.node.as_ref().map(|n| n.stats());
-                (
-                    s.base_up + stats.map_or(0, |x| x.uploaded_bytes),
-                    s.base_down + stats.map_or(0, |x| x.downloaded_bytes),
-                )
-            })
-            .collect()
+    /// Hands the frames of a delivered unit to the receiving node.
+    fn on_net(&mut self, output: NetOutput) {
+        if let NetOutput::Delivered { node, end, count } = output {
+            for _ in 0..count {
+                let Some(frame) = self.net.take_delivered(end) else {
+                    break; // the connection closed while delivering
+                };
+                self.deliver(node, end, frame);
+            }
+        }
     }
 
-    fn handle(&mut self, kind: Kind) {
-        match kind {
-            Kind::Timer(i, deadline) => {
+    fn handle(&mut self, event: HostEvent) {
+        match event {
+            HostEvent::Timer(i, deadline) => {
                 if self.slots[i].timer_at != Some(deadline) {
                     return; // stale
                 }
@@ -327,7 +277,7 @@ impl<'a> Host<'a> {
                     self.pump();
                 }
             }
-            Kind::Input(i, inc, input) => {
+            HostEvent::Input(i, inc, input) => {
                 let slot = &self.slots[i];
                 if slot.node.is_none() || slot.incarnation != inc {
                     return;
@@ -339,17 +289,17 @@ impl<'a> Host<'a> {
                 }
                 self.feed(i, input);
             }
-            Kind::Join(i) => self.join(i, false),
-            Kind::OriginUp => self.join(0, true),
-            Kind::Leave(i) => self.stop(i, true),
-            Kind::Crash(i) => {
+            HostEvent::Join(i) => self.join(i, false),
+            HostEvent::OriginUp => self.join(0, true),
+            HostEvent::Leave(i) => self.stop(i, true),
+            HostEvent::Crash(i) => {
                 if i != 0 && self.slots[i].completed.is_none() && !self.slots[i].crashed {
                     self.slots[i].crashed = true;
                     self.pending_peers -= 1;
                 }
                 self.stop(i, false);
             }
-            Kind::SetRates(i, up, down) => self.net.set_rates(i, up, down),
+            HostEvent::SetRates(i, up, down) => self.net.set_rates(i, up, down),
         }
     }
 
@@ -358,41 +308,7 @@ impl<'a> Host<'a> {
             return; // crashed before joining, or already up
         }
         let pieces = self.spec.geometry.piece_count();
-        let mut config = NodeConfig::new(peer_id(i));
-        let bt = &self.scenario.bittorrent;
-        if i == 0 {
-            config.origin_mode = bt.origin_mode.unwrap_or(true);
-            if let Some(v) = bt.origin_upload_slots {
-                config.upload_slots = v;
-            }
-            if let Some(v) = bt.origin_reveal_per_peer {
-                config.origin_reveal_per_peer = v;
-            }
-        } else if let Some(v) = bt.upload_slots {
-            config.upload_slots = v;
-        }
-        if let Some(v) = bt.max_connections {
-            config.max_connections = v;
-        }
-        if let Some(v) = bt.min_pipeline_blocks {
-            config.min_pipeline_blocks = v;
-        }
-        if let Some(v) = bt.max_pipeline_blocks {
-            config.max_pipeline_blocks = v;
-        }
-        if let Some(v) = bt.random_first_pieces {
-            config.random_first_pieces = v;
-        }
-        if let Some(v) = bt.announce_numwant {
-            config.announce_numwant = v;
-        }
-        if let Some(d) = bt
-            .rechoke_interval
-            .as_deref()
-            .and_then(|s| parse_duration(s).ok())
-        {
-            config.rechoke_interval = d;
-        }
+        let config = self.scenario.bittorrent.node_config(peer_id(i), i == 0);
         let verified = if i == 0 {
             Bitfield::full(pieces)
         } else {
@@ -430,15 +346,15 @@ impl<'a> Host<'a> {
         slot.incarnation += 1;
         slot.timer_at = None;
         for end in self.net.open_ends(i).to_vec() {
-            let remote = self.net.node_of(end ^ 1);
+            let peer = self.net.node_of(remote(end));
             let latency = self.net.latency(end);
             self.net.close(end);
             let at = self.now + latency;
             self.input_at(
                 at,
-                remote,
+                peer,
                 Input::Disconnected {
-                    conn: ConnId(end ^ 1),
+                    conn: ConnId(remote(end)),
                 },
             );
         }
@@ -452,7 +368,7 @@ impl<'a> Host<'a> {
             return;
         }
         if let Frame::Message(Message::Piece { index, .. }) = &frame {
-            let sender = self.net.node_of(end ^ 1);
+            let sender = self.net.node_of(remote(end));
             if self.slots[sender].corrupt {
                 self.slots[node].tainted.insert(*index);
             }
@@ -497,7 +413,7 @@ impl<'a> Host<'a> {
         if next != self.slots[i].timer_at {
             self.slots[i].timer_at = next;
             if let Some(t) = next {
-                self.push(t.max(self.now), Kind::Timer(i, t));
+                self.push(t.max(self.now), HostEvent::Timer(i, t));
             }
         }
     }
@@ -601,7 +517,7 @@ impl<'a> Host<'a> {
                     slot.completed = Some(now);
                     self.pending_peers -= 1;
                     if self.scenario.nodes[i].leave_after_done {
-                        self.push(now, Kind::Leave(i));
+                        self.push(now, HostEvent::Leave(i));
                     }
                 }
             }

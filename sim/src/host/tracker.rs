@@ -12,7 +12,7 @@ use swarm_engine::node::io::{AnnounceEvent, AnnounceRequest, Input};
 use swarm_engine::time::Time;
 use swarm_tracker_core as tracker;
 
-use crate::record::{derive_seed, SeedTag};
+use crate::seed::{derive_seed, SeedTag};
 
 use super::{addr_of, peer_id};
 
