@@ -118,7 +118,9 @@ pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<TorrentSummary>>, ApiError> {
-    Ok(Json(summaries_for(&state, Viewer::from_headers(&headers)).await?))
+    Ok(Json(
+        summaries_for(&state, Viewer::from_headers(&headers)).await?,
+    ))
 }
 
 /// Every registered torrent (registry order), without paths, then up to [`MAX_LISTED_UNREGISTERED`]
@@ -204,7 +206,14 @@ pub(crate) async fn detail(
     let now_ms = state.now_ms();
     let Some(mut keys) = peer_keys(state, &info_hash) else {
         return match record {
-            Some(record) => Ok(view::detail(state, info_hash, Some(&record), PeerPage::default(), now_ms, viewer)),
+            Some(record) => Ok(view::detail(
+                state,
+                info_hash,
+                Some(&record),
+                PeerPage::default(),
+                now_ms,
+                viewer,
+            )),
             None => Err(ApiError::UnknownTorrent(info_hash.to_string())),
         };
     };

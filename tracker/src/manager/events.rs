@@ -85,10 +85,11 @@ async fn snapshot(state: &Arc<AppState>, query: &EventsQuery) -> Vec<Event> {
         let built = match shared.details.get(hash) {
             Some(built) => built.clone(),
             None => {
-                let built = match detail(state, hash, PeerPageQuery::default(), Viewer::default()).await {
-                    Ok(detail) => ("torrent", Arc::from(erased::Json::to_json(&detail))),
-                    Err(err) => ("error", Arc::from(err.to_string())),
-                };
+                let built =
+                    match detail(state, hash, PeerPageQuery::default(), Viewer::default()).await {
+                        Ok(detail) => ("torrent", Arc::from(erased::Json::to_json(&detail))),
+                        Err(err) => ("error", Arc::from(err.to_string())),
+                    };
                 if shared.details.len() < MAX_SHARED_DETAILS {
                     shared.details.insert(hash.clone(), built.clone());
                 }
