@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use crate::core::PeerId;
 
 use super::error::ApiError;
 use super::registry::{Registry, TorrentRecord};
-use super::view::{self, PeerPage, SwarmFigures, TorrentDetail, TorrentSummary};
+use super::view::{self, PeerPage, SwarmFigures, TorrentDetail, TorrentSummary, Viewer};
 use super::{register, upload};
 use crate::state::AppState;
 
@@ -116,13 +116,24 @@ pub(crate) async fn create(
 /// `GET /api/torrents`.
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
 ) -> Result<Json<Vec<TorrentSummary>>, ApiError> {
-    Ok(Json(summaries(&state).await?))
+    Ok(Json(
+        summaries_for(&state, Viewer::from_headers(&headers)).await?,
+    ))
 }
 
-/// Every registered torrent (registry order), then up to [`MAX_LISTED_UNREGISTERED`]
+/// Every registered torrent (registry order), without paths, then up to [`MAX_LISTED_UNREGISTERED`]
 /// tracked unregistered ones. The core lock is held only to copy a few figures per swarm.
 pub(crate) async fn summaries(state: &Arc<AppState>) -> Result<Vec<TorrentSummary>, ApiError> {
+    summaries_for(state, Viewer::default()).await
+}
+
+/// [`summaries`] as `viewer` may see them.
+pub(crate) async fn summaries_for(
+    state: &Arc<AppState>,
+    viewer: Viewer,
+) -> Result<Vec<TorrentSummary>, ApiError> {
     let records = blocking(&state.registry, Registry::list).await?;
     let (registered, unregistered) = {
         let guard = state.core();
@@ -142,10 +153,10 @@ pub(crate) async fn summaries(state: &Arc<AppState>) -> Result<Vec<TorrentSummar
     let mut out: Vec<TorrentSummary> = records
         .iter()
         .zip(registered)
-        .map(|(r, figures)| view::summary(state, r.info_hash, Some(r), figures))
+        .map(|(r, figures)| view::summary(state, r.info_hash, Some(r), figures, viewer))
         .collect();
     for (hash, figures) in unregistered {
-        out.push(view::summary(state, hash, None, Some(figures)));
+        out.push(view::summary(state, hash, None, Some(figures), viewer));
     }
     Ok(out)
 }
@@ -173,8 +184,10 @@ pub(crate) async fn show(
     State(state): State<Arc<AppState>>,
     Path(info_hash): Path<String>,
     Query(page): Query<PeerPageQuery>,
+    headers: HeaderMap,
 ) -> Result<Json<TorrentDetail>, ApiError> {
-    Ok(Json(detail(&state, &info_hash, page).await?))
+    let viewer = Viewer::from_headers(&headers);
+    Ok(Json(detail(&state, &info_hash, page, viewer).await?))
 }
 
 /// One torrent's detail with one page of peers, or `UnknownTorrent`. Peers are ordered
@@ -185,6 +198,7 @@ pub(crate) async fn detail(
     state: &Arc<AppState>,
     text: &str,
     query: PeerPageQuery,
+    viewer: Viewer,
 ) -> Result<TorrentDetail, ApiError> {
     let info_hash = parse_hash(text)?;
     let record: Option<TorrentRecord> =
@@ -198,6 +212,7 @@ pub(crate) async fn detail(
                 Some(&record),
                 PeerPage::default(),
                 now_ms,
+                viewer,
             )),
             None => Err(ApiError::UnknownTorrent(info_hash.to_string())),
         };
@@ -233,6 +248,7 @@ pub(crate) async fn detail(
         record.as_ref(),
         page,
         now_ms,
+        viewer,
     ))
 }
 

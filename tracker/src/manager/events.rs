@@ -3,7 +3,8 @@
 //! `event: torrent` (that torrent's detail with its first page of peers, as
 //! `GET /api/torrents/{info_hash}`).
 //!
-//! Subscribers share their snapshots: the first one to need a snapshot in a period builds
+//! Streams never carry content paths (the page does not show them). Subscribers share
+//! their snapshots: the first one to need a snapshot in a period builds
 //! its JSON once and every other subscriber of that period sends the same text (issue 15
 //! item 9: ten subscribers each built their own and cost 166 % of a core). At most
 //! [`MAX_SHARED_DETAILS`] torrents' details are kept per period; more are built each time.
@@ -20,6 +21,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use super::api::{detail, summaries, PeerPageQuery};
+use super::view::Viewer;
 use crate::state::AppState;
 
 /// Time between two updates.
@@ -83,10 +85,11 @@ async fn snapshot(state: &Arc<AppState>, query: &EventsQuery) -> Vec<Event> {
         let built = match shared.details.get(hash) {
             Some(built) => built.clone(),
             None => {
-                let built = match detail(state, hash, PeerPageQuery::default()).await {
-                    Ok(detail) => ("torrent", Arc::from(erased::Json::to_json(&detail))),
-                    Err(err) => ("error", Arc::from(err.to_string())),
-                };
+                let built =
+                    match detail(state, hash, PeerPageQuery::default(), Viewer::default()).await {
+                        Ok(detail) => ("torrent", Arc::from(erased::Json::to_json(&detail))),
+                        Err(err) => ("error", Arc::from(err.to_string())),
+                    };
                 if shared.details.len() < MAX_SHARED_DETAILS {
                     shared.details.insert(hash.clone(), built.clone());
                 }

@@ -27,7 +27,8 @@ pub struct TorrentSummary {
     pub size_bytes: Option<u64>,
     /// Piece length, if registered.
     pub piece_length_bytes: Option<u64>,
-    /// Content path on the origin, if registered.
+    /// Content path on the origin, if registered and the caller may see it
+    /// ([`Viewer::paths`]).
     pub path: Option<String>,
     /// Registration time, if registered.
     pub created_s: Option<i64>,
@@ -122,12 +123,30 @@ pub struct PeerView {
     pub announces: u32,
 }
 
+/// What the caller of a listing may see (issue 15 item 8: listings gave every absolute
+/// path to anyone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Viewer {
+    /// Content paths on the origin. Only a caller holding the fleet token may see them;
+    /// until the token check exists ([`Viewer::from_headers`]) nobody does.
+    pub paths: bool,
+}
+
+impl Viewer {
+    /// Who sent `headers`. The fleet token (`Authorization: Bearer`, built on h/fleet)
+    /// is what will set `paths`; no header grants it today.
+    pub fn from_headers(_headers: &axum::http::HeaderMap) -> Self {
+        Viewer::default()
+    }
+}
+
 /// Builds a summary from what the registry and the core know.
 pub(crate) fn summary(
     state: &AppState,
     info_hash: InfoHash,
     record: Option<&TorrentRecord>,
     swarm: Option<SwarmFigures>,
+    viewer: Viewer,
 ) -> TorrentSummary {
     let totals = swarm.map(|s| s.totals).unwrap_or_default();
     let size = record.map(|r| r.size_bytes);
@@ -137,7 +156,9 @@ pub(crate) fn summary(
         name: record.map(|r| r.name.clone()),
         size_bytes: size,
         piece_length_bytes: record.map(|r| r.piece_length_bytes),
-        path: record.map(|r| r.path.to_string_lossy().into_owned()),
+        path: record
+            .filter(|_| viewer.paths)
+            .map(|r| r.path.to_string_lossy().into_owned()),
         created_s: record.map(|r| r.created_s),
         torrent_url: record.map(|_| state.torrent_url(&info_hash)),
         seeds: swarm.map_or(0, |s| s.seeds),
@@ -158,10 +179,11 @@ pub(crate) fn detail(
     record: Option<&TorrentRecord>,
     page: PeerPage,
     now_ms: u64,
+    viewer: Viewer,
 ) -> TorrentDetail {
     let size = record.map(|r| r.size_bytes);
     TorrentDetail {
-        summary: summary(state, info_hash, record, page.figures),
+        summary: summary(state, info_hash, record, page.figures, viewer),
         peer_count: page.peer_count,
         peers_offset: page.offset,
         peers: page

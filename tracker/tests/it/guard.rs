@@ -83,3 +83,16 @@ fn crossing_the_body_limits_is_refused() {
     let seed = server.api("POST", "/api/torrents/00/seed", &json);
     assert_eq!(seed.status, 413, "{}", seed.text());
 }
+
+#[test]
+fn regression_listings_show_no_content_path_without_the_fleet_token() {
+    // Issue 15 item 8: GET /api/torrents listed every absolute path to anyone.
+    let dir = temp_dir();
+    let server = TestServer::start(config(dir.path()));
+    let hash = uploaded(&server);
+    let list = server.json("/api/torrents");
+    assert_eq!(list[0]["info_hash"], hash.as_str());
+    assert!(list[0]["path"].is_null(), "{list}");
+    let detail = server.json(&format!("/api/torrents/{hash}"));
+    assert!(detail["path"].is_null(), "{detail}");
+}
