@@ -8,6 +8,8 @@
 
 #[path = "cli/create.rs"]
 mod create;
+#[path = "cli/fleet.rs"]
+mod fleet;
 #[path = "cli/inspect.rs"]
 mod inspect;
 #[path = "cli/interop.rs"]

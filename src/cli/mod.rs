@@ -1,11 +1,14 @@
 //! The command line: one subcommand per variant of [`Command`], each run by `run_*` in its
 //! own file. `anyhow` lives here at the edge; the crates return typed errors.
 
+mod agent;
 mod create;
 mod demo;
 mod get;
 mod inspect;
 mod progress;
+mod publish;
+mod rollout_wait;
 mod report;
 mod seed;
 mod sim;
@@ -51,6 +54,8 @@ enum Command {
     Demo(demo::DemoArgs),
     Sim(sim::SimArgs),
     Tracker(tracker::TrackerArgs),
+    Agent(agent::AgentArgs),
+    Publish(publish::PublishArgs),
     Report(report::ReportArgs),
 }
 
@@ -84,6 +89,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Demo(args) => demo::run_demo(args),
         Command::Sim(args) => sim::run_sim(args),
         Command::Tracker(args) => tracker::run_tracker(args),
+        Command::Agent(args) => agent::run_agent(args),
+        Command::Publish(args) => publish::run_publish(args),
         Command::Report(args) => report::run_report(args),
     }
 }

@@ -31,6 +31,9 @@ pub struct TrackerConfig {
     pub trust_ip_param: bool,
     /// Most peers returned by one announce.
     pub max_numwant: u32,
+    /// The fleet token: when set, state-changing calls and agent channels need it
+    /// ([`crate::auth`]).
+    pub token: Option<crate::auth::Token>,
 }
 
 impl TrackerConfig {
@@ -46,6 +49,7 @@ impl TrackerConfig {
             public_url: None,
             trust_ip_param: false,
             max_numwant: 200,
+            token: None,
         }
     }
 

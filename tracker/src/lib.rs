@@ -8,14 +8,19 @@
 //!   scrape), answering refusals with a bencoded `failure reason`.
 //! - [`manager`]: the web page, JSON API, live events and SQLite registry, and the origin's
 //!   in-process seeds started from it.
+//! - [`fleet`]: agents, releases, placements and rollouts (SQLite), the agents' live
+//!   channel and the publish API.
+//! - [`auth`]: the fleet token every state-changing call needs.
 //! - [`metrics`]: Prometheus text at `/metrics`.
 //!
 //! Entry points: [`run`] (what `swarm tracker` calls), [`serve`] on a bound listener, and
 //! [`TrackerServer`] for a [`Router`] to embed or test.
 
+pub mod auth;
 pub mod config;
 pub use swarm_tracker_core as core;
 pub mod error;
+pub mod fleet;
 pub mod http;
 pub mod manager;
 pub mod metrics;
@@ -61,11 +66,17 @@ impl TrackerServer {
         for record in registry.list()? {
             core.register(record.info_hash);
         }
+        let fleet = fleet::Fleet::open(&config.data_dir)?;
+        for hash in fleet.store.info_hashes()? {
+            if let Ok(info_hash) = hash.parse() {
+                core.register(info_hash);
+            }
+        }
         let public_url = match &config.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => public_url::derive(local_addr),
         };
-        let state = AppState::new(config, public_url, core, registry);
+        let state = AppState::new(config, public_url, core, registry, fleet);
         Ok(TrackerServer {
             state: Arc::new(state),
         })
@@ -78,7 +89,14 @@ impl TrackerServer {
         Router::new()
             .merge(http::routes())
             .merge(manager::routes())
+            .merge(fleet::routes())
+            .route("/login", get(auth::login_page))
+            .route("/api/session", axum::routing::post(auth::session))
             .route("/metrics", get(metrics_text))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.state),
+                auth::require_token,
+            ))
             .with_state(Arc::clone(&self.state))
     }
 

@@ -30,6 +30,8 @@ pub(crate) struct AppState {
     pub announce_url: String,
     pub core: Mutex<CoreState>,
     pub registry: std::sync::Arc<Registry>,
+    /// Hosts, releases, placements and rollouts.
+    pub fleet: crate::fleet::Fleet,
     pub metrics: Metrics,
     /// The origin's seeds started from the manager.
     pub seeds: Seeds,
@@ -49,6 +51,7 @@ impl AppState {
         public_url: String,
         core: TrackerCore,
         registry: Registry,
+        fleet: crate::fleet::Fleet,
     ) -> Self {
         let announce_url = match config.announce_keys.first() {
             Some(key) => format!("{public_url}/{key}/announce"),
@@ -65,6 +68,7 @@ impl AppState {
                 rng: ChaCha8Rng::from_entropy(),
             }),
             registry: std::sync::Arc::new(registry),
+            fleet,
             metrics: Metrics::new(),
             seeds: Seeds::default(),
             closing: tokio::sync::watch::channel(false).0,
