@@ -295,3 +295,46 @@ fn killed_agent_resumes_and_restarted_manager_keeps_the_rollout() {
     assert!(record["finished_ms"].as_i64() >= record["started_ms"].as_i64());
     assert!(record["origin_copies"].as_f64().unwrap() > 0.0, "{record}");
 }
+
+/// A tiny tmpfs at `dir` (needs root); `None` (after saying why) when it cannot be had.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", s(dir)])
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Some(Tmpfs(dir.to_path_buf()));
+        }
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        assert!(!ci, "mounting a tmpfs needs root, which CI has");
+        eprintln!("skipping: cannot mount a tmpfs (not root?)");
+        None
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_its_host_by_name_while_the_others_finish() {
+    let root = tempfile::tempdir().unwrap();
+    let mut fleet = Fleet::new(root.path());
+    let Some(_tmpfs) = Tmpfs::mount(&fleet.agent_dir("tiny"), "1m") else {
+        return;
+    };
+    fleet.start_agent("tiny", "role=edge");
+    fleet.start_agent("roomy", "role=edge");
+    let image = root.path().join("build/edge.img");
+    let bytes = write_random(&image, 4 << 20, 31);
+    let run = fleet.publish(&image, "edge", &["--to", "role=edge", "--wait", "--timeout", "60s"]);
+    assert_eq!(run.code, 1, "stderr:\n{}", run.stderr);
+    assert!(run.stderr.contains("tiny: failed: disk full"), "{}", run.stderr);
+    assert_eq!(std::fs::read(fleet.agent_dir("roomy").join("edge/edge.img")).unwrap(), bytes);
+}

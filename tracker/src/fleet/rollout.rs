@@ -50,7 +50,7 @@ impl FleetStore {
         )?;
         let mut links = Vec::new();
         let rows = statement.query_map(params![release_id], |row| {
-            let counter = |i| row.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
+            let counter = |i: usize| row.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
             let before = counter(4)?;
             let session = counter(5)?;
             Ok((
