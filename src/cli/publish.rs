@@ -77,7 +77,9 @@ pub struct PublishArgs {
 /// clap value parser for durations: `90`, `90s`, `20m`, `1h`, `500ms`.
 pub fn duration_arg(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: f64 = number
         .parse()
@@ -94,7 +96,11 @@ pub fn duration_arg(text: &str) -> Result<Duration, String> {
 
 /// Runs `swarm publish`.
 pub fn run_publish(args: PublishArgs) -> anyhow::Result<Outcome> {
-    let token = args.token_file.as_deref().map(Token::from_file).transpose()?;
+    let token = args
+        .token_file
+        .as_deref()
+        .map(Token::from_file)
+        .transpose()?;
     let client = ManagerClient::new(&args.manager, token)?;
     let runtime = runtime()?;
     let info: FleetInfo = runtime

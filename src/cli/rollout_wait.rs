@@ -35,7 +35,11 @@ pub struct Follow {
 
 /// Follows the rollout until it ends; `true` when every targeted host holds a verified
 /// copy.
-pub async fn follow(client: &ManagerClient, seed: &NodeHandle, plan: &Follow) -> anyhow::Result<bool> {
+pub async fn follow(
+    client: &ManagerClient,
+    seed: &NodeHandle,
+    plan: &Follow,
+) -> anyhow::Result<bool> {
     let started = Instant::now();
     let path = format!("/api/fleet/rollouts/{}", plan.rollout_id);
     let origin_path = format!("{path}/origin");
@@ -44,7 +48,9 @@ pub async fn follow(client: &ManagerClient, seed: &NodeHandle, plan: &Follow) ->
     let mut last: Option<RolloutView> = None;
     let verdict = loop {
         let uploaded_bytes = seed.status().uploaded_bytes;
-        let sent: Result<(), _> = client.post_json(&origin_path, &OriginReport { uploaded_bytes }).await;
+        let sent: Result<(), _> = client
+            .post_json(&origin_path, &OriginReport { uploaded_bytes })
+            .await;
         match (sent, client.get_json::<RolloutView>(&path).await) {
             (Ok(()), Ok(view)) => {
                 failures = 0;
@@ -99,7 +105,11 @@ fn judge(view: &RolloutView) -> Option<Verdict> {
             || (h.state == PlacementState::Deleted && h.verified_ms.is_some())
     };
     let done = view.hosts.iter().filter(verified).count();
-    let failed = view.hosts.iter().filter(|h| h.state == PlacementState::Failed).count();
+    let failed = view
+        .hosts
+        .iter()
+        .filter(|h| h.state == PlacementState::Failed)
+        .count();
     if done == view.hosts.len() {
         Some(Verdict::AllVerified)
     } else if done + failed == view.hosts.len() {
@@ -113,16 +123,26 @@ fn judge(view: &RolloutView) -> Option<Verdict> {
 fn progress_text(view: &RolloutView) -> String {
     let c = view.counts;
     let mut text = format!("{}/{} verified", c.verified, view.hosts.len());
-    for (count, what) in [(c.downloading, "downloading"), (c.pending, "pending"), (c.failed, "failed")] {
+    for (count, what) in [
+        (c.downloading, "downloading"),
+        (c.pending, "pending"),
+        (c.failed, "failed"),
+    ] {
         if count > 0 {
             text.push_str(&format!(", {count} {what}"));
         }
     }
     let active = view.hosts.iter().filter(|h| {
-        matches!(h.state, PlacementState::Downloading | PlacementState::Pending)
+        matches!(
+            h.state,
+            PlacementState::Downloading | PlacementState::Pending
+        )
     });
     let (left, rate) = active.fold((0u64, 0u64), |(left, rate), h| {
-        (left + view.size_bytes.saturating_sub(h.have_bytes), rate + h.down_bps)
+        (
+            left + view.size_bytes.saturating_sub(h.have_bytes),
+            rate + h.down_bps,
+        )
     });
     if left > 0 && rate > 0 {
         text.push_str(&format!(", ETA {} s", left.div_ceil(rate)));
@@ -139,9 +159,16 @@ fn summarize(view: &RolloutView, verdict: Verdict, elapsed: Duration) {
             elapsed.as_secs_f64(),
             view.origin_copies
         ),
-        Verdict::NoHosts => eprintln!("rollout {}: no registered agent matches its labels", view.id),
+        Verdict::NoHosts => eprintln!(
+            "rollout {}: no registered agent matches its labels",
+            view.id
+        ),
         Verdict::SomeFailed | Verdict::TimedOut => {
-            let why = if verdict == Verdict::TimedOut { "timed out" } else { "failed" };
+            let why = if verdict == Verdict::TimedOut {
+                "timed out"
+            } else {
+                "failed"
+            };
             eprintln!("rollout {} {why}: {text}", view.id);
             for host in &view.hosts {
                 if host.state == PlacementState::Verified {
@@ -174,7 +201,10 @@ impl Line {
         let terminal = std::io::stderr().is_terminal();
         let bar = (show && terminal).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             bar
         });
         Line {
@@ -188,7 +218,12 @@ impl Line {
         if let Some(bar) = &self.bar {
             bar.set_message(progress_text(view));
             bar.tick();
-        } else if self.plain && self.last.get().is_none_or(|t| t.elapsed() >= PLAIN_LINE_INTERVAL) {
+        } else if self.plain
+            && self
+                .last
+                .get()
+                .is_none_or(|t| t.elapsed() >= PLAIN_LINE_INTERVAL)
+        {
             self.last.set(Some(Instant::now()));
             eprintln!("{}", progress_text(view));
         }

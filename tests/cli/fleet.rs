@@ -35,7 +35,11 @@ fn spawn(args: &[&str], log: &Path) -> Proc {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A bare HTTP/1.0 request; returns the status and body.
@@ -65,7 +69,9 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String)
 
 fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
     let (status, body) = http(addr, "GET", path, "");
-    (status == 200).then(|| serde_json::from_str(&body).ok()).flatten()
+    (status == 200)
+        .then(|| serde_json::from_str(&body).ok())
+        .flatten()
 }
 
 /// Polls `check` every 100 ms until it holds or `limit` passes.
@@ -108,8 +114,15 @@ impl Fleet {
     fn start_tracker(&mut self) {
         let data = self.root.join("manager");
         let args = [
-            "tracker", "--listen", &self.addr.to_string(), "--data", s(&data), "--interval", "2",
-            "--token-file", s(&self.token),
+            "tracker",
+            "--listen",
+            &self.addr.to_string(),
+            "--data",
+            s(&data),
+            "--interval",
+            "2",
+            "--token-file",
+            s(&self.token),
         ];
         let log = self.root.join(format!("tracker-{}.log", free_port()));
         self.tracker = Some(spawn(&args, &log));
@@ -127,15 +140,30 @@ impl Fleet {
         let dir = self.agent_dir(name);
         std::fs::create_dir_all(&dir).unwrap();
         let args = [
-            "agent", "--manager", &self.url, "--dir", s(&dir), "--name", name, "--label", label,
-            "--token-file", s(&self.token), "--listen", "127.0.0.1", "--port", "0",
+            "agent",
+            "--manager",
+            &self.url,
+            "--dir",
+            s(&dir),
+            "--name",
+            name,
+            "--label",
+            label,
+            "--token-file",
+            s(&self.token),
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            "0",
         ];
         let log = self.root.join(format!("agent-{name}-{}.log", free_port()));
         self.agents.push((name.to_string(), spawn(&args, &log)));
         let addr = self.addr;
         wait_until("the agent's registration", Duration::from_secs(20), || {
             get_json(addr, "/api/fleet/hosts").is_some_and(|hosts| {
-                hosts.as_array().is_some_and(|h| h.iter().any(|h| h["name"] == name))
+                hosts
+                    .as_array()
+                    .is_some_and(|h| h.iter().any(|h| h["name"] == name))
             })
         });
     }
@@ -146,8 +174,16 @@ impl Fleet {
 
     fn publish(&self, file: &Path, channel: &str, extra: &[&str]) -> super::support::Run {
         let mut args = vec![
-            "publish", s(file), "--manager", &self.url, "--channel", channel, "--token-file",
-            s(&self.token), "--piece-size", "64KiB",
+            "publish",
+            s(file),
+            "--manager",
+            &self.url,
+            "--channel",
+            channel,
+            "--token-file",
+            s(&self.token),
+            "--piece-size",
+            "64KiB",
         ];
         args.extend_from_slice(extra);
         swarm_in(&self.root, &args)
@@ -155,8 +191,18 @@ impl Fleet {
 
     fn publish_spawned(&self, file: &Path, channel: &str, extra: &[&str], log: &Path) -> Proc {
         let mut args = vec![
-            "publish", s(file), "--manager", &self.url, "--channel", channel, "--token-file",
-            s(&self.token), "--piece-size", "64KiB", "--wait", "--json",
+            "publish",
+            s(file),
+            "--manager",
+            &self.url,
+            "--channel",
+            channel,
+            "--token-file",
+            s(&self.token),
+            "--piece-size",
+            "64KiB",
+            "--wait",
+            "--json",
         ];
         args.extend_from_slice(extra);
         let child = Command::new(env!("CARGO_BIN_EXE_swarm"))
@@ -185,13 +231,21 @@ fn host<'a>(view: &'a Value, name: &str) -> &'a Value {
 fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
     let root = tempfile::tempdir().unwrap();
     let mut fleet = Fleet::new(root.path());
-    for (name, label) in [("a1", "role=test"), ("a2", "role=test"), ("b1", "role=other")] {
+    for (name, label) in [
+        ("a1", "role=test"),
+        ("a2", "role=test"),
+        ("b1", "role=other"),
+    ] {
         fleet.start_agent(name, label);
     }
     let v1 = root.path().join("build/v1.img");
     let v1_bytes = write_random(&v1, 3 << 20, 11);
     let run = fleet
-        .publish(&v1, "nightly", &["--to", "role=test", "--wait", "--timeout", "60s", "--json"])
+        .publish(
+            &v1,
+            "nightly",
+            &["--to", "role=test", "--wait", "--timeout", "60s", "--json"],
+        )
         .expect(0);
     let view = run.json();
     assert_eq!(view["counts"]["verified"], 2, "{view}");
@@ -202,7 +256,10 @@ fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
         assert_eq!(std::fs::read(&copy).unwrap(), v1_bytes, "{name}");
         assert!(!fleet.agent_dir(name).join("nightly/v1.img.part").exists());
     }
-    assert!(!fleet.agent_dir("b1").join("nightly").exists(), "b1 fetched");
+    assert!(
+        !fleet.agent_dir("b1").join("nightly").exists(),
+        "b1 fetched"
+    );
     assert!(view["finished_ms"].is_i64(), "{view}");
 
     // A wrong token changes nothing.
@@ -210,14 +267,31 @@ fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
     std::fs::write(&wrong, "not-the-fleet-token-at-all").unwrap();
     let run = swarm_in(
         root.path(),
-        &["publish", s(&v1), "--manager", &fleet.url, "--channel", "nightly", "--token-file", s(&wrong)],
+        &[
+            "publish",
+            s(&v1),
+            "--manager",
+            &fleet.url,
+            "--channel",
+            "nightly",
+            "--token-file",
+            s(&wrong),
+        ],
     );
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("401"), "{}", run.stderr);
-    assert!(fleet.rollout(2).is_none(), "a refused publish made a rollout");
+    assert!(
+        fleet.rollout(2).is_none(),
+        "a refused publish made a rollout"
+    );
     let (status, _) = http(fleet.addr, "POST", "/api/fleet/releases", "{}");
     assert_eq!(status, 401);
-    let (status, _) = http(fleet.addr, "POST", "/api/torrents", "{\"path\": \"/etc/passwd\"}");
+    let (status, _) = http(
+        fleet.addr,
+        "POST",
+        "/api/torrents",
+        "{\"path\": \"/etc/passwd\"}",
+    );
     assert_eq!(status, 401);
     let (status, _) = http(fleet.addr, "POST", "/api/fleet/agents/evil/report", "{}");
     assert_eq!(status, 401);
@@ -230,17 +304,33 @@ fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
     let v2 = root.path().join("build/v2.img");
     let v2_bytes = write_random(&v2, 2 << 20, 12);
     let run = fleet
-        .publish(&v2, "nightly", &["--to", "role=test", "--keep", "1", "--wait", "--timeout", "60s"])
+        .publish(
+            &v2,
+            "nightly",
+            &[
+                "--to",
+                "role=test",
+                "--keep",
+                "1",
+                "--wait",
+                "--timeout",
+                "60s",
+            ],
+        )
         .expect(0);
     assert!(run.stderr.contains("2/2 verified"), "{}", run.stderr);
     for name in ["a1", "a2"] {
         let dir = fleet.agent_dir(name).join("nightly");
         assert_eq!(std::fs::read(dir.join("v2.img")).unwrap(), v2_bytes);
-        wait_until("v1's deletion", Duration::from_secs(10), || !dir.join("v1.img").exists());
+        wait_until("v1's deletion", Duration::from_secs(10), || {
+            !dir.join("v1.img").exists()
+        });
     }
     let first = fleet.rollout(1).unwrap();
     wait_until("v1 reported deleted", Duration::from_secs(10), || {
-        fleet.rollout(1).is_some_and(|v| v["counts"]["deleted"] == 2)
+        fleet
+            .rollout(1)
+            .is_some_and(|v| v["counts"]["deleted"] == 2)
     });
     assert!(first["finished_ms"].is_i64());
 }
@@ -259,7 +349,14 @@ fn killed_agent_resumes_and_restarted_manager_keeps_the_rollout() {
     let mut publish = fleet.publish_spawned(
         &image,
         "big",
-        &["--to", "role=slow", "--timeout", "120s", "--max-upload", "32Mbit/s"],
+        &[
+            "--to",
+            "role=slow",
+            "--timeout",
+            "120s",
+            "--max-upload",
+            "32Mbit/s",
+        ],
         &log,
     );
     wait_until("s1 halfway", Duration::from_secs(60), || {
@@ -279,10 +376,14 @@ fn killed_agent_resumes_and_restarted_manager_keeps_the_rollout() {
     let stderr = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "publish failed:\n{stderr}");
     let view: Value =
-        serde_json::from_str(&std::fs::read_to_string(log.with_extension("json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(log.with_extension("json")).unwrap())
+            .unwrap();
     assert_eq!(view["counts"]["verified"], 2, "{view}");
     for name in ["s1", "s2"] {
-        assert_eq!(std::fs::read(fleet.agent_dir(name).join("big/big.img")).unwrap(), bytes);
+        assert_eq!(
+            std::fs::read(fleet.agent_dir(name).join("big/big.img")).unwrap(),
+            bytes
+        );
     }
     let s1 = host(&view, "s1");
     let resumed = s1["session_downloaded_bytes"].as_u64().unwrap();
@@ -303,7 +404,14 @@ impl Tmpfs {
     fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
         std::fs::create_dir_all(dir).unwrap();
         let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", s(dir)])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                s(dir),
+            ])
             .status()
             .is_ok_and(|s| s.success());
         if ok {
@@ -333,8 +441,19 @@ fn a_full_disk_fails_its_host_by_name_while_the_others_finish() {
     fleet.start_agent("roomy", "role=edge");
     let image = root.path().join("build/edge.img");
     let bytes = write_random(&image, 4 << 20, 31);
-    let run = fleet.publish(&image, "edge", &["--to", "role=edge", "--wait", "--timeout", "60s"]);
+    let run = fleet.publish(
+        &image,
+        "edge",
+        &["--to", "role=edge", "--wait", "--timeout", "60s"],
+    );
     assert_eq!(run.code, 1, "stderr:\n{}", run.stderr);
-    assert!(run.stderr.contains("tiny: failed: disk full"), "{}", run.stderr);
-    assert_eq!(std::fs::read(fleet.agent_dir("roomy").join("edge/edge.img")).unwrap(), bytes);
+    assert!(
+        run.stderr.contains("tiny: failed: disk full"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(fleet.agent_dir("roomy").join("edge/edge.img")).unwrap(),
+        bytes
+    );
 }

@@ -94,7 +94,10 @@ pub(crate) async fn login_page() -> Html<&'static str> {
 }
 
 /// `POST /api/session` (form `token=...`): sets the `SameSite=Strict` cookie.
-pub(crate) async fn session(State(state): State<Arc<AppState>>, Form(form): Form<SessionForm>) -> Response {
+pub(crate) async fn session(
+    State(state): State<Arc<AppState>>,
+    Form(form): Form<SessionForm>,
+) -> Response {
     let Some(token) = &state.config.token else {
         return (StatusCode::NO_CONTENT, ()).into_response();
     };

@@ -213,10 +213,11 @@ impl Channel {
             if let Some(end) = find_event_end(&self.buffer) {
                 let event: Vec<u8> = self.buffer.drain(..end).collect();
                 if let Some(data) = event_data(&event) {
-                    let desired = serde_json::from_str(&data).map_err(|e| ClientError::Protocol {
-                        what: self.what.clone(),
-                        reason: format!("desired state: {e}"),
-                    })?;
+                    let desired =
+                        serde_json::from_str(&data).map_err(|e| ClientError::Protocol {
+                            what: self.what.clone(),
+                            reason: format!("desired state: {e}"),
+                        })?;
                     return Ok(Some(desired));
                 }
                 continue;
@@ -246,7 +247,10 @@ impl Channel {
 /// Where the first complete event (ended by a blank line) ends, past its terminator.
 fn find_event_end(buffer: &[u8]) -> Option<usize> {
     let lf = buffer.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
-    let crlf = buffer.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4);
+    let crlf = buffer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4);
     match (lf, crlf) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

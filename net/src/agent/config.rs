@@ -127,14 +127,20 @@ impl AgentSettings {
         };
         let link_bps = self
             .link_rate
-            .map(|r| swarm_engine::units::parse_rate(&r).map_err(|e| ConfigError::Invalid(e.to_string())))
+            .map(|r| {
+                swarm_engine::units::parse_rate(&r).map_err(|e| ConfigError::Invalid(e.to_string()))
+            })
             .transpose()?;
         Ok(AgentConfig {
             manager: manager.trim_end_matches('/').to_string(),
             dir: self.dir.ok_or(ConfigError::Missing("--dir"))?,
             name,
             labels: self.labels,
-            token: self.token_file.as_deref().map(Token::from_file).transpose()?,
+            token: self
+                .token_file
+                .as_deref()
+                .map(Token::from_file)
+                .transpose()?,
             listen: self.listen.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             port: self.port.unwrap_or(DEFAULT_AGENT_PORT),
             link_bps,

@@ -65,7 +65,10 @@ pub enum AgentError {
 
 /// Runs the agent until `shutdown` completes; then stops every release (announcing
 /// `stopped`) and returns.
-pub async fn run(config: AgentConfig, shutdown: impl Future<Output = ()>) -> Result<(), AgentError> {
+pub async fn run(
+    config: AgentConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), AgentError> {
     std::fs::create_dir_all(&config.dir).map_err(|source| AgentError::Dir {
         path: config.dir.clone(),
         source,
@@ -73,7 +76,11 @@ pub async fn run(config: AgentConfig, shutdown: impl Future<Output = ()>) -> Res
     let client = ManagerClient::new(&config.manager, config.token.clone())?;
     let session = format!("{:016x}", crate::runner::random_seed());
     let (desired_tx, mut desired_rx) = mpsc::channel(DESIRED_QUEUE);
-    let channel = tokio::spawn(keep_channel(client.clone(), config.name.clone(), desired_tx));
+    let channel = tokio::spawn(keep_channel(
+        client.clone(),
+        config.name.clone(),
+        desired_tx,
+    ));
     tracing::info!(name = %config.name, manager = %config.manager, dir = %config.dir.display(), "agent starting");
     let mut agent = Agent {
         config,
@@ -203,7 +210,12 @@ impl Agent {
         let wanted: BTreeMap<i64, DesiredRelease> =
             by_path.values().map(|r| (r.id, (*r).clone())).collect();
         let claimed: BTreeSet<std::path::PathBuf> = by_path.keys().cloned().collect();
-        let dropped: Vec<i64> = self.tasks.keys().filter(|id| !wanted.contains_key(id)).copied().collect();
+        let dropped: Vec<i64> = self
+            .tasks
+            .keys()
+            .filter(|id| !wanted.contains_key(id))
+            .copied()
+            .collect();
         for id in dropped {
             if let Some(task) = self.tasks.remove(&id) {
                 let release = task.release.clone();
@@ -230,7 +242,9 @@ impl Agent {
     fn forget(&mut self, release: &DesiredRelease, claimed: &BTreeSet<std::path::PathBuf>) {
         if !claimed.contains(&release_path(&self.config.dir, release)) {
             match remove_release(&self.config.dir, release) {
-                Ok(()) => tracing::info!(release = release.id, name = %release.name, "release deleted"),
+                Ok(()) => {
+                    tracing::info!(release = release.id, name = %release.name, "release deleted")
+                }
                 Err(error) => tracing::warn!(release = release.id, %error, "cannot delete release"),
             }
         }

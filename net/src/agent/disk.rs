@@ -27,7 +27,9 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
 
 /// Whether an I/O error text says the disk is full.
 pub fn is_disk_full(text: &str) -> bool {
-    text.contains("No space left") || text.contains("os error 28") || text.contains("File too large")
+    text.contains("No space left")
+        || text.contains("os error 28")
+        || text.contains("File too large")
 }
 
 /// Removes a release's copy, its `.part` and its resume record (the empty lock file stays,

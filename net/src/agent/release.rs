@@ -73,7 +73,11 @@ pub struct ReleaseJob {
 }
 
 /// Runs until `stop` turns true (then stops seeding) or the release fails.
-pub async fn run(job: ReleaseJob, status: watch::Sender<ReleaseStatus>, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    job: ReleaseJob,
+    status: watch::Sender<ReleaseStatus>,
+    mut stop: watch::Receiver<bool>,
+) {
     status.send_replace(ReleaseStatus::pending());
     let outcome = tokio::select! {
         outcome = fetch_and_seed(&job, &status) => outcome,
@@ -122,7 +126,8 @@ async fn fetch_and_seed(
             }
         }
     }
-    let storage = Storage::open(&metainfo, &prepared.content_path, true).map_err(|e| classify(&e.to_string()))?;
+    let storage = Storage::open(&metainfo, &prepared.content_path, true)
+        .map_err(|e| classify(&e.to_string()))?;
     let mut spec = job.node.clone();
     spec.trackers = metainfo.trackers();
     let node = NodeHandle::start(&metainfo, storage, prepared.verified.clone(), &spec)
@@ -144,7 +149,11 @@ async fn fetch_and_seed(
 }
 
 /// Seeds a verified release, keeping its counters fresh, until told to stop.
-async fn seed(node: NodeHandle, status: &watch::Sender<ReleaseStatus>, stop: &mut watch::Receiver<bool>) {
+async fn seed(
+    node: NodeHandle,
+    status: &watch::Sender<ReleaseStatus>,
+    stop: &mut watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => break,
@@ -176,7 +185,8 @@ async fn torrent(job: &ReleaseJob) -> Result<Metainfo, String> {
         }
     };
     let metainfo = Metainfo::from_bytes(&bytes).map_err(|e| format!("bad torrent: {e}"))?;
-    if metainfo.info_hash.to_string() != job.release.info_hash || metainfo.name != job.release.name {
+    if metainfo.info_hash.to_string() != job.release.info_hash || metainfo.name != job.release.name
+    {
         return Err("bad data: the torrent does not match the release".into());
     }
     Ok(metainfo)
@@ -199,7 +209,10 @@ async fn watch_download(
             return Ok(());
         }
         if s.failed_pieces >= MAX_FAILED_PIECES {
-            return Err(format!("bad data: {} pieces failed their hash check", s.failed_pieces));
+            return Err(format!(
+                "bad data: {} pieces failed their hash check",
+                s.failed_pieces
+            ));
         }
         if s.downloaded_bytes != last_progress.1 || s.peers > 0 {
             last_progress = (Instant::now(), s.downloaded_bytes);

@@ -53,7 +53,10 @@ impl Token {
                 token.len()
             ));
         }
-        if !token.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',') {
+        if !token
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+        {
             return Err("a token is visible ASCII without `;` or `,`".into());
         }
         Ok(Token(token.to_string()))
@@ -86,7 +89,10 @@ impl Token {
     pub fn matches(&self, offered: &str) -> bool {
         let a = Sha1::digest(self.0.as_bytes());
         let b = Sha1::digest(offered.as_bytes());
-        a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        a.iter()
+            .zip(b.iter())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
     }
 }
 

@@ -10,8 +10,7 @@ use axum::Json;
 use serde::Serialize;
 use swarm_engine::metainfo::Metainfo;
 use swarm_net::agent::wire::{
-    AgentReport, Desired, FleetInfo, Labels, OriginReport, PublishRequest, Published,
-    RolloutView,
+    AgentReport, Desired, FleetInfo, Labels, OriginReport, PublishRequest, Published, RolloutView,
 };
 
 use super::report::MAX_HOST_LABELS;
@@ -49,7 +48,11 @@ impl IntoResponse for FleetApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
     }
 }
 
@@ -222,7 +225,10 @@ pub(crate) async fn origin(
     Path(id): Path<i64>,
     Json(report): Json<OriginReport>,
 ) -> Result<StatusCode, FleetApiError> {
-    let known = blocking(&state, move |s| s.set_origin_upload(id, report.uploaded_bytes)).await?;
+    let known = blocking(&state, move |s| {
+        s.set_origin_upload(id, report.uploaded_bytes)
+    })
+    .await?;
     if known {
         Ok(StatusCode::NO_CONTENT)
     } else {

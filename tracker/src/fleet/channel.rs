@@ -30,33 +30,39 @@ pub(crate) async fn channel(
     let changed = state.fleet.changed.subscribe();
     let closing = state.closing.subscribe();
     let start = (state, name, changed, closing, None::<Desired>, true);
-    let events = stream::unfold(start, |(state, name, mut changed, mut closing, last, first)| async move {
-        loop {
-            if !first || last.is_some() {
-                tokio::select! {
-                    _ = changed.changed() => {}
-                    _ = closing.wait_for(|c| *c) => return None,
-                    () = tokio::time::sleep(CHANNEL_REFRESH) => {}
+    let events = stream::unfold(
+        start,
+        |(state, name, mut changed, mut closing, last, first)| async move {
+            loop {
+                if !first || last.is_some() {
+                    tokio::select! {
+                        _ = changed.changed() => {}
+                        _ = closing.wait_for(|c| *c) => return None,
+                        () = tokio::time::sleep(CHANNEL_REFRESH) => {}
+                    }
+                }
+                if *closing.borrow() {
+                    return None;
+                }
+                let host = name.clone();
+                let desired = match blocking(&state, move |s| s.desired(&host)).await {
+                    Ok(desired) => desired,
+                    Err(error) => {
+                        tracing::warn!(%error, "agent channel");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if last.as_ref() != Some(&desired) {
+                    let json = serde_json::to_string(&desired).unwrap_or_default();
+                    let event = Event::default().event("desired").data(json);
+                    return Some((
+                        Ok(event),
+                        (state, name, changed, closing, Some(desired), false),
+                    ));
                 }
             }
-            if *closing.borrow() {
-                return None;
-            }
-            let host = name.clone();
-            let desired = match blocking(&state, move |s| s.desired(&host)).await {
-                Ok(desired) => desired,
-                Err(error) => {
-                    tracing::warn!(%error, "agent channel");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            if last.as_ref() != Some(&desired) {
-                let json = serde_json::to_string(&desired).unwrap_or_default();
-                let event = Event::default().event("desired").data(json);
-                return Some((Ok(event), (state, name, changed, closing, Some(desired), false)));
-            }
-        }
-    });
+        },
+    );
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(CHANNEL_KEEPALIVE)))
 }

@@ -137,7 +137,11 @@ fn count(counts: &mut StateCounts, state: PlacementState) {
 }
 
 /// `max(F/u_s, F/min d_i, N·F/(u_s + Σ u_i))` in seconds; `None` unless every rate is known.
-pub fn fluid_bound_s(size_bytes: u64, origin_bps: Option<u64>, links_bps: &[Option<u64>]) -> Option<f64> {
+pub fn fluid_bound_s(
+    size_bytes: u64,
+    origin_bps: Option<u64>,
+    links_bps: &[Option<u64>],
+) -> Option<f64> {
     let origin = origin_bps.filter(|&b| b > 0)? as f64;
     let links: Option<Vec<f64>> = links_bps
         .iter()
@@ -148,7 +152,11 @@ pub fn fluid_bound_s(size_bytes: u64, origin_bps: Option<u64>, links_bps: &[Opti
     let slowest = links.iter().copied().fold(f64::INFINITY, f64::min);
     let total: f64 = links.iter().sum();
     let n = links.len() as f64;
-    Some((bits / origin).max(bits / slowest).max(n * bits / (origin + total)))
+    Some(
+        (bits / origin)
+            .max(bits / slowest)
+            .max(n * bits / (origin + total)),
+    )
 }
 
 #[cfg(test)]
