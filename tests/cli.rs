@@ -12,6 +12,8 @@ mod background;
 mod create;
 #[path = "cli/demo.rs"]
 mod demo;
+#[path = "cli/fleet.rs"]
+mod fleet;
 #[path = "cli/inspect.rs"]
 mod inspect;
 #[path = "cli/interop.rs"]

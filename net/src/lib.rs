@@ -14,8 +14,10 @@
 //! - [`announce`]: the HTTP tracker client (BEP 3, BEP 23).
 //! - [`download`]: where a download lives, resuming and the final rename.
 //! - [`resume`]: records of copies verified intact, so they are not hashed on every start.
+//! - [`agent`]: `swarm agent` (releases from the manager, reports) and the fleet protocol.
 
 pub mod addr;
+pub mod agent;
 pub mod announce;
 mod conn;
 mod content;

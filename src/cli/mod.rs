@@ -1,6 +1,7 @@
 //! The command line: one subcommand per variant of [`Command`], each run by `run_*` in its
 //! own file. `anyhow` lives here at the edge; the crates return typed errors.
 
+mod agent;
 mod create;
 mod demo;
 mod demo_record;
@@ -11,7 +12,9 @@ mod hook;
 mod inspect;
 mod logging;
 mod progress;
+mod publish;
 mod report;
+mod rollout_wait;
 mod seed;
 mod sim;
 mod status;
@@ -83,6 +86,8 @@ enum Command {
     Demo(demo::DemoArgs),
     Sim(sim::SimArgs),
     Tracker(tracker::TrackerArgs),
+    Agent(agent::AgentArgs),
+    Publish(publish::PublishArgs),
     Report(report::ReportArgs),
 }
 
@@ -95,7 +100,8 @@ impl Cli {
             Command::Get(args) => args.json,
             Command::Sim(args) => args.json,
             Command::Report(args) => args.json,
-            Command::Create(_) | Command::Seed(_) | Command::Demo(_) | Command::Tracker(_) => false,
+            Command::Publish(args) => args.json,
+            Command::Create(_) | Command::Agent(_) | Command::Seed(_) | Command::Demo(_) | Command::Tracker(_) => false,
         }
     }
 
@@ -103,7 +109,12 @@ impl Cli {
     pub fn init_logging(&self) {
         let long_running = matches!(
             self.command,
-            Command::Seed(_) | Command::Get(_) | Command::Tracker(_) | Command::Demo(_)
+            Command::Seed(_)
+                | Command::Get(_)
+                | Command::Tracker(_)
+                | Command::Demo(_)
+                | Command::Agent(_)
+                | Command::Publish(_)
         );
         let filter = if long_running {
             logging::LONG_RUNNING_FILTER
@@ -147,6 +158,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Demo(args) => demo::run_demo(args),
         Command::Sim(args) => sim::run_sim(args),
         Command::Tracker(args) => tracker::run_tracker(args),
+        Command::Agent(args) => agent::run_agent(args),
+        Command::Publish(args) => publish::run_publish(args),
         Command::Report(args) => report::run_report(args),
     }
 }

@@ -34,6 +34,10 @@ pub struct TrackerArgs {
     /// Base URL other hosts reach this server at, e.g. http://tracker.lan:6969.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    /// File holding the fleet token: agents, publish and every state-changing call must
+    /// send it (Authorization: Bearer TOKEN), or get 401.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
 }
 
 /// Runs `swarm tracker`.
@@ -44,6 +48,11 @@ pub fn run_tracker(args: TrackerArgs) -> anyhow::Result<Outcome> {
     config.allowed_dir = args.allowed_dir;
     config.interval_s = args.interval;
     config.public_url = args.public_url;
+    config.token = args
+        .token_file
+        .as_deref()
+        .map(swarm_tracker::auth::Token::from_file)
+        .transpose()?;
     super::seed::runtime()?
         .block_on(swarm_tracker::run(
             config,

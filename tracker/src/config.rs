@@ -40,6 +40,9 @@ pub struct TrackerConfig {
     pub max_upload_bytes: u64,
     /// Connection cap and timeouts of the HTTP server.
     pub connections: ConnectionLimits,
+    /// The fleet token: when set, state-changing calls and agent channels need it
+    /// ([`crate::auth`]).
+    pub token: Option<crate::auth::Token>,
 }
 
 impl TrackerConfig {
@@ -57,6 +60,7 @@ impl TrackerConfig {
             max_numwant: 200,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             connections: ConnectionLimits::default(),
+            token: None,
         }
     }
 

@@ -19,6 +19,9 @@ pub enum TrackerError {
     /// The registry could not be opened.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// The fleet tables could not be opened.
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::StoreError),
 }
 
 impl TrackerError {

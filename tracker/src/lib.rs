@@ -8,14 +8,19 @@
 //!   scrape), answering refusals with a bencoded `failure reason`.
 //! - [`manager`]: the web page, JSON API, live events and SQLite registry, and the origin's
 //!   in-process seeds started from it.
+//! - [`fleet`]: agents, releases, placements and rollouts (SQLite), the agents' live
+//!   channel and the publish API.
+//! - [`auth`]: the fleet token every state-changing call needs.
 //! - [`metrics`]: Prometheus text at `/metrics`.
 //!
 //! Entry points: [`run`] (what `swarm tracker` calls), [`serve`] on a bound listener, and
 //! [`TrackerServer`] for a [`Router`] to embed or test.
 
+pub mod auth;
 pub mod config;
 pub use swarm_tracker_core as core;
 pub mod error;
+pub mod fleet;
 pub mod guard;
 pub mod http;
 pub mod manager;
@@ -47,6 +52,9 @@ use crate::state::AppState;
 
 /// Largest request body of every route but uploads (JSON calls are a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Body limit on the fleet routes: a publish carries its torrent, hex-encoded (a 20 GB image
+/// in 8 MiB pieces is about 100 KiB of hex; this allows some 200 000 pieces).
+pub const MAX_PUBLISH_BODY_BYTES: usize = 8 << 20;
 
 /// A configured tracker and manager, ready to be served.
 #[derive(Debug, Clone)]
@@ -74,11 +82,17 @@ impl TrackerServer {
         for record in registry.list()? {
             core.register(record.info_hash);
         }
+        let fleet = fleet::Fleet::open(&config.data_dir)?;
+        for hash in fleet.store.info_hashes()? {
+            if let Ok(info_hash) = hash.parse() {
+                core.register(info_hash);
+            }
+        }
         let public_url = match &config.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => public_url::derive(local_addr),
         };
-        let state = AppState::new(config, public_url, core, registry, Seeds::new(seeder));
+        let state = AppState::new(config, public_url, core, registry, Seeds::new(seeder), fleet);
         Ok(TrackerServer {
             state: Arc::new(state),
         })
@@ -92,7 +106,14 @@ impl TrackerServer {
         Router::new()
             .merge(http::routes())
             .merge(manager::routes(self.state.config.max_upload_bytes))
+            .merge(fleet::routes().layer(DefaultBodyLimit::max(MAX_PUBLISH_BODY_BYTES)))
+            .route("/login", get(auth::login_page))
+            .route("/api/session", axum::routing::post(auth::session))
             .route("/metrics", get(metrics_text))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&self.state),
+                auth::require_token,
+            ))
             .layer(guard)
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .with_state(Arc::clone(&self.state))

@@ -30,6 +30,8 @@ pub(crate) struct AppState {
     pub announce_url: String,
     pub core: Mutex<CoreState>,
     pub registry: std::sync::Arc<Registry>,
+    /// Hosts, releases, placements and rollouts.
+    pub fleet: crate::fleet::Fleet,
     pub metrics: Metrics,
     /// The origin's seeds started from the manager.
     pub seeds: Seeds,
@@ -52,6 +54,7 @@ impl AppState {
         core: TrackerCore,
         registry: Registry,
         seeds: Seeds,
+        fleet: crate::fleet::Fleet,
     ) -> Self {
         let announce_url = match config.announce_keys.first() {
             Some(key) => format!("{public_url}/{key}/announce"),
@@ -68,6 +71,7 @@ impl AppState {
                 rng: ChaCha8Rng::from_entropy(),
             }),
             registry: std::sync::Arc::new(registry),
+            fleet,
             metrics: Metrics::new(),
             seeds,
             closing: tokio::sync::watch::channel(false).0,

@@ -7,6 +7,8 @@ mod choker_tests;
 mod outstanding;
 pub(crate) mod peer;
 #[cfg(test)]
+mod peer_have_tests;
+#[cfg(test)]
 mod peer_tests;
 pub(crate) mod picker;
 #[cfg(test)]

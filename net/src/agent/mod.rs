@@ -1,0 +1,27 @@
+//! `swarm agent`: one long-running process per server. It registers with the manager
+//! under its host name and labels, keeps one live channel to it, fetches every release its
+//! labels are targeted by into `DIR/CHANNEL/FILE` (a `.part` until verified), seeds what it
+//! holds while it is wanted, deletes what retention drops, and reports each release's state
+//! about once a second. After a restart (`kill -9` included) it resumes from what is on
+//! disk: [`crate::download::prepare`] keeps every verified piece of a `.part`.
+//!
+//! - [`wire`]: the protocol's JSON types, shared with the manager and `swarm publish`.
+//! - [`client`]: the HTTP client (reqwest, rustls) and the live channel.
+//! - [`token`]: the fleet token.
+//! - [`config`]: flags and the TOML config file.
+//! - [`daemon`]: the main loop.
+//! - [`release`]: one release's life.
+//! - [`node`]: the one file that knows the runtime's API.
+//! - [`disk`]: paths, free space, deleting.
+
+pub mod client;
+pub mod config;
+pub mod daemon;
+pub mod disk;
+pub mod node;
+pub mod release;
+pub mod token;
+pub mod wire;
+
+pub use config::{AgentConfig, AgentSettings, ConfigError};
+pub use daemon::{run, AgentError};

@@ -1,0 +1,216 @@
+//! Agents' reports into the fleet tables, and each host's desired state out of them.
+//!
+//! A report registers (or refreshes) the host and updates its placements; byte counters
+//! restart with each agent session, so the total a placement shows is what earlier
+//! sessions received plus what this one has. A host's desired state is every release whose
+//! rollout targets its labels and that its channel's retention keeps (the newest `keep`),
+//! and, to delete, what it still holds that retention dropped.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use swarm_net::agent::wire::{
+    labels_match, AgentReport, Desired, DesiredRelease, PlacementReport, PlacementState,
+};
+
+use super::store::{keep_of, parse_labels, FleetStore, StoreError};
+
+/// Most releases one report may speak of; the rest are ignored.
+pub const MAX_REPORTED_RELEASES: usize = 1000;
+/// Most labels a host may have.
+pub const MAX_HOST_LABELS: usize = 64;
+/// Longest reason text kept from a report.
+pub const MAX_REASON_CHARS: usize = 500;
+
+impl FleetStore {
+    /// Registers or refreshes `host` from its report and updates its placements; returns
+    /// what it should hold now.
+    pub fn apply_report(
+        &self,
+        host: &str,
+        report: &AgentReport,
+        now_ms: i64,
+    ) -> Result<Desired, StoreError> {
+        let mut connection = self.lock();
+        let tx = connection.transaction()?;
+        let labels = serde_json::to_string(&report.labels).unwrap_or_else(|_| "{}".into());
+        tx.execute(
+            "INSERT INTO fleet_hosts (name, labels, listen, free_disk_bytes, link_bps, last_seen_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(name) DO UPDATE SET labels = excluded.labels, listen = excluded.listen,
+                free_disk_bytes = excluded.free_disk_bytes, link_bps = excluded.link_bps,
+                last_seen_ms = excluded.last_seen_ms",
+            params![
+                host,
+                labels,
+                report.listen,
+                report.free_disk_bytes.map(|b| b as i64),
+                report.link_bps.map(|b| b as i64),
+                now_ms
+            ],
+        )?;
+        for placement in report.releases.iter().take(MAX_REPORTED_RELEASES) {
+            update_placement(&tx, host, &report.session, placement, now_ms)?;
+        }
+        let desired = desired(&tx, host)?;
+        for release in &desired.keep {
+            tx.execute(
+                "INSERT OR IGNORE INTO fleet_placements (host, release_id, state)
+                 VALUES (?1, ?2, 'pending')",
+                params![host, release.id],
+            )?;
+        }
+        mark_finished(&tx)?;
+        tx.commit()?;
+        Ok(desired)
+    }
+
+    /// What `host` should hold now (nothing if it never registered).
+    pub fn desired(&self, host: &str) -> Result<Desired, StoreError> {
+        desired(&self.lock(), host)
+    }
+}
+
+fn update_placement(
+    tx: &Transaction<'_>,
+    host: &str,
+    session: &str,
+    report: &PlacementReport,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let known: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM fleet_releases WHERE id = ?1",
+            [report.release_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if known.is_none() {
+        return Ok(());
+    }
+    let previous: Option<(String, i64, i64)> = tx
+        .query_row(
+            "SELECT session, session_downloaded, downloaded_before FROM fleet_placements
+             WHERE host = ?1 AND release_id = ?2",
+            params![host, report.release_id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()?;
+    let before = match previous {
+        Some((old, old_bytes, before)) if old != session => before.saturating_add(old_bytes),
+        Some((_, _, before)) => before,
+        None => 0,
+    };
+    let reason = report
+        .reason
+        .as_ref()
+        .map(|r| r.chars().take(MAX_REASON_CHARS).collect::<String>());
+    let verified_now = (report.state == PlacementState::Verified).then_some(now_ms);
+    tx.execute(
+        "INSERT INTO fleet_placements (host, release_id, state, have_bytes, downloaded_before,
+            session, session_downloaded, uploaded_bytes, down_bps, up_bps, peers, reason,
+            verified_ms, reported_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT(host, release_id) DO UPDATE SET state = excluded.state,
+            have_bytes = excluded.have_bytes, downloaded_before = excluded.downloaded_before,
+            session = excluded.session, session_downloaded = excluded.session_downloaded,
+            uploaded_bytes = excluded.uploaded_bytes, down_bps = excluded.down_bps,
+            up_bps = excluded.up_bps, peers = excluded.peers, reason = excluded.reason,
+            verified_ms = COALESCE(fleet_placements.verified_ms, excluded.verified_ms),
+            reported_ms = excluded.reported_ms",
+        params![
+            host,
+            report.release_id,
+            report.state.as_str(),
+            clamp(report.have_bytes),
+            before,
+            session,
+            clamp(report.downloaded_bytes),
+            clamp(report.uploaded_bytes),
+            clamp(report.down_bps),
+            clamp(report.up_bps),
+            report.peers,
+            reason,
+            verified_now,
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// A counter as SQLite stores it.
+fn clamp(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Rollouts whose every placement is verified (or verified then dropped) are finished at
+/// the last verification.
+fn mark_finished(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE fleet_rollouts SET finished_ms = (
+             SELECT MAX(p.verified_ms) FROM fleet_placements p
+             WHERE p.release_id = fleet_rollouts.release_id)
+         WHERE finished_ms IS NULL
+           AND EXISTS (SELECT 1 FROM fleet_placements p
+                       WHERE p.release_id = fleet_rollouts.release_id)
+           AND NOT EXISTS (SELECT 1 FROM fleet_placements p
+                           WHERE p.release_id = fleet_rollouts.release_id
+                             AND (p.verified_ms IS NULL
+                                  OR p.state NOT IN ('verified', 'deleted')))",
+        [],
+    )?;
+    Ok(())
+}
+
+fn desired(connection: &Connection, host: &str) -> Result<Desired, StoreError> {
+    let labels: Option<String> = connection
+        .query_row(
+            "SELECT labels FROM fleet_hosts WHERE name = ?1",
+            [host],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(labels) = labels else {
+        return Ok(Desired::default());
+    };
+    let labels = parse_labels(host, &labels)?;
+    let mut statement = connection.prepare(
+        "SELECT r.id, r.channel, r.name, r.info_hash, r.size_bytes, ro.targets,
+                (SELECT p.state FROM fleet_placements p WHERE p.host = ?1 AND p.release_id = r.id)
+         FROM fleet_releases r JOIN fleet_rollouts ro ON ro.release_id = r.id
+         ORDER BY r.channel, r.id DESC",
+    )?;
+    let rows = statement.query_map([host], |row| {
+        Ok((
+            DesiredRelease {
+                id: row.get(0)?,
+                channel: row.get(1)?,
+                name: row.get(2)?,
+                info_hash: row.get(3)?,
+                size_bytes: u64::try_from(row.get::<_, i64>(4)?).unwrap_or(0),
+            },
+            row.get::<_, String>(5)?,
+            row.get::<_, Option<String>>(6)?,
+        ))
+    })?;
+    let mut desired = Desired::default();
+    let mut seen: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for row in rows {
+        let (release, targets, state) = row?;
+        let keep = match seen.get(&release.channel) {
+            Some(&(keep, _)) => keep,
+            None => keep_of(connection, &release.channel)?,
+        };
+        let rank = seen.entry(release.channel.clone()).or_insert((keep, 0));
+        rank.1 += 1;
+        let retained = rank.1 <= keep;
+        let targets = parse_labels(&format!("rollout of release {}", release.id), &targets)?;
+        if retained && labels_match(&targets, &labels) {
+            desired.keep.push(release);
+        } else if !retained && state.is_some_and(|s| s != PlacementState::Deleted.as_str()) {
+            desired.delete.push(release);
+        }
+    }
+    desired.keep.reverse();
+    Ok(desired)
+}

@@ -1,0 +1,179 @@
+//! Rollouts read back from the fleet tables: per-host placements, counts, makespan, the
+//! fluid bound and the origin's upload in copies of this release alone.
+//!
+//! The bound is DESIGN's `max(F/u_s, F/min d_i, N·F/(u_s + Σ u_i))`, known only when
+//! publish gave the origin's rate and every targeted agent its link rate (taken as both
+//! its upload and download).
+
+use rusqlite::{params, OptionalExtension};
+use swarm_net::agent::wire::{HostPlacement, PlacementState, RolloutView, StateCounts};
+
+use super::store::{parse_labels, FleetStore, StoreError};
+
+impl FleetStore {
+    /// One rollout with every targeted host.
+    pub fn rollout(&self, rollout_id: i64) -> Result<Option<RolloutView>, StoreError> {
+        let connection = self.lock();
+        let head = connection
+            .query_row(
+                "SELECT ro.id, r.id, r.channel, r.name, r.info_hash, r.size_bytes, ro.targets,
+                        ro.started_ms, ro.finished_ms, ro.origin_bps, ro.origin_uploaded_bytes
+                 FROM fleet_rollouts ro JOIN fleet_releases r ON r.id = ro.release_id
+                 WHERE ro.id = ?1",
+                [rollout_id],
+                |row| {
+                    Ok((
+                        (row.get::<_, i64>(0)?, row.get::<_, i64>(1)?),
+                        (row.get::<_, String>(2)?, row.get::<_, String>(3)?),
+                        row.get::<_, String>(4)?,
+                        row.get::<_, i64>(5)?,
+                        row.get::<_, String>(6)?,
+                        (row.get::<_, i64>(7)?, row.get::<_, Option<i64>>(8)?),
+                        row.get::<_, Option<i64>>(9)?,
+                        row.get::<_, i64>(10)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some(((id, release_id), (channel, name), info_hash, size, targets, times, bps, up)) =
+            head
+        else {
+            return Ok(None);
+        };
+        let (started_ms, finished_ms) = times;
+        let mut statement = connection.prepare(
+            "SELECT p.host, COALESCE(h.labels, '{}'), p.state, p.have_bytes,
+                    p.downloaded_before, p.session_downloaded, p.uploaded_bytes, p.down_bps,
+                    p.up_bps, p.peers, p.reason, p.verified_ms, p.reported_ms, h.link_bps
+             FROM fleet_placements p LEFT JOIN fleet_hosts h ON h.name = p.host
+             WHERE p.release_id = ?1 ORDER BY p.host",
+        )?;
+        let mut links = Vec::new();
+        let rows = statement.query_map(params![release_id], |row| {
+            let counter = |i: usize| row.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
+            let before = counter(4)?;
+            let session = counter(5)?;
+            Ok((
+                HostPlacement {
+                    host: row.get(0)?,
+                    labels: Default::default(),
+                    state: PlacementState::Pending,
+                    have_bytes: counter(3)?,
+                    downloaded_bytes: before.saturating_add(session),
+                    session_downloaded_bytes: session,
+                    uploaded_bytes: counter(6)?,
+                    down_bps: counter(7)?,
+                    up_bps: counter(8)?,
+                    peers: row.get(9)?,
+                    reason: row.get(10)?,
+                    verified_ms: row.get(11)?,
+                    reported_ms: row.get(12)?,
+                    from_origin_bytes: None,
+                    from_peers_bytes: None,
+                },
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Option<i64>>(13)?,
+            ))
+        })?;
+        let mut hosts = Vec::new();
+        let mut counts = StateCounts::default();
+        for row in rows {
+            let (mut host, labels, state, link) = row?;
+            host.labels = parse_labels(&host.host, &labels)?;
+            host.state = PlacementState::parse(&state).ok_or_else(|| StoreError::Corrupt {
+                what: format!("placement {} × {release_id}", host.host),
+                reason: format!("state {state:?}"),
+            })?;
+            count(&mut counts, host.state);
+            links.push(link.and_then(|b| u64::try_from(b).ok()));
+            hosts.push(host);
+        }
+        let size_bytes = u64::try_from(size).unwrap_or(0);
+        let origin_uploaded_bytes = u64::try_from(up).unwrap_or(0);
+        let makespan_s = finished_ms.map(|f| (f - started_ms).max(0) as f64 / 1000.0);
+        let bound_s = fluid_bound_s(size_bytes, bps.and_then(|b| u64::try_from(b).ok()), &links);
+        Ok(Some(RolloutView {
+            id,
+            release_id,
+            channel,
+            name,
+            info_hash,
+            size_bytes,
+            to: parse_labels(&format!("rollout {id}"), &targets)?,
+            started_ms,
+            finished_ms,
+            makespan_s,
+            bound_s,
+            makespan_over_bound: makespan_s.zip(bound_s).map(|(m, b)| m / b),
+            origin_uploaded_bytes,
+            origin_copies: origin_uploaded_bytes as f64 / size_bytes.max(1) as f64,
+            counts,
+            hosts,
+        }))
+    }
+
+    /// Records what the origin has sent for the rollout's release so far (it only grows).
+    /// Returns `false` if there is no such rollout.
+    pub fn set_origin_upload(&self, rollout_id: i64, bytes: u64) -> Result<bool, StoreError> {
+        let changed = self.lock().execute(
+            "UPDATE fleet_rollouts SET origin_uploaded_bytes = MAX(origin_uploaded_bytes, ?2)
+             WHERE id = ?1",
+            params![rollout_id, i64::try_from(bytes).unwrap_or(i64::MAX)],
+        )?;
+        Ok(changed == 1)
+    }
+}
+
+fn count(counts: &mut StateCounts, state: PlacementState) {
+    let slot = match state {
+        PlacementState::Pending => &mut counts.pending,
+        PlacementState::Downloading => &mut counts.downloading,
+        PlacementState::Verified => &mut counts.verified,
+        PlacementState::Failed => &mut counts.failed,
+        PlacementState::Deleted => &mut counts.deleted,
+    };
+    *slot += 1;
+}
+
+/// `max(F/u_s, F/min d_i, N·F/(u_s + Σ u_i))` in seconds; `None` unless every rate is known.
+pub fn fluid_bound_s(
+    size_bytes: u64,
+    origin_bps: Option<u64>,
+    links_bps: &[Option<u64>],
+) -> Option<f64> {
+    let origin = origin_bps.filter(|&b| b > 0)? as f64;
+    let links: Option<Vec<f64>> = links_bps
+        .iter()
+        .map(|l| l.filter(|&b| b > 0).map(|b| b as f64))
+        .collect();
+    let links = links.filter(|l| !l.is_empty())?;
+    let bits = size_bytes as f64 * 8.0;
+    let slowest = links.iter().copied().fold(f64::INFINITY, f64::min);
+    let total: f64 = links.iter().sum();
+    let n = links.len() as f64;
+    Some(
+        (bits / origin)
+            .max(bits / slowest)
+            .max(n * bits / (origin + total)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_is_the_largest_of_the_three_limits() {
+        // 1 GB, origin and 4 peers at 100 Mbit/s: F/u_s = F/d = 80 s, N·F/(u_s+Σu) = 64 s.
+        let links = [Some(100_000_000); 4];
+        let bound = fluid_bound_s(1_000_000_000, Some(100_000_000), &links);
+        assert_eq!(bound, Some(80.0));
+        // 12 peers at 10 Mbit/s: their download (800 s) beats N·F/(u_s+Σu) ≈ 436 s.
+        let slow = [Some(10_000_000); 12];
+        let bound = fluid_bound_s(1_000_000_000, Some(100_000_000), &slow).unwrap_or(0.0);
+        assert!((bound - 800.0).abs() < 1e-6, "{bound}");
+        assert_eq!(fluid_bound_s(1, None, &links), None);
+        assert_eq!(fluid_bound_s(1, Some(1), &[Some(1), None]), None);
+    }
+}
