@@ -57,6 +57,9 @@ pub(crate) struct Peer {
     am_interested: bool,
     peer_choking: bool,
     peer_interested: bool,
+    /// Pieces the remote says it has; `remote_pieces` counts them (a duplicate `have`
+    /// counts once).
+    remote_have: Bitfield,
     remote_pieces: u32,
     outstanding: Outstanding,
     want_pending: bool,
@@ -87,6 +90,7 @@ impl Peer {
             am_interested: false,
             peer_choking: true,
             peer_interested: false,
+            remote_have: Bitfield::new(ctx.shared.geometry.piece_count()),
             remote_pieces: 0,
             outstanding: Outstanding::default(),
             want_pending: false,
@@ -301,6 +305,10 @@ impl Peer {
             }
             Message::Have { piece } => {
                 let piece = validate_piece(&geometry, piece)?;
+                if self.remote_have.get(piece.get()) {
+                    return Ok(()); // a duplicate `have`: neither counted nor passed on
+                }
+                self.remote_have.set(piece.get());
                 self.remote_pieces += 1;
                 ctx.send(Envelope::Picker(PickerMsg::PeerHave {
                     conn: self.conn,
@@ -311,10 +319,12 @@ impl Peer {
             Message::Bitfield(bytes) => {
                 let bitfield = validate_bitfield(&geometry, &bytes)?;
                 self.remote_pieces = bitfield.count_ones();
+                self.remote_have = bitfield.clone();
                 self.announce_remote_pieces(bitfield, ctx);
             }
             Message::HaveAll => {
                 self.remote_pieces = geometry.piece_count();
+                self.remote_have = Bitfield::full(geometry.piece_count());
                 self.announce_remote_pieces(Bitfield::full(geometry.piece_count()), ctx);
             }
             Message::HaveNone => {}
