@@ -12,10 +12,16 @@ pub fn bencode(data: &[u8]) {
     let ranges = scanner::top_level_ranges(data, [b"info", b"announce"]);
     if let Ok([info, announce]) = ranges {
         // A dictionary accepted by the key scan is one well-formed value.
-        assert!(valid.is_ok(), "top_level_ranges accepted what validate refused");
+        assert!(
+            valid.is_ok(),
+            "top_level_ranges accepted what validate refused"
+        );
         for range in [info, announce].into_iter().flatten() {
             assert!(range.end <= data.len());
-            assert!(scanner::validate(&data[range]).is_ok(), "a value range is not one value");
+            assert!(
+                scanner::validate(&data[range]).is_ok(),
+                "a value range is not one value"
+            );
         }
     }
 }
@@ -24,7 +30,10 @@ pub fn bencode(data: &[u8]) {
 pub fn metainfo(data: &[u8]) {
     if let Ok(meta) = Metainfo::from_bytes(data) {
         let geometry = meta.geometry;
-        assert_eq!(meta.piece_hashes.len() as u64, u64::from(geometry.piece_count()));
+        assert_eq!(
+            meta.piece_hashes.len() as u64,
+            u64::from(geometry.piece_count())
+        );
         let total: u64 = meta.files.iter().map(|f| f.length).sum();
         assert_eq!(total, geometry.total_length());
         let _ = meta.trackers();
@@ -44,7 +53,10 @@ pub fn handshake(data: &[u8]) {
             assert_eq!(start.info_hash, handshake.info_hash);
             assert_eq!(start.reserved, handshake.reserved);
         }
-        Ok(None) => assert!(start.is_ok(), "start refused a prefix the full decoder waits on"),
+        Ok(None) => assert!(
+            start.is_ok(),
+            "start refused a prefix the full decoder waits on"
+        ),
         Err(_) => {}
     }
 }

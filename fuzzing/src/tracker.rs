@@ -28,7 +28,10 @@ pub fn scrape_query(data: &[u8]) {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), hashes.len(), "duplicate info-hashes");
-        assert!(hashes.len() <= query.len() / 20 + 1, "more hashes than the query holds");
+        assert!(
+            hashes.len() <= query.len() / 20 + 1,
+            "more hashes than the query holds"
+        );
     }
 }
 
@@ -36,6 +39,9 @@ pub fn scrape_query(data: &[u8]) {
 /// were spelled out in the body (6 bytes per compact IPv4 peer at the least).
 pub fn tracker_response(data: &[u8]) {
     if let Ok(response) = parse_response(data) {
-        assert!(response.peers.len() <= data.len() / 6 + 1, "more peers than the body holds");
+        assert!(
+            response.peers.len() <= data.len() / 6 + 1,
+            "more peers than the body holds"
+        );
     }
 }

@@ -101,7 +101,11 @@ impl Cli {
             Command::Sim(args) => args.json,
             Command::Report(args) => args.json,
             Command::Publish(args) => args.json,
-            Command::Create(_) | Command::Agent(_) | Command::Seed(_) | Command::Demo(_) | Command::Tracker(_) => false,
+            Command::Create(_)
+            | Command::Agent(_)
+            | Command::Seed(_)
+            | Command::Demo(_)
+            | Command::Tracker(_) => false,
         }
     }
 

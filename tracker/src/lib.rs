@@ -92,7 +92,14 @@ impl TrackerServer {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => public_url::derive(local_addr),
         };
-        let state = AppState::new(config, public_url, core, registry, Seeds::new(seeder), fleet);
+        let state = AppState::new(
+            config,
+            public_url,
+            core,
+            registry,
+            Seeds::new(seeder),
+            fleet,
+        );
         Ok(TrackerServer {
             state: Arc::new(state),
         })
