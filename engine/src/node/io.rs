@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::node::addr::PeerAddr;
 use crate::piece::{BlockRef, PieceIndex};
-use crate::wire::{Handshake, Message};
+use crate::wire::{Handshake, Message, HANDSHAKE_LEN};
 
 /// Identifies one connection; chosen by the runtime, unique for the node's lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,6 +23,16 @@ pub enum Frame {
     Handshake(Handshake),
     /// Any message after the handshake.
     Message(Message),
+}
+
+impl Frame {
+    /// Bytes the frame takes on the wire (the length prefix included).
+    pub fn wire_len(&self) -> usize {
+        match self {
+            Frame::Handshake(_) => HANDSHAKE_LEN,
+            Frame::Message(message) => message.wire_len(),
+        }
+    }
 }
 
 /// Who opened a connection.
