@@ -6,6 +6,7 @@
 //! so the simulator (`sim`) and the production runner (`net`) host exactly the same code.
 //!
 //! - [`bencode`], [`metainfo`]: torrent files (bounded scanner, validation, writing).
+//! - [`bep3`]: announce events and peer ids, shared with the runtimes and the tracker core.
 //! - [`piece`], [`layout`]: piece and block geometry, file spans.
 //! - [`record`]: the run record shared by simulated and real runs.
 //! - [`bitfield`], [`wire`]: which pieces a peer has; the peer wire protocol codec.
@@ -16,6 +17,7 @@
 
 pub(crate) mod actors;
 pub mod bencode;
+pub mod bep3;
 pub mod bitfield;
 pub mod layout;
 pub mod metainfo;

@@ -14,14 +14,14 @@ use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use swarm_engine::node::io::{ConnId, Frame, Input};
-use swarm_engine::wire::{encode_piece_header, Decoder, Handshake, Message, HANDSHAKE_LEN};
+use swarm_engine::wire::{encode_piece_header, Decoder, Handshake, Message};
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::disk::WriteGate;
-use crate::runner::Event;
+use crate::event::Event;
 
 /// Read buffer growth step.
 const READ_CHUNK_BYTES: usize = 256 * 1024;
@@ -37,9 +37,12 @@ pub(crate) struct ConnHandle {
 }
 
 /// Splits `stream` into a reader and a writer task; returns the handle the node keeps.
+/// `handshake_read`: the listener already read the remote's handshake (the reader starts
+/// with messages).
 pub(crate) fn spawn(
     conn: ConnId,
     stream: TcpStream,
+    handshake_read: bool,
     piece_count: u32,
     events: mpsc::Sender<Event>,
     low_water_bytes: usize,
@@ -49,8 +52,15 @@ pub(crate) fn spawn(
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
     let queued_bytes = Arc::new(AtomicUsize::new(0));
-    let reader =
-        tokio::spawn(read_loop(conn, read, piece_count, events.clone(), gate)).abort_handle();
+    let reader = tokio::spawn(read_loop(
+        conn,
+        read,
+        handshake_read,
+        piece_count,
+        events.clone(),
+        gate,
+    ))
+    .abort_handle();
     tokio::spawn(write_loop(
         conn,
         write,
@@ -66,24 +76,17 @@ pub(crate) fn spawn(
     }
 }
 
-/// Bytes a frame takes on the wire.
-pub(crate) fn frame_len(frame: &Frame) -> usize {
-    match frame {
-        Frame::Handshake(_) => HANDSHAKE_LEN,
-        Frame::Message(message) => message.wire_len(),
-    }
-}
-
 async fn read_loop(
     conn: ConnId,
     mut read: OwnedReadHalf,
+    handshake_read: bool,
     piece_count: u32,
     events: mpsc::Sender<Event>,
     gate: Arc<WriteGate>,
 ) {
     let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut decoder = Decoder::new(piece_count);
-    let mut handshake_done = false;
+    let mut handshake_done = handshake_read;
     let mut batch = Vec::new();
     let error = loop {
         // Decode everything buffered, then hand it to the node in one event.
@@ -156,7 +159,7 @@ async fn write_loop(
         let mut batch_bytes = 0usize;
         let mut next = Some(frame);
         while let Some(frame) = next.take() {
-            batch_bytes += frame_len(&frame);
+            batch_bytes += frame.wire_len();
             encode(frame, &mut small, &mut chunks);
             if chunks.len() < MAX_IOVECS * 4 {
                 next = frames.try_recv().ok();

@@ -19,8 +19,8 @@ use swarm_engine::node::io::{ConnId, Input};
 use swarm_engine::piece::{BlockRef, PieceIndex};
 use tokio::sync::Notify;
 
+use crate::event::Event;
 use crate::piece_hash::PieceHashers;
-use crate::runner::Event;
 use crate::storage::Storage;
 
 /// Bytes of received blocks waiting to be written, at most, before connection readers stop

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+pub use crate::bep3::AnnounceEvent;
 use crate::node::addr::PeerAddr;
 use crate::piece::{BlockRef, PieceIndex};
 use crate::wire::{Handshake, Message, HANDSHAKE_LEN};
@@ -42,19 +43,6 @@ pub enum Direction {
     Outbound,
     /// The remote dialled us.
     Inbound,
-}
-
-/// BEP 3 announce events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnnounceEvent {
-    /// First announce.
-    Started,
-    /// The download just completed.
-    Completed,
-    /// Shutting down.
-    Stopped,
-    /// A regular update.
-    Periodic,
 }
 
 /// What the node tells the tracker.

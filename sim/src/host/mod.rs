@@ -9,6 +9,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
+use swarm_engine::bep3::PeerId;
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::InfoHash;
 use swarm_engine::node::addr::PeerAddr;
@@ -122,10 +123,9 @@ fn index_of(addr: &PeerAddr) -> Option<usize> {
 }
 
 fn peer_id(index: usize) -> [u8; 20] {
-    let mut id = *b"-SW0001-000000000000";
-    let digits = format!("{index:012}");
-    id[8..].copy_from_slice(digits.as_bytes());
-    id
+    let mut digits = [0u8; 12];
+    digits.copy_from_slice(format!("{index:012}").as_bytes());
+    PeerId::ours(digits).0
 }
 
 /// Synthetic piece hash: the engine only compares digests.
