@@ -10,7 +10,7 @@
 //! - [`piece`], [`layout`]: piece and block geometry, file spans.
 //! - [`record`]: the run record shared by simulated and real runs.
 //! - [`bitfield`], [`wire`]: which pieces a peer has; the peer wire protocol codec.
-//! - [`testkit`]: an in-memory multi-node runtime for tests.
+//! - `testkit` (feature `testkit`): an in-memory multi-node runtime for tests.
 //! - [`units`]: human sizes, rates and durations (`16MiB`, `1Gbps`, `1.5s`).
 //! - [`node`]: the runtime contract (inputs, commands, timers) and the node that hosts the
 //!   peer, picker, choker and torrent actors; [`time`] and [`rate`] support it.
@@ -25,6 +25,7 @@ pub mod node;
 pub mod piece;
 pub mod rate;
 pub mod record;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod time;
 pub mod units;

@@ -93,10 +93,7 @@ async fn read_loop(
         let mut failure = None;
         loop {
             let decoded = if handshake_done {
-                decoder
-                    .decode(&mut buf)
-                    .map(|m| m.map(Frame::Message))
-                    .map_err(|e| e.to_string())
+                decoder.decode(&mut buf).map(|m| m.map(Frame::Message))
             } else {
                 match Handshake::decode(&buf) {
                     Ok(Some((handshake, used))) => {
@@ -105,7 +102,7 @@ async fn read_loop(
                         Ok(Some(Frame::Handshake(handshake)))
                     }
                     Ok(None) => Ok(None),
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(e),
                 }
             };
             match decoded {

@@ -6,6 +6,8 @@ pub(crate) mod choker;
 mod choker_tests;
 mod outstanding;
 pub(crate) mod peer;
+#[cfg(test)]
+mod peer_tests;
 pub(crate) mod picker;
 #[cfg(test)]
 mod picker_tests;

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use crate::actors::outstanding::Outstanding;
 use crate::bitfield::Bitfield;
 use crate::node::ctx::{ChokeCandidate, ChokerMsg, Ctx, Envelope, PeerMsg, PickerMsg, TorrentMsg};
-use crate::node::io::{CloseReason, Command, ConnId, Direction, Frame};
+use crate::node::io::{CloseReason, Command, ConnId, Direction, DiskError, Frame};
 use crate::node::timers::TimerKey;
 use crate::piece::{BlockRef, BLOCK_LENGTH};
 use crate::rate::RateEstimator;
@@ -44,6 +44,8 @@ pub(crate) struct Peer {
     am_interested: bool,
     peer_choking: bool,
     peer_interested: bool,
+    /// Pieces the remote says it has, and how many (duplicate `have`s count once).
+    remote_have: Bitfield,
     remote_pieces: u32,
     outstanding: Outstanding,
     want_pending: bool,
@@ -68,6 +70,7 @@ impl Peer {
             am_interested: false,
             peer_choking: true,
             peer_interested: false,
+            remote_have: Bitfield::new(ctx.shared.geometry.piece_count()),
             remote_pieces: 0,
             outstanding: Outstanding::default(),
             want_pending: false,
@@ -118,10 +121,10 @@ impl Peer {
                 let checked = validate_negotiated(negotiated, &message)
                     .and_then(|()| self.on_message(message, ctx));
                 if let Err(error) = checked {
-                    self.close(CloseReason::PeerError(error.to_string()), ctx);
+                    self.close(CloseReason::Wire(error), ctx);
                 }
             }
-            PeerMsg::WireError(error) => self.close(CloseReason::PeerError(error), ctx),
+            PeerMsg::WireError(error) => self.close(CloseReason::Wire(error), ctx),
             PeerMsg::BlockRead { block, data } => self.on_block_read(block, data, ctx),
             PeerMsg::SetInterest(interested) => {
                 if interested != self.am_interested {
@@ -265,7 +268,10 @@ impl Peer {
             }
             Message::Have { piece } => {
                 let piece = validate_piece(&geometry, piece)?;
-                self.remote_pieces += 1;
+                if !self.remote_have.get(piece.get()) {
+                    self.remote_have.set(piece.get());
+                    self.remote_pieces += 1;
+                }
                 ctx.send(Envelope::Picker(PickerMsg::PeerHave {
                     conn: self.conn,
                     piece,
@@ -275,10 +281,12 @@ impl Peer {
             Message::Bitfield(bytes) => {
                 let bitfield = validate_bitfield(&geometry, &bytes)?;
                 self.remote_pieces = bitfield.count_ones();
+                self.remote_have = bitfield.clone();
                 self.announce_remote_pieces(bitfield, ctx);
             }
             Message::HaveAll => {
                 self.remote_pieces = geometry.piece_count();
+                self.remote_have = Bitfield::full(geometry.piece_count());
                 self.announce_remote_pieces(Bitfield::full(geometry.piece_count()), ctx);
             }
             Message::HaveNone => {}
@@ -372,7 +380,12 @@ impl Peer {
         }
     }
 
-    fn on_block_read(&mut self, block: BlockRef, data: Result<Bytes, String>, ctx: &mut Ctx<'_>) {
+    fn on_block_read(
+        &mut self,
+        block: BlockRef,
+        data: Result<Bytes, DiskError>,
+        ctx: &mut Ctx<'_>,
+    ) {
         self.reads_in_flight = self.reads_in_flight.saturating_sub(1);
         match data {
             Ok(data) if !self.am_choking => {

@@ -186,7 +186,6 @@ impl NetRuntime {
 
     fn on_report(&mut self, report: Report) {
         match report {
-            Report::PieceVerified { .. } => {}
             Report::PieceFailed { piece } => {
                 self.status.failed_pieces += 1;
                 tracing::warn!(piece, "piece failed its hash check");
@@ -201,7 +200,7 @@ impl NetRuntime {
             }
             Report::StorageFailed { error } => {
                 tracing::error!(%error, "storage failed");
-                self.status.storage_error = Some(error);
+                self.status.storage_error = Some(error.to_string());
             }
             Report::Closed { conn, reason } => {
                 tracing::debug!(conn = conn.0, ?reason, "closed");
