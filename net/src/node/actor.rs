@@ -74,18 +74,23 @@ pub(crate) struct NodeParts {
     pub supervisor: Recipient<NodeStopped>,
 }
 
+/// What a node actor's start needs: its event queue, trackers, announce parameters and
+/// the peers to dial.
+type StartParts = (
+    mpsc::Receiver<Event>,
+    Vec<String>,
+    AnnounceParams,
+    Vec<SocketAddr>,
+);
+
 /// One torrent's actor.
 pub(crate) struct NodeActor {
     info_hash: InfoHash,
     node: Node,
     driver: Driver,
     runtime: NetRuntime,
-    start: Option<(
-        mpsc::Receiver<Event>,
-        Vec<String>,
-        AnnounceParams,
-        Vec<SocketAddr>,
-    )>,
+    /// What [`Actor::started`] starts from: events, trackers, announce params, peers.
+    start: Option<StartParts>,
     exit_when_done: bool,
     stop_requested: bool,
     /// Wakes [`Turns`] when a mailbox message changed what it must do.
