@@ -8,7 +8,7 @@
 //! fair sharing, framing and faults belongs to `sim`.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +19,10 @@ use crate::bitfield::Bitfield;
 use crate::metainfo::InfoHash;
 use crate::node::addr::PeerAddr;
 use crate::node::config::NodeConfig;
+use crate::node::driver::{Driver, Interpret};
 use crate::node::io::{Command, ConnId, Direction, Frame, Input, Report};
 use crate::node::{Node, TorrentSpec};
-use crate::piece::Geometry;
+use crate::piece::{BlockRef, Geometry};
 use crate::time::Time;
 use crate::wire::Message;
 
@@ -54,8 +55,8 @@ impl NodeSetup {
     }
 }
 
-struct TestNode {
-    node: Node,
+/// A node's host: its address, in-memory content and uplink.
+struct TestHost {
     addr: PeerAddr,
     content: Vec<u8>,
     corrupt: bool,
@@ -73,11 +74,18 @@ struct TestNode {
 
 /// Many nodes of one torrent, in memory.
 pub struct Swarm {
+    nodes: Vec<Node>,
+    driver: Driver,
+    world: World,
+}
+
+/// Everything but the nodes: the runtime the driver interprets their commands with.
+struct World {
     now: Time,
     seq: u64,
     spec: TorrentSpec,
     original: Vec<u8>,
-    nodes: Vec<TestNode>,
+    hosts: Vec<TestHost>,
     /// (node, conn) -> (remote node, remote conn)
     links: BTreeMap<(usize, ConnId), (usize, ConnId)>,
     events: BinaryHeap<Reverse<(Time, u64)>>,
@@ -93,7 +101,7 @@ pub struct Swarm {
 impl std::fmt::Debug for Swarm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Swarm")
-            .field("now", &self.now)
+            .field("now", &self.world.now)
             .field("nodes", &self.nodes.len())
             .finish()
     }
@@ -114,67 +122,72 @@ impl Swarm {
             .map(|chunk| Sha1::digest(chunk).into())
             .collect();
         Swarm {
-            now: Time::ZERO,
-            seq: 0,
-            spec: TorrentSpec {
-                info_hash: InfoHash([0x5a; 20]),
-                geometry,
-                piece_hashes: Arc::from(piece_hashes),
-            },
-            original: content.to_vec(),
             nodes: Vec::new(),
-            links: BTreeMap::new(),
-            events: BinaryHeap::new(),
-            pending: BTreeMap::new(),
-            next_conn: 1,
-            latency,
-            uplink_bytes_per_s,
-            trace: Vec::new(),
-            silent: Vec::new(),
+            driver: Driver::default(),
+            world: World {
+                now: Time::ZERO,
+                seq: 0,
+                spec: TorrentSpec {
+                    info_hash: InfoHash([0x5a; 20]),
+                    geometry,
+                    piece_hashes: Arc::from(piece_hashes),
+                },
+                original: content.to_vec(),
+                hosts: Vec::new(),
+                links: BTreeMap::new(),
+                events: BinaryHeap::new(),
+                pending: BTreeMap::new(),
+                next_conn: 1,
+                latency,
+                uplink_bytes_per_s,
+                trace: Vec::new(),
+                silent: Vec::new(),
+            },
         }
     }
 
     /// Adds a node and starts it; returns its index.
     pub fn add_node(&mut self, setup: NodeSetup, rng_seed: u64) -> usize {
-        let pieces = self.spec.geometry.piece_count();
+        let world = &mut self.world;
+        let pieces = world.spec.geometry.piece_count();
         let (verified, mut content) = if setup.seed {
-            (Bitfield::full(pieces), self.original.clone())
+            (Bitfield::full(pieces), world.original.clone())
         } else {
-            (Bitfield::new(pieces), vec![0; self.original.len()])
+            (Bitfield::new(pieces), vec![0; world.original.len()])
         };
-        if let Some(piece) = setup.stale_piece.and_then(|p| self.spec.geometry.piece(p)) {
-            content[self.spec.geometry.piece_offset(piece) as usize] ^= 0x01;
+        if let Some(piece) = setup.stale_piece.and_then(|p| world.spec.geometry.piece(p)) {
+            content[world.spec.geometry.piece_offset(piece) as usize] ^= 0x01;
         }
         let index = self.nodes.len();
-        let node = Node::new(self.spec.clone(), setup.config, verified, rng_seed);
-        self.nodes.push(TestNode {
-            node,
+        let mut node = Node::new(world.spec.clone(), setup.config, verified, rng_seed);
+        world.hosts.push(TestHost {
             addr: PeerAddr::v4([10, 0, 0, index as u8 + 1], 6881),
             content,
             corrupt: setup.corrupt,
             corrupt_piece: setup.corrupt_piece,
-            uplink_free_at: self.now,
+            uplink_free_at: world.now,
             completed_at: None,
             banned: Vec::new(),
             failed: 0,
             gone: false,
             dropped: Vec::new(),
         });
-        self.nodes[index].node.start(self.now);
-        self.run_commands(index);
+        let mut runtime = HostRuntime { world, index };
+        self.driver.start(&mut node, &mut runtime);
+        self.nodes.push(node);
         index
     }
 
     /// Runs until every node is complete or `deadline` passes; returns whether all completed.
     pub fn run_until_complete(&mut self, deadline: Time) -> bool {
-        while !self.nodes.iter().all(|n| n.gone || n.node.is_complete()) {
-            let next_event = self.events.peek().map(|Reverse((t, _))| *t);
+        while !(self.nodes.iter().zip(&self.world.hosts)).all(|(n, h)| h.gone || n.is_complete()) {
+            let next_event = self.world.events.peek().map(|Reverse((t, _))| *t);
             let next_timer = self
                 .nodes
                 .iter()
                 .enumerate()
-                .filter(|(_, n)| !n.gone)
-                .filter_map(|(i, n)| n.node.poll_timeout().map(|t| (t, i)))
+                .filter(|&(i, _)| !self.world.hosts[i].gone)
+                .filter_map(|(i, n)| n.poll_timeout().map(|t| (t, i)))
                 .min();
             let step = match (next_event, next_timer) {
                 (Some(e), Some((t, i))) if t < e => Step::Timer(t, i),
@@ -182,34 +195,38 @@ impl Swarm {
                 (None, Some((t, i))) => Step::Timer(t, i),
                 (None, None) => return false,
             };
+            let world = &mut self.world;
             match step {
-                Step::Timer(t, i) => {
+                Step::Timer(t, index) => {
                     if t > deadline {
                         return false;
                     }
-                    self.now = self.now.max(t);
-                    self.nodes[i].node.handle_timeout(self.now);
-                    self.run_commands(i);
+                    world.now = world.now.max(t);
+                    let mut runtime = HostRuntime { world, index };
+                    self.driver
+                        .handle_timeout(&mut self.nodes[index], &mut runtime);
                 }
                 Step::Event(t) => {
                     if t > deadline {
                         return false;
                     }
-                    let Reverse((time, seq)) = self.events.pop().expect("peeked");
-                    self.now = time;
-                    let (index, input) = self.pending.remove(&seq).expect("scheduled");
-                    if self.nodes[index].gone {
+                    let Reverse((time, seq)) = world.events.pop().expect("peeked");
+                    world.now = time;
+                    let (index, input) = world.pending.remove(&seq).expect("scheduled");
+                    if world.hosts[index].gone {
                         continue;
                     }
-                    self.trace
+                    world
+                        .trace
                         .push(format!("{} n{index} {}", time.as_nanos(), describe(&input)));
-                    self.nodes[index].node.handle(self.now, input);
-                    self.run_commands(index);
+                    let mut runtime = HostRuntime { world, index };
+                    self.driver
+                        .handle(&mut self.nodes[index], input, &mut runtime);
                 }
             }
-            for node in &mut self.nodes {
-                if node.completed_at.is_none() && node.node.is_complete() {
-                    node.completed_at = Some(self.now);
+            for (host, node) in self.world.hosts.iter_mut().zip(&self.nodes) {
+                if host.completed_at.is_none() && node.is_complete() {
+                    host.completed_at = Some(self.world.now);
                 }
             }
         }
@@ -219,140 +236,150 @@ impl Swarm {
     /// `count` fake peers that the tracker hands out with the others: they accept every
     /// connection and never send anything.
     pub fn add_silent_peers(&mut self, count: u16) {
-        self.silent
-            .extend((0..count).map(|i| PeerAddr::v4([10, 9, (i >> 8) as u8, i as u8], 6881)));
+        let silent = (0..count).map(|i| PeerAddr::v4([10, 9, (i >> 8) as u8, i as u8], 6881));
+        self.world.silent.extend(silent);
     }
 
     /// Node `index` leaves at once, as if killed: every connection of it drops (its remotes
     /// see `Disconnected` one latency later) and it handles nothing any more.
     pub fn leave(&mut self, index: usize) {
-        self.nodes[index].gone = true;
-        let conns: Vec<ConnId> = self
+        let world = &mut self.world;
+        world.hosts[index].gone = true;
+        let conns: Vec<ConnId> = world
             .links
             .keys()
             .filter(|(node, _)| *node == index)
             .map(|&(_, conn)| conn)
             .collect();
+        let mut unused = VecDeque::new();
         for &conn in &conns {
-            self.execute(
-                index,
-                Command::Close {
-                    conn,
-                    reason: crate::node::io::CloseReason::Shutdown,
-                },
-            );
+            let reason = crate::node::io::CloseReason::Shutdown;
+            world.execute(index, Command::Close { conn, reason }, &mut unused);
         }
-        self.nodes[index].dropped.extend(conns);
+        world.hosts[index].dropped.extend(conns);
     }
 
     /// Node `from` comes back (if it left) and dials node `to` from a new source port, as a
     /// redialling peer does: `to` sees it at its IP with a port never used before.
     pub fn redial(&mut self, from: usize, to: usize) {
-        let node = &mut self.nodes[from];
-        node.gone = false;
-        for conn in std::mem::take(&mut node.dropped) {
-            node.node.handle(self.now, Input::Disconnected { conn });
+        let world = &mut self.world;
+        world.hosts[from].gone = false;
+        for conn in std::mem::take(&mut world.hosts[from].dropped) {
+            let mut runtime = HostRuntime {
+                world: &mut *world,
+                index: from,
+            };
+            let gone = Input::Disconnected { conn };
+            self.driver
+                .handle(&mut self.nodes[from], gone, &mut runtime);
         }
-        self.run_commands(from);
-        let (ours, theirs) = (ConnId(self.next_conn), ConnId(self.next_conn + 1));
-        self.next_conn += 2;
-        self.links.insert((from, ours), (to, theirs));
-        self.links.insert((to, theirs), (from, ours));
+        let (ours, theirs) = (ConnId(world.next_conn), ConnId(world.next_conn + 1));
+        world.next_conn += 2;
+        world.links.insert((from, ours), (to, theirs));
+        world.links.insert((to, theirs), (from, ours));
         let source = PeerAddr {
-            port: 40_000 + (self.next_conn % 20_000) as u16,
-            ..self.nodes[from].addr
+            port: 40_000 + (world.next_conn % 20_000) as u16,
+            ..world.hosts[from].addr
         };
-        let (at, addr) = (self.now + self.latency, self.nodes[to].addr);
-        let outbound = Direction::Outbound;
-        self.schedule(
-            at,
-            from,
-            Input::Connected {
-                conn: ours,
-                addr,
-                direction: outbound,
-            },
-        );
-        let inbound = Direction::Inbound;
-        self.schedule(
-            at,
-            to,
-            Input::Connected {
-                conn: theirs,
-                addr: source,
-                direction: inbound,
-            },
-        );
+        let (at, addr) = (world.now + world.latency, world.hosts[to].addr);
+        let outbound = Input::Connected {
+            conn: ours,
+            addr,
+            direction: Direction::Outbound,
+        };
+        world.schedule(at, from, outbound);
+        let inbound = Input::Connected {
+            conn: theirs,
+            addr: source,
+            direction: Direction::Inbound,
+        };
+        world.schedule(at, to, inbound);
     }
 
     /// Whether node `index` holds exactly the original content.
     pub fn content_matches(&self, index: usize) -> bool {
-        self.nodes[index].content == self.original
+        self.world.hosts[index].content == self.world.original
     }
 
     /// When node `index` completed.
     pub fn completed_at(&self, index: usize) -> Option<Time> {
-        self.nodes[index].completed_at
+        self.world.hosts[index].completed_at
     }
 
     /// The node itself, for its getters.
     pub fn node(&self, index: usize) -> &Node {
-        &self.nodes[index].node
+        &self.nodes[index]
     }
 
     /// Addresses node `index` banned.
     pub fn banned_by(&self, index: usize) -> &[PeerAddr] {
-        &self.nodes[index].banned
+        &self.world.hosts[index].banned
     }
 
     /// Pieces node `index` reported failed (downloaded, or checked before serving).
     pub fn failed_by(&self, index: usize) -> u32 {
-        self.nodes[index].failed
+        self.world.hosts[index].failed
     }
 
     /// The address of node `index`.
     pub fn addr(&self, index: usize) -> PeerAddr {
-        self.nodes[index].addr
+        self.world.hosts[index].addr
     }
 
     /// Every delivered input, one line each: compare two runs with it.
     pub fn trace(&self) -> &[String] {
-        &self.trace
+        &self.world.trace
+    }
+}
+
+/// The world as the runtime of node `index`.
+struct HostRuntime<'w> {
+    world: &'w mut World,
+    index: usize,
+}
+
+impl Interpret for HostRuntime<'_> {
+    fn now(&mut self) -> Time {
+        self.world.now
     }
 
+    fn execute(&mut self, command: Command, ready: &mut VecDeque<Input>) {
+        self.world.execute(self.index, command, ready);
+    }
+}
+
+impl World {
     fn schedule(&mut self, at: Time, node: usize, input: Input) {
         self.seq += 1;
         self.events.push(Reverse((at, self.seq)));
         self.pending.insert(self.seq, (node, input));
     }
 
-    fn run_commands(&mut self, index: usize) {
-        while let Some(command) = self.nodes[index].node.poll_command() {
-            self.execute(index, command);
-        }
+    /// The bytes of `block` in node `index`'s content.
+    fn block_range(&self, block: BlockRef) -> std::ops::Range<usize> {
+        let start =
+            (self.spec.geometry.piece_offset(block.piece) + u64::from(block.offset)) as usize;
+        start..start + block.length as usize
     }
 
-    fn execute(&mut self, index: usize, command: Command) {
+    fn execute(&mut self, index: usize, command: Command, ready: &mut VecDeque<Input>) {
         let now = self.now;
         match command {
             Command::Transmit { conn, frame } => {
                 let Some(&(remote, remote_conn)) = self.links.get(&(index, conn)) else {
                     return;
                 };
-                let bytes = frame_len(&frame) as f64;
-                let node = &mut self.nodes[index];
-                let start = node.uplink_free_at.max(now);
-                node.uplink_free_at =
+                let bytes = frame.wire_len() as f64;
+                let host = &mut self.hosts[index];
+                let start = host.uplink_free_at.max(now);
+                host.uplink_free_at =
                     start + Duration::from_secs_f64(bytes / self.uplink_bytes_per_s);
-                let arrival = node.uplink_free_at + self.latency;
-                self.schedule(
-                    arrival,
-                    remote,
-                    Input::Frame {
-                        conn: remote_conn,
-                        frame,
-                    },
-                );
+                let arrival = host.uplink_free_at + self.latency;
+                let frame = Input::Frame {
+                    conn: remote_conn,
+                    frame,
+                };
+                self.schedule(arrival, remote, frame);
             }
             Command::Connect { addr } if self.silent.contains(&addr) => {
                 let conn = ConnId(self.next_conn);
@@ -365,125 +392,85 @@ impl Swarm {
                 };
                 self.schedule(now + self.latency, index, connected);
             }
-            Command::Connect { addr } => {
-                let Some(remote) = self.nodes.iter().position(|n| n.addr == addr) else {
-                    self.schedule(now, index, Input::ConnectFailed { addr });
-                    return;
-                };
-                let (ours, theirs) = (ConnId(self.next_conn), ConnId(self.next_conn + 1));
-                self.next_conn += 2;
-                self.links.insert((index, ours), (remote, theirs));
-                self.links.insert((remote, theirs), (index, ours));
-                let at = now + self.latency;
-                let our_addr = self.nodes[index].addr;
-                self.schedule(
-                    at,
-                    index,
-                    Input::Connected {
-                        conn: ours,
-                        addr,
-                        direction: Direction::Outbound,
-                    },
-                );
-                self.schedule(
-                    at,
-                    remote,
-                    Input::Connected {
-                        conn: theirs,
-                        addr: our_addr,
-                        direction: Direction::Inbound,
-                    },
-                );
-            }
+            Command::Connect { addr } => self.connect(index, addr),
             Command::Close { conn, .. } => {
                 if let Some((remote, remote_conn)) = self.links.remove(&(index, conn)) {
                     self.links.remove(&(remote, remote_conn));
-                    self.schedule(
-                        now + self.latency,
-                        remote,
-                        Input::Disconnected { conn: remote_conn },
-                    );
+                    let gone = Input::Disconnected { conn: remote_conn };
+                    self.schedule(now + self.latency, remote, gone);
                 }
             }
             Command::ReadBlock { conn, block } => {
-                let node = &self.nodes[index];
-                let start = (self.spec.geometry.piece_offset(block.piece) + u64::from(block.offset))
-                    as usize;
-                let mut data = node.content[start..start + block.length as usize].to_vec();
-                if node.corrupt || node.corrupt_piece == Some(block.piece.get()) {
+                let host = &self.hosts[index];
+                let mut data = host.content[self.block_range(block)].to_vec();
+                if host.corrupt || host.corrupt_piece == Some(block.piece.get()) {
                     data.iter_mut().for_each(|b| *b = !*b);
                 }
-                self.schedule(
-                    now,
-                    index,
-                    Input::BlockRead {
-                        conn,
-                        block,
-                        data: Ok(Bytes::from(data)),
-                    },
-                );
+                let data = Ok(Bytes::from(data));
+                ready.push_back(Input::BlockRead { conn, block, data });
             }
             Command::WriteBlock { block, data } => {
-                let start = (self.spec.geometry.piece_offset(block.piece) + u64::from(block.offset))
-                    as usize;
-                self.nodes[index].content[start..start + data.len()].copy_from_slice(&data);
-                self.schedule(
-                    now,
-                    index,
-                    Input::BlockWritten {
-                        block,
-                        result: Ok(()),
-                    },
-                );
+                let range = self.block_range(block);
+                self.hosts[index].content[range].copy_from_slice(&data);
+                let result = Ok(());
+                ready.push_back(Input::BlockWritten { block, result });
             }
             Command::HashPiece { piece } => {
                 let start = self.spec.geometry.piece_offset(piece) as usize;
                 let end = start + self.spec.geometry.piece_size(piece) as usize;
-                let digest: [u8; 20] = Sha1::digest(&self.nodes[index].content[start..end]).into();
-                self.schedule(
-                    now,
-                    index,
-                    Input::PieceHashed {
-                        piece,
-                        digest: Ok(digest),
-                    },
-                );
+                let digest: [u8; 20] = Sha1::digest(&self.hosts[index].content[start..end]).into();
+                let digest = Ok(digest);
+                ready.push_back(Input::PieceHashed { piece, digest });
             }
             Command::Announce(_) => {
                 let peers = self
-                    .nodes
+                    .hosts
                     .iter()
                     .enumerate()
                     .filter(|&(i, _)| i != index)
                     .map(|(_, n)| n.addr)
                     .chain(self.silent.iter().copied())
                     .collect();
-                self.schedule(
-                    now + self.latency,
-                    index,
-                    Input::AnnounceDone {
-                        peers,
-                        interval: Duration::from_secs(30),
-                    },
-                );
+                let interval = Duration::from_secs(30);
+                let answer = Input::AnnounceDone { peers, interval };
+                self.schedule(now + self.latency, index, answer);
             }
-            Command::Report(Report::PeerBanned { addr }) => self.nodes[index].banned.push(addr),
-            Command::Report(Report::PieceFailed { .. }) => self.nodes[index].failed += 1,
+            Command::Report(Report::PeerBanned { addr }) => self.hosts[index].banned.push(addr),
+            Command::Report(Report::PieceFailed { .. }) => self.hosts[index].failed += 1,
             Command::Report(_) => {}
         }
+    }
+
+    fn connect(&mut self, index: usize, addr: PeerAddr) {
+        let now = self.now;
+        let Some(remote) = self.hosts.iter().position(|n| n.addr == addr) else {
+            self.schedule(now, index, Input::ConnectFailed { addr });
+            return;
+        };
+        let (ours, theirs) = (ConnId(self.next_conn), ConnId(self.next_conn + 1));
+        self.next_conn += 2;
+        self.links.insert((index, ours), (remote, theirs));
+        self.links.insert((remote, theirs), (index, ours));
+        let at = now + self.latency;
+        let our_addr = self.hosts[index].addr;
+        let outbound = Input::Connected {
+            conn: ours,
+            addr,
+            direction: Direction::Outbound,
+        };
+        self.schedule(at, index, outbound);
+        let inbound = Input::Connected {
+            conn: theirs,
+            addr: our_addr,
+            direction: Direction::Inbound,
+        };
+        self.schedule(at, remote, inbound);
     }
 }
 
 enum Step {
     Timer(Time, usize),
     Event(Time),
-}
-
-fn frame_len(frame: &Frame) -> usize {
-    match frame {
-        Frame::Handshake(_) => crate::wire::HANDSHAKE_LEN,
-        Frame::Message(message) => message.wire_len(),
-    }
 }
 
 fn describe(input: &Input) -> String {

@@ -79,6 +79,7 @@ fn event_name(event: AnnounceEvent) -> Option<&'static str> {
         AnnounceEvent::Started => Some("started"),
         AnnounceEvent::Completed => Some("completed"),
         AnnounceEvent::Stopped => Some("stopped"),
+        AnnounceEvent::Paused => Some("paused"),
         AnnounceEvent::Periodic => None,
     }
 }

@@ -16,14 +16,14 @@ use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use swarm_engine::node::io::{ConnId, Frame, Input};
-use swarm_engine::wire::{encode_piece_header, Decoder, Handshake, Message, HANDSHAKE_LEN};
+use swarm_engine::wire::{encode_piece_header, Decoder, Handshake, Message};
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
 
 use crate::disk::WriteGate;
-use crate::runner::Event;
+use crate::event::Event;
 
 /// Read buffer growth step.
 const READ_CHUNK_BYTES: usize = 256 * 1024;
@@ -75,9 +75,12 @@ impl FrameSender {
 }
 
 /// Splits `stream` into a reader and a writer task; returns the handle the node keeps.
+/// `handshake_read`: the listener already read the remote's handshake (the reader starts
+/// with messages).
 pub(crate) fn spawn(
     conn: ConnId,
     stream: TcpStream,
+    handshake_read: bool,
     piece_count: u32,
     events: mpsc::Sender<Event>,
     low_water_bytes: usize,
@@ -89,7 +92,14 @@ pub(crate) fn spawn(
     let queued_bytes = Arc::new(AtomicUsize::new(0));
     let queued_frames = Arc::new(AtomicUsize::new(0));
     let overflow = Arc::new(Notify::new());
-    let reader_task = tokio::spawn(read_loop(conn, read, piece_count, events.clone(), gate));
+    let reader_task = tokio::spawn(read_loop(
+        conn,
+        read,
+        handshake_read,
+        piece_count,
+        events.clone(),
+        gate,
+    ));
     let writer = Writer {
         conn,
         queued_bytes: Arc::clone(&queued_bytes),
@@ -121,34 +131,24 @@ pub(crate) fn spawn(
     }
 }
 
-/// Bytes a frame takes on the wire.
-pub(crate) fn frame_len(frame: &Frame) -> usize {
-    match frame {
-        Frame::Handshake(_) => HANDSHAKE_LEN,
-        Frame::Message(message) => message.wire_len(),
-    }
-}
-
 async fn read_loop(
     conn: ConnId,
     mut read: OwnedReadHalf,
+    handshake_read: bool,
     piece_count: u32,
     events: mpsc::Sender<Event>,
     gate: Arc<WriteGate>,
 ) {
     let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut decoder = Decoder::new(piece_count);
-    let mut handshake_done = false;
+    let mut handshake_done = handshake_read;
     let mut batch = Vec::new();
     let error = loop {
         // Decode everything buffered, then hand it to the node in one event.
         let mut failure = None;
         loop {
             let decoded = if handshake_done {
-                decoder
-                    .decode(&mut buf)
-                    .map(|m| m.map(Frame::Message))
-                    .map_err(|e| e.to_string())
+                decoder.decode(&mut buf).map(|m| m.map(Frame::Message))
             } else {
                 match Handshake::decode(&buf) {
                     Ok(Some((handshake, used))) => {
@@ -157,7 +157,7 @@ async fn read_loop(
                         Ok(Some(Frame::Handshake(handshake)))
                     }
                     Ok(None) => Ok(None),
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(e),
                 }
             };
             match decoded {
@@ -225,7 +225,7 @@ impl Writer {
             let (mut batch_bytes, mut batch_frames) = (0usize, 0usize);
             let mut next = Some(frame);
             while let Some(frame) = next.take() {
-                batch_bytes += frame_len(&frame);
+                batch_bytes += frame.wire_len();
                 batch_frames += 1;
                 encode(frame, &mut small, &mut chunks);
                 if chunks.len() < MAX_IOVECS * 4 {
@@ -318,7 +318,7 @@ mod tests {
         let (server, _) = listener.accept().await.unwrap();
         let (events_tx, mut events) = mpsc::channel(16);
         let gate = Arc::new(WriteGate::default());
-        let handle = spawn(ConnId(7), server, 4, events_tx, 1 << 20, gate);
+        let handle = spawn(ConnId(7), server, false, 4, events_tx, 1 << 20, gate);
         let block = Bytes::from(vec![0u8; 16 * 1024]);
         let mut queued = 0usize;
         let refused = loop {
@@ -327,7 +327,7 @@ mod tests {
                 begin: 0,
                 data: block.clone(),
             });
-            let len = frame_len(&frame);
+            let len = frame.wire_len();
             handle.queued_bytes.fetch_add(len, Ordering::AcqRel);
             if handle.frames.send(frame).is_err() {
                 break queued;
@@ -363,7 +363,7 @@ mod tests {
         let (server, _) = listener.accept().await.unwrap();
         let (events_tx, _events) = mpsc::channel(16);
         let gate = Arc::new(WriteGate::default());
-        let handle = spawn(ConnId(8), server, 4, events_tx, 1 << 20, gate);
+        let handle = spawn(ConnId(8), server, false, 4, events_tx, 1 << 20, gate);
         // Held by the test: the writer never drains them, as with a peer that never reads.
         handle
             .frames

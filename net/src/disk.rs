@@ -15,12 +15,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
 use bytes::Bytes;
-use swarm_engine::node::io::{ConnId, Input};
+use swarm_engine::node::io::{ConnId, DiskError, Input};
 use swarm_engine::piece::{BlockRef, PieceIndex};
 use tokio::sync::Notify;
 
+use crate::event::Event;
 use crate::piece_hash::PieceHashers;
-use crate::runner::Event;
 use crate::storage::Storage;
 
 /// Bytes of received blocks waiting to be written, at most, before connection readers stop
@@ -260,7 +260,7 @@ impl Worker {
                         .map(|(conn, block)| Input::BlockRead {
                             conn,
                             block,
-                            data: self.storage.read_block(block).map_err(|e| e.to_string()),
+                            data: self.storage.read_block(block).map_err(disk_error),
                         })
                         .collect(),
                 ),
@@ -270,7 +270,7 @@ impl Worker {
                     digest: self
                         .hashers
                         .finish(&self.storage, piece)
-                        .map_err(|e| e.to_string()),
+                        .map_err(disk_error),
                 }),
             };
             // Once the node is gone its answers are dropped, but queued writes still land.
@@ -285,11 +285,26 @@ impl Worker {
                 let result = self
                     .hashers
                     .write(&self.storage, block, &data)
-                    .map_err(|e| e.to_string());
+                    .map_err(disk_error);
                 self.gate.done(data.len());
                 Input::BlockWritten { block, result }
             })
             .collect()
+    }
+}
+
+/// An I/O error as the engine sees it: by kind, with the OS's words.
+pub(crate) fn disk_error(error: std::io::Error) -> DiskError {
+    let detail = error.to_string();
+    match error.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            DiskError::NoSpace { detail }
+        }
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            DiskError::PermissionDenied { detail }
+        }
+        std::io::ErrorKind::UnexpectedEof => DiskError::UnexpectedEnd { detail },
+        _ => DiskError::Other { detail },
     }
 }
 

@@ -7,7 +7,11 @@
 //! - [`create`]: make a torrent from a file or directory.
 //! - [`verify`](mod@verify): check a local copy against a torrent.
 //! - [`hashing`]: the bounded parallel piece-hashing pipeline both use.
-//! - [`runner`]: one node on tokio: TCP connections, disk threads, announces.
+//! - [`host`]: the actix runtime: a supervisor, one node actor per torrent, one listener
+//!   and one port for all; [`runner`]: one torrent on a host of its own.
+//! - [`node`]: one torrent: options and status, the node actor, command interpretation,
+//!   the announcer. `listener`: accepts and routes connections by info-hash.
+//! - `conn`: a connection's reader and writer tasks; `event`: what reaches a node actor.
 //! - [`storage`]: positioned reads and writes into preallocated files.
 //! - `disk`: the threads that run disk I/O and hashing for a running node.
 //! - `piece_hash`: SHA-1 of pieces computed as their blocks are written.
@@ -24,7 +28,11 @@ mod content;
 pub mod create;
 mod disk;
 pub mod download;
+mod event;
 pub mod hashing;
+pub mod host;
+mod listener;
+pub mod node;
 pub mod origin;
 mod piece_hash;
 pub mod resume;

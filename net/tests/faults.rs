@@ -471,3 +471,84 @@ async fn poisoned_peer_list_of_silent_seeds_does_not_stall_get() {
     }
     honest.stop();
 }
+
+/// A tracker that records when each announce arrives and answers `completed` only after
+/// [`SLOW_COMPLETED`]; it lists no peers.
+async fn slow_completed_tracker() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind(LOOPBACK).await.unwrap();
+    let url = format!("http://{}/announce", listener.local_addr().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&log);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen = std::sync::Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).await.unwrap_or(0) == 1
+                {
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let event = head
+                    .split(['&', '?', ' '])
+                    .find_map(|p| p.strip_prefix("event="))
+                    .unwrap_or("none")
+                    .to_string();
+                seen.lock()
+                    .unwrap()
+                    .push((event.clone(), std::time::Instant::now()));
+                if event == "completed" {
+                    tokio::time::sleep(SLOW_COMPLETED).await;
+                }
+                let body = b"d8:intervali30e5:peers0:e";
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+                let _ = stream.write_all(body).await;
+            });
+        }
+    });
+    (url, log)
+}
+
+/// How long the slow tracker holds its answer to `completed`.
+const SLOW_COMPLETED: Duration = Duration::from_millis(500);
+
+/// The ghost seed (issue 12): `get` completed and stopped at once, its `stopped` announce
+/// raced the slow `completed` one, and a tracker that handled them out of order listed a
+/// peer that had gone. Announces are now sent one at a time, in order, and shutdown waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_announce_waits_for_the_completed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, meta, _) = make_content(
+        &dir.path().join("src"),
+        "img",
+        256 * 1024,
+        64 * 1024,
+        vec![],
+    );
+    let seeder = seed(&meta, &path, options()).await;
+    let (url, log) = slow_completed_tracker().await;
+    let mut opts = options();
+    opts.peers = vec![seeder.local_addr];
+    opts.trackers = vec![url];
+    let (getter, _prepared) = get(&meta, &dir.path().join("out"), opts).await;
+    let status = wait(getter, 30).await;
+    assert!(status.complete, "{status:?}");
+    let log = log.lock().unwrap().clone();
+    let events: Vec<&str> = log.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(events, ["started", "completed", "stopped"], "{log:?}");
+    let gap = log[2].1 - log[1].1;
+    assert!(
+        gap >= SLOW_COMPLETED,
+        "stopped sent {gap:?} after completed, before its answer"
+    );
+    seeder.stop();
+}

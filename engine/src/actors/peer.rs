@@ -15,7 +15,7 @@ use bytes::Bytes;
 use crate::actors::outstanding::Outstanding;
 use crate::bitfield::Bitfield;
 use crate::node::ctx::{ChokeCandidate, ChokerMsg, Ctx, Envelope, PeerMsg, PickerMsg, TorrentMsg};
-use crate::node::io::{CloseReason, Command, ConnId, Direction, Frame};
+use crate::node::io::{CloseReason, Command, ConnId, Direction, DiskError, Frame};
 use crate::node::timers::TimerKey;
 use crate::piece::{BlockRef, BLOCK_LENGTH};
 use crate::rate::RateEstimator;
@@ -157,7 +157,7 @@ impl Peer {
                     self.close(CloseReason::PeerError(error.to_string()), ctx);
                 }
             }
-            PeerMsg::WireError(error) => self.close(CloseReason::PeerError(error), ctx),
+            PeerMsg::WireError(error) => self.close(CloseReason::Wire(error), ctx),
             PeerMsg::BlockRead { block, data } => self.on_block_read(block, data, ctx),
             PeerMsg::SetInterest(interested) => {
                 if interested != self.am_interested {
@@ -433,7 +433,12 @@ impl Peer {
         }
     }
 
-    fn on_block_read(&mut self, block: BlockRef, data: Result<Bytes, String>, ctx: &mut Ctx<'_>) {
+    fn on_block_read(
+        &mut self,
+        block: BlockRef,
+        data: Result<Bytes, DiskError>,
+        ctx: &mut Ctx<'_>,
+    ) {
         self.reads_in_flight = self.reads_in_flight.saturating_sub(1);
         match data {
             Ok(data) if !self.am_choking => {

@@ -18,7 +18,7 @@ use rand::seq::IteratorRandom;
 use crate::node::addr::PeerAddr;
 use crate::node::ctx::{Ctx, Envelope, PeerMsg, PickerMsg, PieceVerified, TorrentMsg};
 use crate::node::io::{
-    AnnounceEvent, AnnounceRequest, CloseReason, Command, ConnId, Direction, Report,
+    AnnounceEvent, AnnounceRequest, CloseReason, Command, ConnId, Direction, DiskError, Report,
 };
 use crate::node::timers::TimerKey;
 use crate::piece::PieceIndex;
@@ -298,7 +298,12 @@ impl Torrent {
         ));
     }
 
-    fn block_written(&mut self, piece: PieceIndex, result: Result<(), String>, ctx: &mut Ctx<'_>) {
+    fn block_written(
+        &mut self,
+        piece: PieceIndex,
+        result: Result<(), DiskError>,
+        ctx: &mut Ctx<'_>,
+    ) {
         if let Some(count) = self.pending_writes.get_mut(&piece) {
             *count -= 1;
             if *count == 0 {
@@ -334,7 +339,7 @@ impl Torrent {
     fn checked_before_serving(
         &mut self,
         piece: PieceIndex,
-        digest: Result<[u8; 20], String>,
+        digest: Result<[u8; 20], DiskError>,
         ctx: &mut Ctx<'_>,
     ) {
         let expected = &self.piece_hashes[piece.as_usize()];
@@ -360,7 +365,7 @@ impl Torrent {
     fn piece_hashed(
         &mut self,
         piece: PieceIndex,
-        digest: Result<[u8; 20], String>,
+        digest: Result<[u8; 20], DiskError>,
         ctx: &mut Ctx<'_>,
     ) {
         let contributors = self.hashing.remove(&piece).unwrap_or_default();
@@ -381,7 +386,6 @@ impl Torrent {
         };
         ctx.shared.mark_verified(proof);
         ctx.send(Envelope::Picker(PickerMsg::Verified(proof)));
-        ctx.report(Report::PieceVerified { piece: piece.get() });
         for &conn in self.connections.keys() {
             ctx.send(Envelope::Peer(conn, PeerMsg::Have(piece)));
         }

@@ -15,10 +15,13 @@ use crate::bitfield::Bitfield;
 use crate::metainfo::InfoHash;
 use crate::node::addr::PeerAddr;
 use crate::node::config::NodeConfig;
-use crate::node::io::{AnnounceRequest, CloseReason, Command, ConnId, Direction, Frame, Report};
+use crate::node::io::{
+    AnnounceRequest, CloseReason, Command, ConnId, Direction, DiskError, Frame, Report,
+};
 use crate::node::timers::{TimerKey, TimerTable};
 use crate::piece::{BlockRef, Geometry, PieceIndex};
 use crate::time::Time;
+use crate::wire::WireError;
 
 /// Proof that a piece's data matched its hash. Only the torrent actor's hash-completion
 /// path can construct one, and marking a piece verified requires one.
@@ -154,10 +157,10 @@ pub(crate) enum Envelope {
 #[derive(Debug)]
 pub(crate) enum PeerMsg {
     Frame(Frame),
-    WireError(String),
+    WireError(WireError),
     BlockRead {
         block: BlockRef,
-        data: Result<Bytes, String>,
+        data: Result<Bytes, DiskError>,
     },
     /// From the picker: whether the remote has something we lack.
     SetInterest(bool),
@@ -265,7 +268,7 @@ pub(crate) enum TorrentMsg {
     },
     BlockWritten {
         block: BlockRef,
-        result: Result<(), String>,
+        result: Result<(), DiskError>,
     },
     /// Every block of the piece is received (the torrent knows who sent each).
     PieceComplete {
@@ -273,7 +276,7 @@ pub(crate) enum TorrentMsg {
     },
     PieceHashed {
         piece: PieceIndex,
-        digest: Result<[u8; 20], String>,
+        digest: Result<[u8; 20], DiskError>,
     },
     /// A peer wants to serve a block of a held piece not hashed in this run yet.
     CheckBeforeServing(PieceIndex),
@@ -359,6 +362,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// A context with nothing behind it, for unit tests and benchmarks of single actors.
+#[cfg(any(test, feature = "testkit"))]
 pub(crate) mod test_world {
     use super::*;
     use rand::SeedableRng;

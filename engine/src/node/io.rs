@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+pub use crate::bep3::AnnounceEvent;
 use crate::node::addr::PeerAddr;
 use crate::piece::{BlockRef, PieceIndex};
-use crate::wire::{Handshake, Message};
+use crate::wire::{Handshake, Message, WireError, HANDSHAKE_LEN};
 
 /// Identifies one connection; chosen by the runtime, unique for the node's lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,6 +26,16 @@ pub enum Frame {
     Message(Message),
 }
 
+impl Frame {
+    /// Bytes the frame takes on the wire (the length prefix included).
+    pub fn wire_len(&self) -> usize {
+        match self {
+            Frame::Handshake(_) => HANDSHAKE_LEN,
+            Frame::Message(message) => message.wire_len(),
+        }
+    }
+}
+
 /// Who opened a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -32,19 +43,6 @@ pub enum Direction {
     Outbound,
     /// The remote dialled us.
     Inbound,
-}
-
-/// BEP 3 announce events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnnounceEvent {
-    /// First announce.
-    Started,
-    /// The download just completed.
-    Completed,
-    /// Shutting down.
-    Stopped,
-    /// A regular update.
-    Periodic,
 }
 
 /// What the node tells the tracker.
@@ -62,10 +60,31 @@ pub struct AnnounceRequest {
     pub numwant: u32,
 }
 
+/// Why a disk or hashing job failed, by kind, so that policy can depend on it (a full disk
+/// pauses the download; it is not the peer's fault).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiskError {
+    /// No space left on the device (or over quota).
+    #[error("no space left on device: {detail}")]
+    NoSpace { detail: String },
+    /// The files may not be read or written.
+    #[error("permission denied: {detail}")]
+    PermissionDenied { detail: String },
+    /// The file is shorter than the torrent says (truncated or replaced underneath us).
+    #[error("file too short: {detail}")]
+    UnexpectedEnd { detail: String },
+    /// Any other I/O failure.
+    #[error("{detail}")]
+    Other { detail: String },
+}
+
 /// Why the node closed a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CloseReason {
-    /// The peer broke the protocol or sent something we cannot parse.
+    /// The peer's bytes were rejected by the codec or by validation (see the error's kind).
+    Wire(WireError),
+    /// The peer broke the protocol in a way the codec cannot see (a message before the
+    /// handshake, a second handshake), or serving it failed.
     PeerError(String),
     /// Handshake for another torrent, or a connection to ourselves.
     WrongPeer(String),
@@ -86,8 +105,6 @@ pub enum CloseReason {
 /// Events the runtime may log, count or record; they need no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Report {
-    /// A piece passed its hash check.
-    PieceVerified { piece: u32 },
     /// A piece failed its hash check and was discarded.
     PieceFailed { piece: u32 },
     /// Every piece is verified.
@@ -95,7 +112,7 @@ pub enum Report {
     /// A peer address is banned for corrupt data.
     PeerBanned { addr: PeerAddr },
     /// Writing to storage failed; the download is paused.
-    StorageFailed { error: String },
+    StorageFailed { error: DiskError },
     /// A connection was closed by us.
     Closed { conn: ConnId, reason: CloseReason },
 }
@@ -135,24 +152,24 @@ pub enum Input {
     /// A frame arrived, decoded by the runtime's codec.
     Frame { conn: ConnId, frame: Frame },
     /// The runtime's codec rejected the peer's bytes; the node closes the connection.
-    WireError { conn: ConnId, error: String },
+    WireError { conn: ConnId, error: WireError },
     /// The connection is gone.
     Disconnected { conn: ConnId },
     /// A block requested by [`Command::ReadBlock`].
     BlockRead {
         conn: ConnId,
         block: BlockRef,
-        data: Result<Bytes, String>,
+        data: Result<Bytes, DiskError>,
     },
     /// A block written by [`Command::WriteBlock`].
     BlockWritten {
         block: BlockRef,
-        result: Result<(), String>,
+        result: Result<(), DiskError>,
     },
     /// The SHA-1 of a piece requested by [`Command::HashPiece`] (an error if unreadable).
     PieceHashed {
         piece: PieceIndex,
-        digest: Result<[u8; 20], String>,
+        digest: Result<[u8; 20], DiskError>,
     },
     /// The tracker answered.
     AnnounceDone {

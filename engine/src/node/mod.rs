@@ -6,6 +6,7 @@
 //!   [`Node::handle_timeout`] when the time from [`Node::poll_timeout`] has come.
 //! - Outputs: after each call above, drain [`Node::poll_command`] until it returns `None`
 //!   and interpret the commands in that order; then ask [`Node::poll_timeout`] again.
+//!   [`driver::Driver`] is that loop, written once; every runtime runs its nodes through it.
 //!
 //! Inside, inputs become messages to actors (peer, picker, choker, torrent) through one FIFO
 //! queue that is drained completely before a call returns. The node is a function of the
@@ -14,6 +15,7 @@
 pub mod addr;
 pub mod config;
 pub(crate) mod ctx;
+pub mod driver;
 pub mod io;
 pub mod timers;
 

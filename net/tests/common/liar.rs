@@ -36,7 +36,12 @@ impl Liar {
         let (meta, counter) = (meta.clone(), Arc::clone(&blocks_sent));
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve_lies(stream, meta.clone(), Arc::clone(&counter)));
+                tokio::spawn(serve_lies(
+                    stream,
+                    Side::Listener,
+                    meta.clone(),
+                    Arc::clone(&counter),
+                ));
             }
         });
         Liar {
@@ -47,20 +52,37 @@ impl Liar {
     }
 }
 
+/// Which end of the connection the liar is: the initiator speaks first (BEP 3).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Initiator,
+    Listener,
+}
+
 /// Dials `target` from `ip` (a new source port each time) and serves lies on it.
 pub async fn dial_and_lie(meta: &Metainfo, ip: &str, target: SocketAddr) -> std::io::Result<u64> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(format!("{ip}:0").parse().unwrap())?;
     let stream = socket.connect(target).await?;
     let counter = Arc::new(AtomicU64::new(0));
-    serve_lies(stream, meta.clone(), Arc::clone(&counter)).await;
+    serve_lies(stream, Side::Initiator, meta.clone(), Arc::clone(&counter)).await;
     Ok(counter.load(Ordering::Relaxed))
 }
 
-/// Handshake (after reading the remote's), all pieces, unchoke; every request gets junk.
-/// Returns when the remote closes.
-async fn serve_lies(mut stream: TcpStream, meta: Metainfo, blocks_sent: Arc<AtomicU64>) {
+/// Handshake (first when it dialled, else after reading the remote's), all pieces,
+/// unchoke; every request gets junk. Returns when the remote closes.
+async fn serve_lies(
+    mut stream: TcpStream,
+    side: Side,
+    meta: Metainfo,
+    blocks_sent: Arc<AtomicU64>,
+) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut out = BytesMut::new();
+    Handshake::new(meta.info_hash, *b"-LIAR00-000000000000").encode(&mut out);
+    if side == Side::Initiator && stream.write_all(&out.split()).await.is_err() {
+        return;
+    }
     loop {
         if let Ok(Some(_)) = Handshake::decode(&buf) {
             break;
@@ -71,8 +93,6 @@ async fn serve_lies(mut stream: TcpStream, meta: Metainfo, blocks_sent: Arc<Atom
         }
     }
     let _ = buf.split_to(swarm_engine::wire::HANDSHAKE_LEN);
-    let mut out = BytesMut::new();
-    Handshake::new(meta.info_hash, *b"-LIAR00-000000000000").encode(&mut out);
     Message::bitfield(&Bitfield::full(meta.geometry.piece_count())).encode(&mut out);
     Message::Unchoke.encode(&mut out);
     if stream.write_all(&out).await.is_err() {

@@ -1,22 +1,22 @@
 //! The `bittorrent` strategy: engine nodes hosted on the network model, with the tracker
 //! core (`tracker`) and the faults of the scenario.
 
+mod commands;
 mod faults;
 mod tracker;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::Bytes;
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::InfoHash;
 use swarm_engine::node::addr::PeerAddr;
-use swarm_engine::node::io::{Command, ConnId, Direction, Frame, Input, Report};
+use swarm_engine::node::driver::Driver;
+use swarm_engine::node::io::{ConnId, Frame, Input};
 use swarm_engine::node::{Node, TorrentSpec};
 use swarm_engine::piece::Geometry;
 use swarm_engine::time::Time;
-use swarm_engine::wire::{Message, HANDSHAKE_LEN};
+use swarm_engine::wire::Message;
 
 use self::tracker::SimTracker;
 use crate::net::{remote, Net, NetOutput};
@@ -26,9 +26,6 @@ use crate::scenario::Scenario;
 use crate::seed::{derive_seed, SeedTag};
 use crate::trace::Trace;
 use crate::{Progress, RunLimits};
-
-/// Length-only payload: every block the simulator serves points into this.
-static ZEROS: [u8; 16 * 1024] = [0; 16 * 1024];
 
 /// What the host schedules on its own queue (network stages live in the model).
 #[derive(Debug)]
@@ -61,7 +58,8 @@ impl HostEvent {
 /// restarts.
 #[derive(Debug)]
 struct NodeSlot {
-    node: Option<Node>,
+    /// Boxed: the driver takes the node out while the host interprets its commands.
+    node: Option<Box<Node>>,
     incarnation: u32,
     timer_at: Option<Time>,
     joined: Option<Time>,
@@ -83,7 +81,7 @@ pub struct Host<'a> {
     events: EventQueue<HostEvent>,
     net: Net<Frame>,
     slots: Vec<NodeSlot>,
-    local: VecDeque<(usize, Input)>,
+    driver: Driver,
     spec: TorrentSpec,
     tracker: SimTracker,
     pending_peers: usize,
@@ -161,13 +159,6 @@ fn piece_hash(index: u32) -> [u8; 20] {
     h
 }
 
-fn frame_len(frame: &Frame) -> u32 {
-    match frame {
-        Frame::Handshake(_) => HANDSHAKE_LEN as u32,
-        Frame::Message(m) => m.wire_len() as u32,
-    }
-}
-
 impl<'a> Host<'a> {
     /// Sets up the nodes, joins and faults of `scenario` under `seed`.
     pub fn new(scenario: &'a Scenario, seed: u64) -> Self {
@@ -206,7 +197,7 @@ impl<'a> Host<'a> {
             events: EventQueue::default(),
             net,
             slots,
-            local: VecDeque::new(),
+            driver: Driver::default(),
             spec,
             tracker: SimTracker::new(info_hash, interval, seed),
             pending_peers: scenario.nodes.len() - 1,
@@ -270,12 +261,9 @@ impl<'a> Host<'a> {
                     return; // stale
                 }
                 self.slots[i].timer_at = None;
-                let now = self.now;
-                if let Some(node) = self.slots[i].node.as_mut() {
-                    node.handle_timeout(now);
-                    self.drain(i);
-                    self.pump();
-                }
+                self.drive(i, |driver, node, runtime| {
+                    driver.handle_timeout(node, runtime)
+                });
             }
             HostEvent::Input(i, inc, input) => {
                 let slot = &self.slots[i];
@@ -323,15 +311,13 @@ impl<'a> Host<'a> {
             SeedTag::Node,
             i as u64 | (u64::from(slot.incarnation) << 32),
         );
-        let mut node = Node::new(self.spec.clone(), config, verified, seed);
-        node.start(self.now);
-        slot.node = Some(node);
+        let node = Node::new(self.spec.clone(), config, verified, seed);
+        slot.node = Some(Box::new(node));
         if slot.joined.is_none() {
             slot.joined = Some(self.now);
         }
         slot.timer_at = None;
-        self.drain(i);
-        self.pump();
+        self.drive(i, |driver, node, runtime| driver.start(node, runtime));
     }
 
     /// The node leaves (politely, telling the tracker) or crashes; its connections close.
@@ -383,145 +369,8 @@ impl<'a> Host<'a> {
     }
 
     fn feed(&mut self, i: usize, input: Input) {
-        let now = self.now;
-        if let Some(node) = self.slots[i].node.as_mut() {
-            node.handle(now, input);
-            self.drain(i);
-            self.pump();
-        }
-    }
-
-    /// Feeds local completions (disk, hashing) at the current instant, in order.
-    fn pump(&mut self) {
-        while let Some((i, input)) = self.local.pop_front() {
-            let now = self.now;
-            if let Some(node) = self.slots[i].node.as_mut() {
-                node.handle(now, input);
-                self.drain(i);
-            }
-        }
-    }
-
-    fn drain(&mut self, i: usize) {
-        loop {
-            let Some(command) = self.slots[i].node.as_mut().and_then(Node::poll_command) else {
-                break;
-            };
-            self.execute(i, command);
-        }
-        let next = self.slots[i].node.as_ref().and_then(Node::poll_timeout);
-        if next != self.slots[i].timer_at {
-            self.slots[i].timer_at = next;
-            if let Some(t) = next {
-                self.push(t.max(self.now), HostEvent::Timer(i, t));
-            }
-        }
-    }
-
-    fn execute(&mut self, i: usize, command: Command) {
-        let now = self.now;
-        match command {
-            Command::Transmit { conn, frame } => {
-                let len = frame_len(&frame);
-                self.net.send(now, &mut self.seq, conn.0, frame, len);
-            }
-            Command::Connect { addr } => {
-                let target = index_of(&addr)
-                    .filter(|&j| j < self.slots.len() && j != i && self.slots[j].node.is_some());
-                match target {
-                    Some(j) => {
-                        let latency = self.scenario.latency(i, j);
-                        let (ours, theirs) = self.net.open(i, j, latency);
-                        self.input_at(
-                            now + latency,
-                            j,
-                            Input::Connected {
-                                conn: ConnId(theirs),
-                                addr: addr_of(i),
-                                direction: Direction::Inbound,
-                            },
-                        );
-                        self.input_at(
-                            now + 2 * latency,
-                            i,
-                            Input::Connected {
-                                conn: ConnId(ours),
-                                addr,
-                                direction: Direction::Outbound,
-                            },
-                        );
-                    }
-                    None => {
-                        // Connection refused: the host answers after one round trip.
-                        let rtt = 2 * self.scenario.nodes[i].latency;
-                        self.input_at(now + rtt, i, Input::ConnectFailed { addr });
-                    }
-                }
-            }
-            Command::Close { conn, .. } => {
-                if self.net.is_open(conn.0) {
-                    let remote = self.net.node_of(conn.0 ^ 1);
-                    let latency = self.net.latency(conn.0);
-                    self.net.close(conn.0);
-                    self.input_at(
-                        now + latency,
-                        remote,
-                        Input::Disconnected {
-                            conn: ConnId(conn.0 ^ 1),
-                        },
-                    );
-                }
-            }
-            Command::ReadBlock { conn, block } => {
-                let data = Bytes::from_static(&ZEROS[..block.length as usize]);
-                self.local.push_back((
-                    i,
-                    Input::BlockRead {
-                        conn,
-                        block,
-                        data: Ok(data),
-                    },
-                ));
-            }
-            Command::WriteBlock { block, .. } => {
-                self.local.push_back((
-                    i,
-                    Input::BlockWritten {
-                        block,
-                        result: Ok(()),
-                    },
-                ));
-            }
-            Command::HashPiece { piece } => {
-                let mut digest = self.spec.piece_hashes[piece.as_usize()];
-                if self.slots[i].tainted.remove(&piece.get()) {
-                    digest[19] ^= 0xff;
-                }
-                self.local.push_back((
-                    i,
-                    Input::PieceHashed {
-                        piece,
-                        digest: Ok(digest),
-                    },
-                ));
-            }
-            Command::Announce(request) => {
-                // The tracker sits next to the origin.
-                let rtt = 2 * self.scenario.latency(i, 0).max(Duration::from_micros(1));
-                let answer = self.tracker.announce(now, i, &request);
-                self.input_at(now + rtt, i, answer);
-            }
-            Command::Report(Report::Completed) => {
-                let slot = &mut self.slots[i];
-                if i != 0 && slot.completed.is_none() {
-                    slot.completed = Some(now);
-                    self.pending_peers -= 1;
-                    if self.scenario.nodes[i].leave_after_done {
-                        self.push(now, HostEvent::Leave(i));
-                    }
-                }
-            }
-            Command::Report(_) => {}
-        }
+        self.drive(i, |driver, node, runtime| {
+            driver.handle(node, input, runtime)
+        });
     }
 }

@@ -113,12 +113,7 @@ impl SimTracker {
             peer_id: tracker::PeerId(peer_id(i)),
             addr: SocketAddr::from(([a, b, c, d], 6881)),
             counters,
-            event: match event {
-                AnnounceEvent::Started => tracker::AnnounceEvent::Started,
-                AnnounceEvent::Completed => tracker::AnnounceEvent::Completed,
-                AnnounceEvent::Stopped => tracker::AnnounceEvent::Stopped,
-                AnnounceEvent::Periodic => tracker::AnnounceEvent::None,
-            },
+            event,
             numwant: Some(numwant),
         }
     }

@@ -15,34 +15,7 @@ use super::peer::{CounterDelta, Counters, PeerId};
 use super::select::{select_peers, Asker, PeerAddr};
 use super::TrackerCore;
 
-/// The `event` parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AnnounceEvent {
-    /// A regular announce.
-    #[default]
-    None,
-    /// The client starts downloading or seeding.
-    Started,
-    /// The client finished downloading.
-    Completed,
-    /// The client leaves the swarm.
-    Stopped,
-    /// BEP 21: the client stopped downloading but keeps serving what it has.
-    Paused,
-}
-
-impl AnnounceEvent {
-    /// The name used on the wire and in metrics labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AnnounceEvent::None => "none",
-            AnnounceEvent::Started => "started",
-            AnnounceEvent::Completed => "completed",
-            AnnounceEvent::Stopped => "stopped",
-            AnnounceEvent::Paused => "paused",
-        }
-    }
-}
+pub use swarm_engine::bep3::AnnounceEvent;
 
 /// One announce, already parsed and with the peer's address decided by the runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,7 +205,7 @@ mod tests {
             (1, 1)
         );
         let again = core
-            .announce(10, &request(2, 9, AnnounceEvent::None), &mut rng)
+            .announce(10, &request(2, 9, AnnounceEvent::Periodic), &mut rng)
             .unwrap();
         assert!(!again.new_peer);
     }
@@ -281,7 +254,7 @@ mod tests {
             core.announce(0, &request(peer, 1, AnnounceEvent::Started), &mut rng)
                 .unwrap();
         }
-        let mut ask = request(42, 1, AnnounceEvent::None);
+        let mut ask = request(42, 1, AnnounceEvent::Periodic);
         ask.numwant = Some(u32::MAX);
         assert_eq!(
             core.announce(0, &ask, &mut rng)

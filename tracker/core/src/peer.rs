@@ -1,34 +1,9 @@
 //! One peer of one swarm as the tracker sees it: identity, address, and the statistics
 //! derived from its announces (counters, progress, rates between announces).
 
-use std::fmt;
 use std::net::SocketAddr;
 
-/// A client's 20-byte peer id (BEP 3): the peer's identity within one swarm.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PeerId(pub [u8; 20]);
-
-impl PeerId {
-    /// The id as text: printable ASCII kept, other bytes as `%XX` (client prefixes such as
-    /// `-qB4650-` stay readable).
-    pub fn display_lossy(&self) -> String {
-        let mut text = String::with_capacity(20);
-        for &byte in &self.0 {
-            if byte.is_ascii_graphic() && byte != b'%' {
-                text.push(byte as char);
-            } else {
-                text.push_str(&format!("%{byte:02X}"));
-            }
-        }
-        text
-    }
-}
-
-impl fmt::Debug for PeerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PeerId({})", self.display_lossy())
-    }
-}
+pub use swarm_engine::bep3::PeerId;
 
 /// The counters a client reports in one announce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

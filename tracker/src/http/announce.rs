@@ -51,7 +51,7 @@ impl AnnounceParams {
             left_bytes: pairs.number("left")?.ok_or(QueryError::Missing("left"))?,
         };
         let event = match pairs.first("event").unwrap_or(b"") {
-            b"" | b"empty" => AnnounceEvent::None,
+            b"" | b"empty" => AnnounceEvent::Periodic,
             b"started" => AnnounceEvent::Started,
             b"completed" => AnnounceEvent::Completed,
             b"stopped" => AnnounceEvent::Stopped,
