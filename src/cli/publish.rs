@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use swarm_engine::bitfield::Bitfield;
 use swarm_net::agent::client::ManagerClient;
-use swarm_net::agent::node::{NodeHandle, NodeSpec};
+use swarm_net::agent::node::{NodeHandle, NodeHost, NodeSpec};
 use swarm_net::agent::token::Token;
 use swarm_net::agent::wire::{FleetInfo, PublishRequest, Published};
 use swarm_net::create::{create_from_content, unix_now, Content, CreateOptions};
@@ -142,15 +142,17 @@ pub fn run_publish(args: PublishArgs) -> anyhow::Result<Outcome> {
         );
         let root = content_path(&meta, &args.path)?;
         let storage = Storage::open(&meta, &root, false)?;
+        let any = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        let host = NodeHost::bind(any, args.port)
+            .await
+            .with_context(|| format!("cannot seed on port {}", args.port))?;
         let spec = NodeSpec {
-            ip: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            port: args.port,
             trackers: vec![info.announce_url],
             origin: true,
             max_upload_bytes_per_s: args.max_upload.map(|bps| bps / 8),
         };
         let full = Bitfield::full(meta.geometry.piece_count());
-        let seed = NodeHandle::start(&meta, storage, full, &spec)
+        let seed = NodeHandle::start(&host, &meta, storage, full, &spec)
             .await
             .with_context(|| format!("cannot seed on port {}", args.port))?;
         eprintln!("origin seeding on port {}", seed.local_addr().port());

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use super::client::{ClientError, ManagerClient};
 use super::config::AgentConfig;
 use super::disk::{free_bytes, release_path, remove_release};
-use super::node::NodeSpec;
+use super::node::{NodeHost, NodeSpec};
 use super::release::{self, ReleaseJob, ReleaseStatus};
 use super::wire::{AgentReport, Desired, DesiredRelease, PlacementReport, PlacementState};
 
@@ -40,6 +40,8 @@ struct Task {
 struct Agent {
     config: AgentConfig,
     client: ManagerClient,
+    /// Every release's node, on one port.
+    host: std::sync::Arc<NodeHost>,
     session: String,
     tasks: BTreeMap<i64, Task>,
     /// Releases deleted here, reported as such until the manager stops asking.
@@ -61,6 +63,14 @@ pub enum AgentError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The peer port could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
 }
 
 /// Runs the agent until `shutdown` completes; then stops every release (announcing
@@ -74,6 +84,14 @@ pub async fn run(
         source,
     })?;
     let client = ManagerClient::new(&config.manager, config.token.clone())?;
+    let host = NodeHost::bind(config.listen, config.port)
+        .await
+        .map_err(|source| AgentError::Listen {
+            addr: std::net::SocketAddr::new(config.listen, config.port),
+            source,
+        })?;
+    tracing::info!(addr = %host.local_addr(), "listening for peers");
+    let host = std::sync::Arc::new(host);
     let session = format!("{:016x}", crate::runner::random_seed());
     let (desired_tx, mut desired_rx) = mpsc::channel(DESIRED_QUEUE);
     let channel = tokio::spawn(keep_channel(
@@ -85,6 +103,7 @@ pub async fn run(
     let mut agent = Agent {
         config,
         client,
+        host,
         session,
         tasks: BTreeMap::new(),
         deleted: BTreeMap::new(),
@@ -179,7 +198,11 @@ impl Agent {
         let report = AgentReport {
             session: self.session.clone(),
             labels: self.config.labels.clone(),
-            listen: Some(format!("{}:{}", self.config.listen, self.config.port)),
+            listen: Some(format!(
+                "{}:{}",
+                self.config.listen,
+                self.host.local_addr().port()
+            )),
             free_disk_bytes: free_bytes(&self.config.dir),
             link_bps: self.config.link_bps,
             releases,
@@ -256,9 +279,8 @@ impl Agent {
             release: release.clone(),
             dir: self.config.dir.clone(),
             client: self.client.clone(),
+            host: std::sync::Arc::clone(&self.host),
             node: NodeSpec {
-                ip: self.config.listen,
-                port: self.config.port,
                 trackers: Vec::new(),
                 origin: false,
                 max_upload_bytes_per_s: None,

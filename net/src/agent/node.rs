@@ -1,17 +1,42 @@
-//! The one file between the agent and the runtime: today's [`crate::runner`] (one node,
-//! one listener per torrent). When the actix host that serves many torrents on one port
-//! lands, only this file changes.
+//! The one file between the agent (and `swarm publish`) and the runtime: one actix
+//! [`Host`] per process, on one port, with a node actor per torrent it fetches or seeds.
 //!
-//! Today each torrent listens on its own port: the configured one when it is free, else
-//! any free port (the tracker tells peers which).
+//! The host listens on the configured port when it is free, else on any free port (the
+//! tracker tells peers which).
 
 use std::net::{IpAddr, SocketAddr};
 
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::Metainfo;
 
-use crate::runner::{self, NodeOptions, Running};
+use crate::host::{Host, Running};
+use crate::runner::NodeOptions;
 use crate::storage::Storage;
+
+/// Every torrent of this process, on one port.
+#[derive(Debug)]
+pub struct NodeHost {
+    host: Host,
+}
+
+impl NodeHost {
+    /// Listens on `ip:port`, or on any free port of `ip` when `port` is taken.
+    pub async fn bind(ip: IpAddr, port: u16) -> std::io::Result<NodeHost> {
+        let host = match Host::bind(SocketAddr::new(ip, port)).await {
+            Err(error) if port != 0 && error.kind() == std::io::ErrorKind::AddrInUse => {
+                tracing::warn!(port, "port taken; listening on any free port");
+                Host::bind(SocketAddr::new(ip, 0)).await?
+            }
+            bound => bound?,
+        };
+        Ok(NodeHost { host })
+    }
+
+    /// Where peers reach every torrent of this host.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+}
 
 /// What a node has done so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,10 +62,6 @@ pub struct NodeStatus {
 /// How to run one torrent.
 #[derive(Debug, Clone)]
 pub struct NodeSpec {
-    /// Address to listen on.
-    pub ip: IpAddr,
-    /// Port wished for (0: any).
-    pub port: u16,
     /// Announce URLs.
     pub trackers: Vec<String>,
     /// Origin protection (the origin's in-process seed).
@@ -56,21 +77,23 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
-    /// Starts serving (and fetching what `verified` lacks) from `storage`.
+    /// Starts serving (and fetching what `verified` lacks) from `storage` on `host`.
     pub async fn start(
+        host: &NodeHost,
         metainfo: &Metainfo,
         storage: Storage,
         verified: Bitfield,
         spec: &NodeSpec,
     ) -> std::io::Result<NodeHandle> {
-        let mut options = NodeOptions::new(SocketAddr::new(spec.ip, spec.port));
+        let mut options = NodeOptions::new(host.local_addr());
         options.trackers = spec.trackers.clone();
         options.config.origin_mode = spec.origin;
         options.config.max_upload_bytes_per_s = spec.max_upload_bytes_per_s;
-        if spec.port != 0 && std::net::TcpListener::bind(options.listen).is_err() {
-            options.listen.set_port(0);
-        }
-        let running = runner::start(metainfo, storage, verified, options).await?;
+        let running = host
+            .host
+            .add(metainfo, storage, verified, options)
+            .await
+            .map_err(std::io::Error::other)?;
         Ok(NodeHandle { running })
     }
 

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::client::ManagerClient;
 use super::disk::{channel_dir, free_bytes, is_disk_full};
-use super::node::{NodeHandle, NodeSpec, NodeStatus};
+use super::node::{NodeHandle, NodeHost, NodeSpec, NodeStatus};
 use super::wire::{DesiredRelease, PlacementState};
 use crate::download;
 use crate::hashing::HashConfig;
@@ -68,7 +68,9 @@ pub struct ReleaseJob {
     pub dir: PathBuf,
     /// To fetch the torrent.
     pub client: ManagerClient,
-    /// How to listen.
+    /// The agent's host: every release shares its port.
+    pub host: Arc<NodeHost>,
+    /// How to run the release's node.
     pub node: NodeSpec,
 }
 
@@ -130,9 +132,15 @@ async fn fetch_and_seed(
         .map_err(|e| classify(&e.to_string()))?;
     let mut spec = job.node.clone();
     spec.trackers = metainfo.trackers();
-    let node = NodeHandle::start(&metainfo, storage, prepared.verified.clone(), &spec)
-        .await
-        .map_err(|e| format!("cannot listen: {e}"))?;
+    let node = NodeHandle::start(
+        &job.host,
+        &metainfo,
+        storage,
+        prepared.verified.clone(),
+        &spec,
+    )
+    .await
+    .map_err(|e| format!("cannot listen: {e}"))?;
     tracing::info!(release = job.release.id, name = %metainfo.name, port = node.local_addr().port(), "release started");
     watch_download(&node, &metainfo, status).await?;
     let (sync_meta, sync_path) = (Arc::clone(&metainfo), prepared.content_path.clone());
