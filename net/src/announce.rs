@@ -1,26 +1,29 @@
-//! The HTTP tracker client (BEP 3, compact peers of BEP 23): one GET per announce over a
-//! plain tokio socket, with a deadline, and a parser for the bencoded answer.
+//! The HTTP tracker client (BEP 3, compact peers of BEP 23): one GET per announce through
+//! reqwest (http and https through rustls, trusting the system's roots and the webpki
+//! roots), with a deadline and a bounded body, and a parser for the bencoded answer.
 //!
 //! Retries and backoff are the engine's: a failure goes back as `AnnounceFailed` and the
 //! node announces again later.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_bencode::value::Value;
 use swarm_engine::node::addr::PeerAddr;
 use swarm_engine::node::io::{AnnounceEvent, AnnounceRequest};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-/// Largest tracker answer read.
-const MAX_RESPONSE_BYTES: u64 = 4 << 20;
+/// Largest tracker answer read; a longer one is an error.
+pub const MAX_RESPONSE_BYTES: usize = 4 << 20;
+
+/// Redirects followed before an announce fails.
+const MAX_REDIRECTS: usize = 3;
 
 /// What identifies us to the tracker.
 #[derive(Debug, Clone)]
 pub struct AnnounceParams {
-    /// The tracker's announce URL (`http://host:port/path`).
+    /// The tracker's announce URL (`http://host:port/path` or `https://...`).
     pub url: String,
     /// The torrent.
     pub info_hash: [u8; 20],
@@ -44,12 +47,21 @@ pub struct AnnounceResponse {
 /// Why an announce failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnounceError {
-    /// The URL is not `http://host[:port]/path`.
-    #[error("unsupported tracker URL {0:?} (only http:// is supported)")]
+    /// The URL is not `http://` or `https://` with a host.
+    #[error("unsupported tracker URL {0:?} (http:// and https:// are supported)")]
     BadUrl(String),
-    /// Connecting, sending or reading failed.
+    /// The HTTP client could not be built (TLS set-up).
+    #[error("HTTP client unavailable: {0}")]
+    Client(String),
+    /// Connecting, TLS, sending or reading failed.
     #[error("tracker unreachable: {0}")]
-    Io(#[from] std::io::Error),
+    Http(#[from] reqwest::Error),
+    /// The answer's body is longer than we read.
+    #[error("tracker answer longer than {max_bytes} bytes")]
+    TooLarge {
+        /// [`MAX_RESPONSE_BYTES`].
+        max_bytes: usize,
+    },
     /// No answer within the deadline.
     #[error("tracker did not answer within {0:?}")]
     Timeout(Duration),
@@ -105,7 +117,8 @@ pub fn announce_url(params: &AnnounceParams, request: &AnnounceRequest) -> Strin
     url
 }
 
-/// Announces once.
+/// Announces once: one GET through the shared HTTP client, the whole exchange (connect,
+/// TLS, headers, body) within `params.timeout`.
 pub async fn announce(
     params: &AnnounceParams,
     request: &AnnounceRequest,
@@ -117,103 +130,49 @@ pub async fn announce(
     parse_response(&body)
 }
 
-/// `(host, port, path_and_query)` of an `http://` URL.
-fn split_url(url: &str) -> Option<(String, u16, String)> {
-    let rest = url.strip_prefix("http://")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']')?;
-        let port = after
-            .strip_prefix(':')
-            .map_or(Some(80), |p| p.parse().ok())?;
-        (host.to_string(), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) => (host.to_string(), port.parse().ok()?),
-            None => (authority.to_string(), 80),
-        }
-    };
-    (!host.is_empty()).then(|| (host, port, path.to_string()))
+/// The one HTTP client (rustls; the system's and the webpki roots), built on first use. It
+/// keeps no idle connections: announces are minutes apart, and a pooled connection would
+/// belong to the tokio runtime that opened it.
+fn client() -> Result<&'static reqwest::Client, AnnounceError> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .user_agent(concat!("swarm/", env!("CARGO_PKG_VERSION")))
+                .pool_max_idle_per_host(0)
+                .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| AnnounceError::Client(e.clone()))
 }
 
-/// A minimal HTTP/1.1 GET: `Connection: close`, body by length, chunks or end of stream.
+/// GETs `url` and returns its body (at most [`MAX_RESPONSE_BYTES`]) when the status is 200.
 async fn http_get(url: &str) -> Result<Vec<u8>, AnnounceError> {
-    let (host, port, path) = split_url(url).ok_or_else(|| AnnounceError::BadUrl(url.into()))?;
-    let mut stream = TcpStream::connect((host.as_str(), port)).await?;
-    let host_header = if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    };
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: swarm/{}\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    (&mut stream)
-        .take(MAX_RESPONSE_BYTES)
-        .read_to_end(&mut raw)
-        .await?;
-    let bad = |m: &str| AnnounceError::BadResponse(m.to_string());
-    let head_end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of headers"))?;
-    let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
-    let body = &raw[head_end + 4..];
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap_or_default();
-    let code = status.split_whitespace().nth(1).unwrap_or_default();
-    let mut chunked = false;
-    let mut length = None;
-    for line in lines {
-        if let Some((name, value)) = line.split_once(':') {
-            let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
-            if name == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
-                chunked = true;
-            } else if name == "content-length" {
-                length = value.parse::<usize>().ok();
-            }
-        }
+    let parsed = reqwest::Url::parse(url).map_err(|_| AnnounceError::BadUrl(url.into()))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(AnnounceError::BadUrl(url.into()));
     }
-    let body = if chunked {
-        dechunk(body).ok_or_else(|| bad("bad chunked body"))?
-    } else if let Some(length) = length {
-        body.get(..length)
-            .ok_or_else(|| bad("body shorter than its length"))?
-            .to_vec()
-    } else {
-        body.to_vec()
-    };
-    if code != "200" {
+    let mut response = client()?.get(parsed).send().await?;
+    let status = response.status();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(AnnounceError::TooLarge {
+                max_bytes: MAX_RESPONSE_BYTES,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if status != reqwest::StatusCode::OK {
         // Trackers may answer a refusal with an error status and a bencoded reason.
         if let Ok(AnnounceResponseOrFailure::Failure(reason)) = parse_dict(&body) {
             return Err(AnnounceError::Failure(reason));
         }
-        return Err(AnnounceError::BadResponse(format!(
-            "HTTP status {status:?}"
-        )));
+        return Err(AnnounceError::BadResponse(format!("HTTP status {status}")));
     }
     Ok(body)
-}
-
-fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&body[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
-    }
 }
 
 enum AnnounceResponseOrFailure {
@@ -291,29 +250,5 @@ fn dict_peer(value: &Value) -> Option<PeerAddr> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encodes_binary_and_parses_both_peer_forms() {
-        assert_eq!(percent_encode(&[0x12, b'a', 0xff, b'~']), "%12a%FF~");
-        let compact = b"d8:intervali60e5:peers6:\x7f\x00\x00\x01\x1a\xe1e";
-        let r = parse_response(compact).unwrap();
-        assert_eq!(r.peers, vec![PeerAddr::v4([127, 0, 0, 1], 6881)]);
-        assert_eq!(r.interval, Duration::from_secs(60));
-        let dicts =
-            b"d8:intervali5e5:peersld2:ip8:10.0.0.27:peer id20:aaaaaaaaaaaaaaaaaaaa4:porti80eeee";
-        let r = parse_response(dicts).unwrap();
-        assert_eq!(r.peers, vec![PeerAddr::v4([10, 0, 0, 2], 80)]);
-        let failure = b"d14:failure reason7:unknowne";
-        assert!(
-            matches!(parse_response(failure), Err(AnnounceError::Failure(r)) if r == "unknown")
-        );
-        assert_eq!(
-            split_url("http://127.0.0.1:8080/announce?k=1"),
-            Some(("127.0.0.1".into(), 8080, "/announce?k=1".into()))
-        );
-        assert_eq!(dechunk(b"3\r\nabc\r\n0\r\n\r\n"), Some(b"abc".to_vec()));
-    }
-}
+#[path = "announce_tests.rs"]
+mod tests;

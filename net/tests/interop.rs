@@ -1,6 +1,6 @@
 //! Interop with real BitTorrent clients on loopback: libtorrent (python3-libtorrent under
 //! `/usr/bin/python3`) and aria2c. Each test is skipped, with a note, when its client is
-//! not installed.
+//! not installed, and fails instead under CI.
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,11 +8,12 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
 use swarm_net::download;
+use swarm_testsupport::process::Reaper;
 
 const PYTHON: &str = "/usr/bin/python3";
 
@@ -21,36 +22,11 @@ fn script() -> PathBuf {
 }
 
 fn have_libtorrent() -> bool {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import libtorrent"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: python3-libtorrent is not installed");
-    }
-    ok
+    swarm_testsupport::tools::libtorrent().is_some()
 }
 
 fn have_aria2() -> bool {
-    let ok = Command::new("aria2c")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: aria2c is not installed");
-    }
-    ok
-}
-
-/// Kills the child when dropped.
-struct Reaper(Child);
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    swarm_testsupport::tools::aria2c().is_some()
 }
 
 /// Starts a libtorrent seed of `torrent` with its content in `save_dir`; returns once it has

@@ -130,7 +130,9 @@ struct RawOrigin {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGroup {
-    name: Option<String>,
+    /// A label for whoever reads the file; peers are named `peer-NN` whatever it says.
+    #[serde(rename = "name")]
+    _name: Option<String>,
     count: Spanned<u32>,
     upload: Spanned<String>,
     download: Spanned<String>,
@@ -418,35 +420,8 @@ fn validate(raw: RawScenario, text: &str, default_name: &str) -> Result<Scenario
             "must be positive",
         ));
     }
-    let piece_size_bytes = match &raw.piece_size {
-        Some(v) => {
-            let bytes = size(text, v, "piece_size")?;
-            if !(16 * 1024..=(64 << 20)).contains(&bytes) || !bytes.is_power_of_two() {
-                return Err(ScenarioError::at(
-                    text,
-                    v.span(),
-                    "piece_size",
-                    "must be a power of two between 16KiB and 64MiB",
-                ));
-            }
-            bytes as u32
-        }
-        None => 4 << 20,
-    };
-    let strategy = match &raw.strategy {
-        Some(v) => Strategy::parse(v.get_ref()).ok_or_else(|| {
-            ScenarioError::at(
-                text,
-                v.span(),
-                "strategy",
-                format!(
-                    "unknown strategy {:?} (bittorrent, naive, queued)",
-                    v.get_ref()
-                ),
-            )
-        })?,
-        None => Strategy::Bittorrent,
-    };
+    let piece_size_bytes = piece_size(text, raw.piece_size.as_ref())?;
+    let strategy = strategy(text, raw.strategy.as_ref())?;
     let goodput_factor = match &raw.goodput_factor {
         Some(v) if !(*v.get_ref() > 0.0 && *v.get_ref() <= 1.0) => {
             return Err(ScenarioError::at(
@@ -462,24 +437,96 @@ fn validate(raw: RawScenario, text: &str, default_name: &str) -> Result<Scenario
     let inter_rack_latency =
         opt_dur(text, &raw.inter_rack_latency, "inter_rack_latency")?.unwrap_or_default();
     let max_time = opt_dur(text, &raw.max_time, "max_time")?;
-    let default_latency = Duration::from_micros(100);
+    let mut nodes = vec![origin_node(text, &raw.origin)?];
+    peer_nodes(text, &raw.groups, &mut nodes)?;
+    let ids: BTreeMap<String, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.clone(), i))
+        .collect();
+    let faults = raw
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(fi, f)| fault(text, fi, f, &nodes, &ids))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bittorrent = bittorrent_settings(raw.bittorrent)?;
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| default_name.to_string()),
+        seed: raw.seed.unwrap_or(1),
+        file_size_bytes,
+        piece_size_bytes,
+        strategy,
+        goodput_factor,
+        inter_rack_latency,
+        max_time,
+        nodes,
+        bittorrent,
+        faults,
+    })
+}
 
-    let origin = &raw.origin;
-    let origin_up = rate(text, &origin.upload, "origin.upload")?;
-    let mut nodes = vec![NodeSpec {
+/// Latency of a node that names none.
+const DEFAULT_LATENCY: Duration = Duration::from_micros(100);
+
+/// `piece_size`: a power of two between 16 KiB and 64 MiB (default 4 MiB).
+fn piece_size(text: &str, raw: Option<&Spanned<String>>) -> Result<u32, ScenarioError> {
+    let Some(v) = raw else {
+        return Ok(4 << 20);
+    };
+    let bytes = size(text, v, "piece_size")?;
+    if !(16 * 1024..=(64 << 20)).contains(&bytes) || !bytes.is_power_of_two() {
+        return Err(ScenarioError::at(
+            text,
+            v.span(),
+            "piece_size",
+            "must be a power of two between 16KiB and 64MiB",
+        ));
+    }
+    Ok(bytes as u32)
+}
+
+fn strategy(text: &str, raw: Option<&Spanned<String>>) -> Result<Strategy, ScenarioError> {
+    let Some(v) = raw else {
+        return Ok(Strategy::Bittorrent);
+    };
+    Strategy::parse(v.get_ref()).ok_or_else(|| {
+        ScenarioError::at(
+            text,
+            v.span(),
+            "strategy",
+            format!(
+                "unknown strategy {:?} (bittorrent, naive, queued)",
+                v.get_ref()
+            ),
+        )
+    })
+}
+
+fn origin_node(text: &str, origin: &RawOrigin) -> Result<NodeSpec, ScenarioError> {
+    let upload_bps = rate(text, &origin.upload, "origin.upload")?;
+    Ok(NodeSpec {
         id: "origin".into(),
-        upload_bps: origin_up,
+        upload_bps,
         download_bps: match &origin.download {
             Some(v) => rate(text, v, "origin.download")?,
-            None => origin_up,
+            None => upload_bps,
         },
-        latency: opt_dur(text, &origin.latency, "origin.latency")?.unwrap_or(default_latency),
+        latency: opt_dur(text, &origin.latency, "origin.latency")?.unwrap_or(DEFAULT_LATENCY),
         rack: origin.rack.clone().unwrap_or_else(|| "default".into()),
         join_at: Duration::ZERO,
         join_spread: Duration::ZERO,
         leave_after_done: false,
-    }];
-    let total: u32 = raw.groups.iter().map(|g| *g.count.get_ref()).sum();
+    })
+}
+
+/// Appends every group's peers (`peer-01`, `peer-02`, …) to `nodes`.
+fn peer_nodes(
+    text: &str,
+    groups: &[RawGroup],
+    nodes: &mut Vec<NodeSpec>,
+) -> Result<(), ScenarioError> {
+    let total: u32 = groups.iter().map(|g| *g.count.get_ref()).sum();
     if total == 0 {
         return Err(ScenarioError::plain(
             "`groups`: a scenario needs at least one peer ([[groups]] with count > 0)",
@@ -491,14 +538,13 @@ fn validate(raw: RawScenario, text: &str, default_name: &str) -> Result<Scenario
         )));
     }
     let width = total.to_string().len().max(2);
-    for (gi, g) in raw.groups.iter().enumerate() {
+    for (gi, g) in groups.iter().enumerate() {
         let key = |k: &str| format!("groups[{gi}].{k}");
         let upload_bps = rate(text, &g.upload, &key("upload"))?;
         let download_bps = rate(text, &g.download, &key("download"))?;
-        let latency = opt_dur(text, &g.latency, &key("latency"))?.unwrap_or(default_latency);
+        let latency = opt_dur(text, &g.latency, &key("latency"))?.unwrap_or(DEFAULT_LATENCY);
         let join_at = opt_dur(text, &g.join_at, &key("join_at"))?.unwrap_or_default();
         let join_spread = opt_dur(text, &g.join_spread, &key("join_spread"))?.unwrap_or_default();
-        let _ = &g.name;
         for _ in 0..*g.count.get_ref() {
             let n = nodes.len();
             nodes.push(NodeSpec {
@@ -513,104 +559,92 @@ fn validate(raw: RawScenario, text: &str, default_name: &str) -> Result<Scenario
             });
         }
     }
-    let ids: BTreeMap<String, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.id.clone(), i))
-        .collect();
-    let mut faults = Vec::new();
-    for (fi, f) in raw.faults.iter().enumerate() {
-        let key = |k: &str| format!("faults[{fi}].{k}");
-        let need_node = |only_peers: bool| -> Result<String, ScenarioError> {
-            let Some(v) = &f.node else {
-                return Err(ScenarioError::at(
-                    text,
-                    f.kind.span(),
-                    &key("node"),
-                    "missing (e.g. node = \"peer-03\")",
-                ));
-            };
-            match ids.get(v.get_ref()) {
-                Some(&i) if !(only_peers && i == 0) => Ok(v.get_ref().clone()),
-                _ => Err(ScenarioError::at(
-                    text,
-                    v.span(),
-                    &key("node"),
-                    format!("no peer named {:?}", v.get_ref()),
-                )),
-            }
+    Ok(())
+}
+
+/// Fault number `fi` of the scenario, checked against its nodes.
+fn fault(
+    text: &str,
+    fi: usize,
+    f: &RawFault,
+    nodes: &[NodeSpec],
+    ids: &BTreeMap<String, usize>,
+) -> Result<Fault, ScenarioError> {
+    let key = |k: &str| format!("faults[{fi}].{k}");
+    let need_node = |only_peers: bool| -> Result<String, ScenarioError> {
+        let Some(v) = &f.node else {
+            return Err(ScenarioError::at(
+                text,
+                f.kind.span(),
+                &key("node"),
+                "missing (e.g. node = \"peer-03\")",
+            ));
         };
-        let need_at = || -> Result<Duration, ScenarioError> {
-            opt_dur(text, &f.at, &key("at"))?.ok_or_else(|| {
-                ScenarioError::at(
-                    text,
-                    f.kind.span(),
-                    &key("at"),
-                    "missing (e.g. at = \"20s\")",
-                )
-            })
-        };
-        let duration = opt_dur(text, &f.duration, &key("duration"))?;
-        let fault = match f.kind.get_ref().as_str() {
-            "peer-crash" => Fault::PeerCrash {
-                node: need_node(true)?,
+        match ids.get(v.get_ref()) {
+            Some(&i) if !(only_peers && i == 0) => Ok(v.get_ref().clone()),
+            _ => Err(ScenarioError::at(
+                text,
+                v.span(),
+                &key("node"),
+                format!("no peer named {:?}", v.get_ref()),
+            )),
+        }
+    };
+    let need_at = || -> Result<Duration, ScenarioError> {
+        opt_dur(text, &f.at, &key("at"))?.ok_or_else(|| {
+            ScenarioError::at(
+                text,
+                f.kind.span(),
+                &key("at"),
+                "missing (e.g. at = \"20s\")",
+            )
+        })
+    };
+    let duration = opt_dur(text, &f.duration, &key("duration"))?;
+    Ok(match f.kind.get_ref().as_str() {
+        "peer-crash" => Fault::PeerCrash {
+            node: need_node(true)?,
+            at: need_at()?,
+        },
+        "corrupt-peer" => Fault::CorruptPeer {
+            node: need_node(true)?,
+        },
+        "origin-restart" => Fault::OriginRestart {
+            at: need_at()?,
+            downtime: duration.unwrap_or(Duration::from_secs(5)),
+        },
+        "tracker-outage" => Fault::TrackerOutage {
+            at: need_at()?,
+            duration: duration.unwrap_or(Duration::from_secs(60)),
+        },
+        "link-degraded" => {
+            let node = need_node(false)?;
+            let spec = &nodes[ids[&node]];
+            Fault::LinkDegraded {
                 at: need_at()?,
-            },
-            "corrupt-peer" => Fault::CorruptPeer {
-                node: need_node(true)?,
-            },
-            "origin-restart" => Fault::OriginRestart {
-                at: need_at()?,
-                downtime: duration.unwrap_or(Duration::from_secs(5)),
-            },
-            "tracker-outage" => Fault::TrackerOutage {
-                at: need_at()?,
-                duration: duration.unwrap_or(Duration::from_secs(60)),
-            },
-            "link-degraded" => {
-                let node = need_node(false)?;
-                let spec = &nodes[ids[&node]];
-                Fault::LinkDegraded {
-                    at: need_at()?,
-                    duration,
-                    upload_bps: match &f.upload {
-                        Some(v) => rate(text, v, &key("upload"))?,
-                        None => spec.upload_bps,
-                    },
-                    download_bps: match &f.download {
-                        Some(v) => rate(text, v, &key("download"))?,
-                        None => spec.download_bps,
-                    },
-                    node,
-                }
+                duration,
+                upload_bps: match &f.upload {
+                    Some(v) => rate(text, v, &key("upload"))?,
+                    None => spec.upload_bps,
+                },
+                download_bps: match &f.download {
+                    Some(v) => rate(text, v, &key("download"))?,
+                    None => spec.download_bps,
+                },
+                node,
             }
-            other => {
-                return Err(ScenarioError::at(
-                    text,
-                    f.kind.span(),
-                    &key("kind"),
-                    format!(
-                        "unknown fault {other:?} (peer-crash, corrupt-peer, origin-restart, \
-                         tracker-outage, link-degraded)"
-                    ),
-                ))
-            }
-        };
-        faults.push(fault);
-    }
-    let bittorrent = bittorrent_settings(raw.bittorrent)?;
-    Ok(Scenario {
-        name: raw.name.unwrap_or_else(|| default_name.to_string()),
-        seed: raw.seed.unwrap_or(1),
-        file_size_bytes,
-        piece_size_bytes,
-        strategy,
-        goodput_factor,
-        inter_rack_latency,
-        max_time,
-        nodes,
-        bittorrent,
-        faults,
+        }
+        other => {
+            return Err(ScenarioError::at(
+                text,
+                f.kind.span(),
+                &key("kind"),
+                format!(
+                    "unknown fault {other:?} (peer-crash, corrupt-peer, origin-restart, \
+                     tracker-outage, link-degraded)"
+                ),
+            ))
+        }
     })
 }
 

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use swarm_engine::bitfield::Bitfield;
-use swarm_engine::record::{NodeRole, Sample};
+use swarm_engine::metainfo::Metainfo;
+use swarm_engine::record::{NodeRole, RunRecord, Sample};
 use swarm_engine::units::format_size;
 use swarm_net::download;
 use swarm_net::runner::{self, NodeOptions, Running};
@@ -103,40 +104,80 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
     let config = swarm_tracker::TrackerConfig::new(tracker_addr, work.join("tracker"));
     let tracker = tokio::spawn(swarm_tracker::serve(listener, config));
     let announce = format!("http://{tracker_addr}/announce");
-
     let file = work.join("origin").join("demo.img");
-    eprintln!("generating {} of test data ...", format_size(args.size));
-    let (gen_file, size) = (file.clone(), args.size);
+    let meta = make_torrent(&file, args.size, &announce).await?;
+    eprintln!(
+        "tracker on {tracker_addr}; origin and {} peers on 127.0.0.1; {} pieces of {}",
+        args.peers,
+        meta.geometry.piece_count(),
+        format_size(u64::from(meta.geometry.piece_length()))
+    );
+    let t0 = Instant::now();
+    let mut members = start_members(args, work, &file, &meta, &announce, t0).await?;
+    watch(&mut members, t0, t0 + Duration::from_secs(args.timeout)).await?;
+    let finals = finish(members).await?;
+    tracker.abort();
+
+    let file_size = meta.total_length();
+    let links = Links {
+        upload_bps: args.rate,
+    };
+    let record = demo_record::record(
+        format!("demo-{}-peers-{}", args.peers, format_size(file_size)),
+        file_size,
+        u64::from(meta.geometry.piece_length()),
+        links,
+        finals,
+    );
+    let complete = record.makespan_s.is_some();
+    demo_record::print(&record, links);
+    write_outputs(&args.out, record).await?;
+    Ok(if complete {
+        Outcome::Success
+    } else {
+        Outcome::Incomplete
+    })
+}
+
+/// Generates the file and its torrent (announcing to `announce`).
+async fn make_torrent(file: &Path, size: u64, announce: &str) -> anyhow::Result<Metainfo> {
+    eprintln!("generating {} of test data ...", format_size(size));
+    let gen_file = file.to_path_buf();
     tokio::task::spawn_blocking(move || generate(&gen_file, size)).await??;
     let options = CreateOptions {
-        trackers: vec![announce.clone()],
+        trackers: vec![announce.to_string()],
         private: false,
         hashing: hash_config(None),
         ..CreateOptions::default()
     };
-    let torrent_file = file.clone();
-    let meta =
+    let torrent_file = file.to_path_buf();
+    let created =
         tokio::task::spawn_blocking(move || create_torrent(&torrent_file, &options, &|_| {}))
-            .await??
-            .metainfo;
-    let piece_count = meta.geometry.piece_count();
-    eprintln!(
-        "tracker on {tracker_addr}; origin and {} peers on 127.0.0.1; {} pieces of {}",
-        args.peers,
-        piece_count,
-        format_size(u64::from(meta.geometry.piece_length()))
-    );
+            .await??;
+    Ok(created.metainfo)
+}
 
-    let t0 = Instant::now();
-    let mut members = Vec::new();
-    let mut origin_options = NodeOptions::new(loopback);
-    origin_options.config.origin_mode = true;
-    origin_options.config.max_upload_bytes_per_s = args.rate.map(|bps| bps / 8);
-    origin_options.trackers = vec![announce.clone()];
-    origin_options.disk_threads = 2;
-    let storage = Storage::open(&meta, &file, false)?;
-    let origin = runner::start(&meta, storage, Bitfield::full(piece_count), origin_options).await?;
-    members.push(Member {
+/// Starts the origin (seeding `file`) and the peers, each on its own port and directory.
+async fn start_members(
+    args: &DemoArgs,
+    work: &Path,
+    file: &Path,
+    meta: &Metainfo,
+    announce: &str,
+    t0: Instant,
+) -> anyhow::Result<Vec<Member>> {
+    let options = |origin: bool| {
+        let mut options = NodeOptions::new("127.0.0.1:0".parse().expect("an address"));
+        options.config.origin_mode = origin;
+        options.config.max_upload_bytes_per_s = args.rate.map(|bps| bps / 8);
+        options.trackers = vec![announce.to_string()];
+        options.disk_threads = 2;
+        options
+    };
+    let storage = Storage::open(meta, file, false)?;
+    let full = Bitfield::full(meta.geometry.piece_count());
+    let origin = runner::start(meta, storage, full, options(true)).await?;
+    let mut members = vec![Member {
         id: "origin".into(),
         role: NodeRole::Origin,
         running: origin,
@@ -144,17 +185,14 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
         completed_s: Some(0.0),
         samples: Vec::new(),
         prepared: None,
-    });
+    }];
     for i in 1..=args.peers {
         let dir = work.join(format!("peer-{i:02}"));
-        let prepared = download::prepare(&meta, &dir, hash_config(Some(1)), &|_| {})?;
-        let storage = Storage::open(&meta, &prepared.content_path, true)?;
-        let mut options = NodeOptions::new(loopback);
-        options.config.max_upload_bytes_per_s = args.rate.map(|bps| bps / 8);
-        options.trackers = vec![announce.clone()];
-        options.disk_threads = 2;
+        let prepared = download::prepare(meta, &dir, hash_config(Some(1)), &|_| {})?;
+        let storage = Storage::open(meta, &prepared.content_path, true)?;
         let joined_s = t0.elapsed().as_secs_f64();
-        let running = runner::start(&meta, storage, prepared.verified.clone(), options).await?;
+        let verified = prepared.verified.clone();
+        let running = runner::start(meta, storage, verified, options(false)).await?;
         members.push(Member {
             id: format!("peer-{i:02}"),
             role: NodeRole::Peer,
@@ -165,13 +203,16 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
             prepared: Some(prepared),
         });
     }
+    Ok(members)
+}
 
-    let deadline = t0 + Duration::from_secs(args.timeout);
+/// Samples every member each 100 ms until all are complete or `deadline` passes.
+async fn watch(members: &mut [Member], t0: Instant, deadline: Instant) -> anyhow::Result<()> {
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     loop {
         ticker.tick().await;
         let t_s = t0.elapsed().as_secs_f64();
-        for m in &mut members {
+        for m in members.iter_mut() {
             let s = status::now(&m.running);
             m.samples.push(Sample {
                 t_s,
@@ -187,13 +228,17 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
             }
         }
         if members.iter().all(|m| m.completed_s.is_some()) || Instant::now() > deadline {
-            break;
+            return Ok(());
         }
     }
-    let mut finals = Vec::new();
+}
+
+/// Stops every member and moves complete copies into place.
+async fn finish(members: Vec<Member>) -> anyhow::Result<Vec<Finished>> {
     for m in &members {
         m.running.stop();
     }
+    let mut finals = Vec::new();
     for m in members {
         let status = status::wait(m.running).await;
         if let (Some(prepared), true) = (&m.prepared, status.complete) {
@@ -209,30 +254,17 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
             downloaded_bytes: status.downloaded_bytes,
         });
     }
-    tracker.abort();
+    Ok(finals)
+}
 
-    let file_size = meta.total_length();
-    let links = Links {
-        upload_bps: args.rate,
-    };
-    let record = demo_record::record(
-        format!("demo-{}-peers-{}", args.peers, format_size(file_size)),
-        file_size,
-        u64::from(meta.geometry.piece_length()),
-        links,
-        finals,
-    );
-    let makespan_s = record.makespan_s;
-    demo_record::print(&record, links);
-
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let record_path = args.out.join("record.json");
+/// Writes `record.json` and its report into `out`.
+async fn write_outputs(out: &Path, record: RunRecord) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let record_path = out.join("record.json");
     std::fs::write(&record_path, record.to_json_pretty())
         .with_context(|| format!("cannot write {}", record_path.display()))?;
-    let report_dir = args.out.join("report");
+    let report_dir = out.join("report");
     let label = record.scenario.clone();
-    let complete = makespan_s.is_some();
     match tokio::task::spawn_blocking(move || {
         swarm_reports::render(&[(label, record)], &report_dir).map(|_| report_dir)
     })
@@ -248,9 +280,5 @@ async fn demo(args: &DemoArgs, work: &Path) -> anyhow::Result<Outcome> {
             eprintln!("warning: report not rendered: {error}");
         }
     }
-    Ok(if complete {
-        Outcome::Success
-    } else {
-        Outcome::Incomplete
-    })
+    Ok(())
 }

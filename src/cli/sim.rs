@@ -1,7 +1,7 @@
 //! `swarm sim SCENARIO`: predict a rollout with the deterministic simulator.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -123,11 +123,50 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
         }
     };
 
-    let r = &output.record;
-    let events_per_s = output.events as f64 / wall_s.max(1e-9);
-    let (crashed, unfinished) = unfinished_peers(&scenario, r);
+    let (crashed, unfinished) = unfinished_peers(&scenario, &output.record);
+    let summary = Summary {
+        output: &output,
+        wall_s,
+        record_path: &record_path,
+        crashed,
+        unfinished,
+    };
     if args.json {
-        let summary = serde_json::json!({
+        println!("{}", serde_json::to_string_pretty(&summary.json())?);
+    } else {
+        summary.print();
+    }
+    if let Some(note) = report_note {
+        eprintln!("swarm: warning: {note}");
+    }
+    if output.record.makespan_s.is_none() {
+        eprintln!(
+            "swarm: some peers never finished; reproduce with `swarm sim {} --seed {seed}`",
+            args.scenario.display()
+        );
+        return Ok(Outcome::Incomplete);
+    }
+    Ok(Outcome::Success)
+}
+
+/// What one run printed at its end: the figures, and which peers never finished.
+struct Summary<'a> {
+    output: &'a swarm_sim::RunOutput,
+    wall_s: f64,
+    record_path: &'a Path,
+    crashed: Vec<String>,
+    unfinished: Vec<String>,
+}
+
+impl Summary<'_> {
+    fn events_per_s(&self) -> f64 {
+        self.output.events as f64 / self.wall_s.max(1e-9)
+    }
+
+    /// The `--json` summary.
+    fn json(&self) -> serde_json::Value {
+        let r = &self.output.record;
+        serde_json::json!({
             "scenario": r.scenario,
             "seed": r.seed,
             "strategy": r.strategy,
@@ -137,16 +176,19 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
             "join_bound_s": r.join_bound_s(),
             "makespan_over_join_bound": r.makespan_over_join_bound(),
             "origin_copies": r.origin_copies(),
-            "unfinished_peers": unfinished,
-            "crashed_peers": crashed,
+            "unfinished_peers": self.unfinished,
+            "crashed_peers": self.crashed,
             "upload_fairness": r.upload_fairness,
-            "events": output.events,
-            "events_per_s": events_per_s,
-            "wall_s": wall_s,
-            "record": record_path,
-        });
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
+            "events": self.output.events,
+            "events_per_s": self.events_per_s(),
+            "wall_s": self.wall_s,
+            "record": self.record_path,
+        })
+    }
+
+    /// The summary for a person.
+    fn print(&self) {
+        let r = &self.output.record;
         println!(
             "scenario     {} ({}, seed {})",
             r.scenario, r.strategy, r.seed
@@ -158,7 +200,7 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
             ),
             _ => println!(
                 "makespan     unfinished after {:.1} s  (bound {:.1} s)",
-                output.end_s, r.bound_s
+                self.output.end_s, r.bound_s
             ),
         }
         if let Some(ratio) = r
@@ -177,33 +219,23 @@ pub fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
         if let Some(u) = &r.upload_fairness {
             println!("peer upload  {u}");
         }
-        if !crashed.is_empty() {
+        if !self.crashed.is_empty() {
             println!(
                 "crashed      {} (by a peer-crash fault: not counted in the makespan)",
-                crashed.join(", ")
+                self.crashed.join(", ")
             );
         }
-        if !unfinished.is_empty() {
-            println!("unfinished   {}", unfinished.join(", "));
+        if !self.unfinished.is_empty() {
+            println!("unfinished   {}", self.unfinished.join(", "));
         }
         println!(
-            "simulation   {} events in {wall_s:.2} s wall ({:.2} M events/s)",
-            output.events,
-            events_per_s / 1e6
+            "simulation   {} events in {:.2} s wall ({:.2} M events/s)",
+            self.output.events,
+            self.wall_s,
+            self.events_per_s() / 1e6
         );
-        println!("record       {}", record_path.display());
+        println!("record       {}", self.record_path.display());
     }
-    if let Some(note) = report_note {
-        eprintln!("swarm: warning: {note}");
-    }
-    if r.makespan_s.is_none() {
-        eprintln!(
-            "swarm: some peers never finished; reproduce with `swarm sim {} --seed {seed}`",
-            args.scenario.display()
-        );
-        return Ok(Outcome::Incomplete);
-    }
-    Ok(Outcome::Success)
 }
 
 /// Peers without a completion time: those a `peer-crash` fault killed, and the others.

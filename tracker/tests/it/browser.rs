@@ -1,27 +1,15 @@
 //! The page in headless Chromium: the server-rendered list, and the script's live detail
 //! (peers table and load chart) drawn from `/api/events`. Skipped, with a message, when
-//! `chromium` is not installed (`apt-get install -y chromium`).
+//! `chromium` is not installed (`apt-get install -y chromium`), and failed under CI.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::*;
 
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|name| {
-            Command::new(name)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-}
-
 /// The DOM after `budget_ms` of the page's (virtual) time.
-fn dump_dom(browser: &str, url: &str, budget_ms: u32) -> String {
+fn dump_dom(browser: &Path, url: &str, budget_ms: u32) -> String {
     let profile = temp_dir();
     let output = Command::new(browser)
         .args([
@@ -41,8 +29,7 @@ fn dump_dom(browser: &str, url: &str, budget_ms: u32) -> String {
 
 #[test]
 fn headless_chromium_shows_the_torrent_and_its_live_peers() {
-    let Some(browser) = chromium() else {
-        eprintln!("SKIPPED browser test: chromium not installed");
+    let Some(browser) = swarm_testsupport::tools::chromium() else {
         return;
     };
     let dir = temp_dir();
@@ -56,7 +43,7 @@ fn headless_chromium_shows_the_torrent_and_its_live_peers() {
     server.bencode(&announce_query(hash, 1, 41001, 0, "&event=started"));
     server.bencode(&announce_query(hash, 2, 41002, 50_000, "&event=started"));
 
-    let list = dump_dom(browser, &format!("{}/?poll", server.url()), 2_000);
+    let list = dump_dom(&browser, &format!("{}/?poll", server.url()), 2_000);
     assert!(
         list.contains("browser.img"),
         "list lacks the torrent:\n{list}"
@@ -70,7 +57,7 @@ fn headless_chromium_shows_the_torrent_and_its_live_peers() {
     let mut detail = String::new();
     for _ in 0..3 {
         detail = dump_dom(
-            browser,
+            &browser,
             &format!("{}/?poll#{info_hash}", server.url()),
             5_000,
         );
