@@ -20,6 +20,8 @@ mod inspect;
 mod interop;
 #[path = "cli/logs.rs"]
 mod logs;
+#[path = "cli/metrics.rs"]
+mod metrics;
 #[path = "cli/resume.rs"]
 mod resume;
 #[path = "cli/scenarios_doc.rs"]

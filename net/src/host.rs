@@ -3,12 +3,13 @@
 //! routes the listener's connections to them by info-hash; all torrents share one port.
 //!
 //! [`Host::add`] gives a [`Running`] handle per torrent (status watch, more peers, stop,
-//! wait); [`Host::remove`] stops one torrent (it announces `stopped` first). Dropping the
+//! wait); [`Host::remove`] stops one torrent (it announces `stopped` first);
+//! [`Host::torrents`] lists every running torrent's status (for `/metrics`). Dropping the
 //! host stops every torrent and the system.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use actix::prelude::*;
 use swarm_engine::bitfield::Bitfield;
@@ -45,7 +46,25 @@ pub enum HostError {
 pub struct Host {
     local_addr: SocketAddr,
     supervisor: Addr<Supervisor>,
+    listed: Listed,
 }
+
+/// One running torrent's status, with what names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TorrentStatus {
+    /// Its info-hash.
+    pub info_hash: InfoHash,
+    /// Its name (the torrent's `name`).
+    pub name: String,
+    /// What its node has done so far.
+    pub status: Status,
+}
+
+/// The running torrents' names and status watches, kept by the supervisor (entries come
+/// and go with its node actors) and read by [`Host::torrents`].
+type Listed = Arc<Mutex<BTreeMap<InfoHash, Named>>>;
+/// A torrent's name and status watch.
+type Named = (String, watch::Receiver<Status>);
 
 impl Host {
     /// Binds `listen` (errors reach the caller) and starts the system on its own thread.
@@ -60,9 +79,11 @@ impl Host {
                 let system = System::new();
                 let started = system.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    let supervisor = Supervisor::default().start();
+                    let supervisor = Supervisor::default();
+                    let listed = Arc::clone(&supervisor.listed);
+                    let supervisor = supervisor.start();
                     tokio::spawn(accept_loop(listener, supervisor.clone().recipient()));
-                    Ok::<_, std::io::Error>(supervisor)
+                    Ok::<_, std::io::Error>((supervisor, listed))
                 });
                 let ok = started.is_ok();
                 let _ = tx.send(started);
@@ -70,18 +91,32 @@ impl Host {
                     let _ = system.run();
                 }
             })?;
-        let supervisor = rx
+        let (supervisor, listed) = rx
             .await
             .map_err(|_| std::io::Error::other("the host thread ended at start"))??;
         Ok(Host {
             local_addr,
             supervisor,
+            listed,
         })
     }
 
     /// The address every torrent of this host listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Every running torrent's status now, in info-hash order.
+    pub fn torrents(&self) -> Vec<TorrentStatus> {
+        let listed = self.listed.lock().unwrap_or_else(PoisonError::into_inner);
+        listed
+            .iter()
+            .map(|(info_hash, (name, status))| TorrentStatus {
+                info_hash: *info_hash,
+                name: name.clone(),
+                status: status.borrow().clone(),
+            })
+            .collect()
     }
 
     /// Starts a torrent: seeding if `verified` is full, else downloading into `storage`.
@@ -141,9 +176,10 @@ impl Host {
             supervisor: self.supervisor.clone().recipient(),
         };
         let info_hash = metainfo.info_hash;
+        let named = (metainfo.name.clone(), status_rx.clone());
         let node = self
             .supervisor
-            .send(AddTorrent(info_hash, Box::new(parts)))
+            .send(AddTorrent(info_hash, Box::new(parts), named))
             .await
             .map_err(|_| HostError::Stopped)??;
         Ok(Running {
@@ -241,7 +277,7 @@ pub(crate) struct Route {
 
 #[derive(Message)]
 #[rtype(result = "Result<Addr<NodeActor>, HostError>")]
-struct AddTorrent(InfoHash, Box<NodeParts>);
+struct AddTorrent(InfoHash, Box<NodeParts>, Named);
 
 #[derive(Message)]
 #[rtype(result = "bool")]
@@ -255,7 +291,14 @@ struct StopHost;
 #[derive(Default)]
 pub(crate) struct Supervisor {
     nodes: BTreeMap<InfoHash, Addr<NodeActor>>,
+    listed: Listed,
     stopping: bool,
+}
+
+impl Supervisor {
+    fn listed(&self) -> std::sync::MutexGuard<'_, BTreeMap<InfoHash, Named>> {
+        self.listed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Actor for Supervisor {
@@ -266,7 +309,7 @@ impl Handler<AddTorrent> for Supervisor {
     type Result = Result<Addr<NodeActor>, HostError>;
 
     fn handle(&mut self, msg: AddTorrent, _ctx: &mut Context<Self>) -> Self::Result {
-        let AddTorrent(info_hash, parts) = msg;
+        let AddTorrent(info_hash, parts, named) = msg;
         if self.stopping {
             return Err(HostError::Stopped);
         }
@@ -280,6 +323,7 @@ impl Handler<AddTorrent> for Supervisor {
             NodeActor::new(info_hash, *parts)
         });
         self.nodes.insert(info_hash, node.clone());
+        self.listed().insert(info_hash, named);
         Ok(node)
     }
 }
@@ -321,6 +365,7 @@ impl Handler<NodeStopped> for Supervisor {
 
     fn handle(&mut self, msg: NodeStopped, _ctx: &mut Context<Self>) {
         self.nodes.remove(&msg.0);
+        self.listed().remove(&msg.0);
         if self.stopping && self.nodes.is_empty() {
             System::current().stop();
         }

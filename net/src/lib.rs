@@ -19,6 +19,8 @@
 //! - [`download`]: where a download lives, resuming and the final rename.
 //! - [`resume`]: records of copies verified intact, so they are not hashed on every start.
 //! - [`agent`]: `swarm agent` (releases from the manager, reports) and the fleet protocol.
+//! - [`metrics`]: Prometheus text of the torrents a process runs, on `/metrics`.
+//! - [`http_server`]: the capped, timed-out HTTP/1.1 accept loop every server here uses.
 
 pub mod addr;
 pub mod agent;
@@ -31,7 +33,9 @@ pub mod download;
 mod event;
 pub mod hashing;
 pub mod host;
+pub mod http_server;
 mod listener;
+pub mod metrics;
 pub mod node;
 pub mod origin;
 mod piece_hash;

@@ -1,6 +1,6 @@
 //! `swarm agent`: the long-running fleet agent (one per server; see `packaging/`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -41,6 +41,9 @@ pub struct AgentArgs {
     /// This host's link rate, e.g. 1Gbit/s (lets the manager compute the fluid bound).
     #[arg(long, value_name = "RATE")]
     link_rate: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9469 [default: off].
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
     /// TOML file with any of these settings.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -72,6 +75,7 @@ pub fn run_agent(args: AgentArgs) -> anyhow::Result<Outcome> {
         listen: args.listen,
         port: args.port,
         link_rate: args.link_rate,
+        metrics: args.metrics,
     };
     let config = file.overridden_by(flags).resolve()?;
     runtime()?

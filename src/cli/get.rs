@@ -16,7 +16,7 @@ use swarm_net::storage::Storage;
 use super::get_json::{self, JsonLines};
 use super::hook::{self, HookOutcome};
 use super::progress::{DownloadDisplay, Progress};
-use super::seed::{interrupted, peer_arg, rate_arg, runtime};
+use super::seed::{interrupted, peer_arg, rate_arg, runtime, serve_metrics};
 use super::status::{self, verified_bytes, PeerLog, Snapshot, Watch};
 use super::{hash_config, read_torrent, Outcome};
 
@@ -77,6 +77,9 @@ pub struct GetArgs {
     /// Print progress events and a summary as JSON lines on stdout.
     #[arg(long)]
     pub(super) json: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics while it runs, e.g. 127.0.0.1:9469.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
     /// Run PROGRAM with the verified copy's path once it is complete.
     #[arg(long, value_name = "PROGRAM")]
     on_complete: Option<String>,
@@ -178,6 +181,7 @@ async fn download(
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.listen, args.port))?;
     tracing::info!(addr = %running.local_addr, ?trackers, info_hash = %meta.info_hash, "listening");
+    let _metrics = serve_metrics(args.metrics, meta, &running).await?;
     if let Some(json) = &json {
         json.started(
             meta,

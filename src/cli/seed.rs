@@ -10,8 +10,9 @@ use clap::Args;
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::Metainfo;
 use swarm_engine::units::{format_size, parse_rate};
+use swarm_net::metrics::{self, MetricsServer};
 use swarm_net::resume::{self, ResumeRecord};
-use swarm_net::runner::{self, NodeOptions};
+use swarm_net::runner::{self, NodeOptions, Running};
 use swarm_net::storage::Storage;
 use swarm_net::verify::{content_path, verify_with};
 
@@ -55,6 +56,9 @@ pub struct SeedArgs {
     /// Hash every piece even when the resume record says the copy is unchanged.
     #[arg(long)]
     recheck: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9469.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
 }
 
 /// Time between two "uploaded" lines.
@@ -87,6 +91,19 @@ pub async fn interrupted() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Serves `/metrics` for `running` on `addr`, if one is given; stops when dropped.
+pub async fn serve_metrics(
+    addr: Option<SocketAddr>,
+    meta: &Metainfo,
+    running: &Running,
+) -> anyhow::Result<Option<MetricsServer>> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let sampler = metrics::one_torrent(meta, running.status());
+    Ok(Some(MetricsServer::start(addr, sampler).await?))
 }
 
 /// A multi-threaded runtime for the network commands.
@@ -126,6 +143,7 @@ pub fn run_seed(args: SeedArgs) -> anyhow::Result<Outcome> {
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.listen, args.port))?;
         tracing::info!(addr = %running.local_addr, trackers = ?meta.trackers(), info_hash = %meta.info_hash, "listening");
+        let _metrics = serve_metrics(args.metrics, &meta, &running).await?;
         eprintln!(
             "seeding {} ({}, info hash {}) on port {}; Ctrl-C stops",
             meta.name,

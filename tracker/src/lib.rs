@@ -160,17 +160,40 @@ impl TrackerServer {
 }
 
 async fn metrics_text(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let counts = state.core().core.counts();
-    let registry = Arc::clone(&state.registry);
-    let registered = tokio::task::spawn_blocking(move || registry.list().map(|l| l.len()))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or(0);
+    let (registry, releases) = (Arc::clone(&state.registry), Arc::clone(&state.fleet.store));
+    let (registered, names) =
+        tokio::task::spawn_blocking(move || torrent_names(&registry, &releases))
+            .await
+            .unwrap_or_default();
+    let (counts, torrents) = {
+        let core = &state.core().core;
+        (core.counts(), metrics::registered_torrents(core, &names))
+    };
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(counts, registered),
+        state.metrics.render(counts, registered, &torrents),
     )
+}
+
+/// How many torrents the manager's registry holds, and the names of those and of the
+/// fleet's releases (a registry name wins); what cannot be read is left out.
+fn torrent_names(
+    registry: &Registry,
+    releases: &fleet::FleetStore,
+) -> (
+    usize,
+    std::collections::BTreeMap<swarm_engine::metainfo::InfoHash, String>,
+) {
+    let mut names = std::collections::BTreeMap::new();
+    for (hash, name) in releases.release_names().unwrap_or_default() {
+        if let Ok(info_hash) = hash.parse() {
+            names.insert(info_hash, name);
+        }
+    }
+    let records = registry.list().unwrap_or_default();
+    let registered = records.len();
+    names.extend(records.into_iter().map(|r| (r.info_hash, r.name)));
+    (registered, names)
 }
 
 /// Serves on `listener` until `shutdown` completes, without seeding.

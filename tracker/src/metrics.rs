@@ -4,12 +4,26 @@
 //! Each server owns its recorder and installs it only around its own updates
 //! (`metrics::with_local_recorder`), never as the global recorder: several servers (as in
 //! the tests) can live in one process without seeing each other's counts.
+//!
+//! Per-torrent series (labels `info_hash` and `name`) exist for **registered** torrents
+//! only: anyone can announce any info-hash, and a label per announced hash would let a
+//! hostile client grow the output (and every scraper's database) without bound. They are
+//! rendered from the core at each scrape on a recorder of their own
+//! ([`swarm_net::metrics::render_once`]), so they always match what is registered:
+//! `swarm_tracker_torrent_seeds`, `swarm_tracker_torrent_leechers` (gauges),
+//! `swarm_tracker_torrent_completed_total`,
+//! `swarm_tracker_torrent_reported_uploaded_bytes_total` and
+//! `swarm_tracker_torrent_reported_downloaded_bytes_total` (counters over the tracker's
+//! life).
 
-use metrics::{counter, gauge, with_local_recorder};
+use std::collections::BTreeMap;
+
+use metrics::{counter, describe_counter, describe_gauge, gauge, with_local_recorder, Label};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use swarm_engine::metainfo::InfoHash;
 
 use crate::core::peer::CounterDelta;
-use crate::core::{AnnounceEvent, Counts};
+use crate::core::{AnnounceEvent, Counts, SwarmTotals, TrackerCore};
 
 /// Why an announce or scrape failed, as a metrics label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +69,7 @@ impl Metrics {
         let handle = recorder.handle();
         let metrics = Metrics { recorder, handle };
         metrics.with(|| {
-            use metrics::{describe_counter, describe_gauge, Unit};
+            use metrics::Unit;
             describe_counter!(
                 "swarm_tracker_announces_total",
                 "Announces answered, by event"
@@ -130,14 +144,153 @@ impl Metrics {
         });
     }
 
-    /// Renders the text exposition with the gauges set to `counts`.
-    pub fn render(&self, counts: Counts, registered: usize) -> String {
+    /// Renders the text exposition with the gauges set to `counts`, then the series of
+    /// each registered torrent in `torrents`.
+    pub fn render(&self, counts: Counts, registered: usize, torrents: &[TorrentCounts]) -> String {
         self.with(|| {
             gauge!("swarm_tracker_swarms").set(counts.swarms as f64);
             gauge!("swarm_tracker_peers").set(counts.peers as f64);
             gauge!("swarm_tracker_seeds").set(counts.seeds as f64);
             gauge!("swarm_tracker_registered_torrents").set(registered as f64);
         });
-        self.handle.render()
+        let mut text = self.handle.render();
+        text.push_str(&render_torrents(torrents));
+        text
+    }
+}
+
+/// One registered torrent's swarm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TorrentCounts {
+    /// Its info-hash.
+    pub info_hash: InfoHash,
+    /// Its name in the registry or the fleet's releases (empty if neither has it).
+    pub name: String,
+    /// Seeds tracked now.
+    pub seeds: usize,
+    /// Leechers tracked now.
+    pub leechers: usize,
+    /// Totals over the tracker's life.
+    pub totals: SwarmTotals,
+}
+
+/// The swarm of every torrent `core` has registered, named from `names`; swarms of
+/// merely announced info-hashes are left out.
+pub fn registered_torrents(
+    core: &TrackerCore,
+    names: &BTreeMap<InfoHash, String>,
+) -> Vec<TorrentCounts> {
+    core.swarms()
+        .filter(|(info_hash, _)| core.is_registered(info_hash))
+        .map(|(info_hash, swarm)| TorrentCounts {
+            info_hash: *info_hash,
+            name: names.get(info_hash).cloned().unwrap_or_default(),
+            seeds: swarm.seeds().len(),
+            leechers: swarm.leechers().len(),
+            totals: swarm.totals(),
+        })
+        .collect()
+}
+
+fn render_torrents(torrents: &[TorrentCounts]) -> String {
+    swarm_net::metrics::render_once(|| {
+        describe_gauge!(
+            "swarm_tracker_torrent_seeds",
+            "Seeds of a registered torrent"
+        );
+        describe_gauge!(
+            "swarm_tracker_torrent_leechers",
+            "Leechers of a registered torrent"
+        );
+        describe_counter!(
+            "swarm_tracker_torrent_completed_total",
+            "Completed announces of a registered torrent"
+        );
+        describe_counter!(
+            "swarm_tracker_torrent_reported_uploaded_bytes_total",
+            "Upload reported by a registered torrent's peers"
+        );
+        describe_counter!(
+            "swarm_tracker_torrent_reported_downloaded_bytes_total",
+            "Download reported by a registered torrent's peers"
+        );
+        for t in torrents {
+            let labels = vec![
+                Label::new("info_hash", t.info_hash.to_string()),
+                Label::new("name", t.name.clone()),
+            ];
+            gauge!("swarm_tracker_torrent_seeds", labels.clone()).set(t.seeds as f64);
+            gauge!("swarm_tracker_torrent_leechers", labels.clone()).set(t.leechers as f64);
+            counter!("swarm_tracker_torrent_completed_total", labels.clone())
+                .absolute(t.totals.completed);
+            counter!(
+                "swarm_tracker_torrent_reported_uploaded_bytes_total",
+                labels.clone()
+            )
+            .absolute(t.totals.uploaded_bytes);
+            counter!(
+                "swarm_tracker_torrent_reported_downloaded_bytes_total",
+                labels
+            )
+            .absolute(t.totals.downloaded_bytes);
+        }
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::core::{AnnounceRequest, CoreConfig, Counters, PeerId};
+
+    fn announce(core: &mut TrackerCore, hash: InfoHash, peer: u8, left_bytes: u64) {
+        let request = AnnounceRequest {
+            info_hash: hash,
+            peer_id: PeerId([peer; 20]),
+            addr: format!("10.0.0.{peer}:6881").parse().unwrap(),
+            counters: Counters {
+                uploaded_bytes: 0,
+                downloaded_bytes: 0,
+                left_bytes,
+            },
+            event: AnnounceEvent::Started,
+            numwant: None,
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        core.announce(0, &request, &mut rng).unwrap();
+    }
+
+    #[test]
+    fn only_registered_torrents_get_series_of_their_own() {
+        let (registered, stranger) = (InfoHash([0x11; 20]), InfoHash([0x22; 20]));
+        let mut core = TrackerCore::new(CoreConfig::with_interval(30));
+        core.register(registered);
+        announce(&mut core, registered, 1, 0);
+        announce(&mut core, registered, 2, 100);
+        announce(&mut core, stranger, 3, 100);
+        let names = BTreeMap::from([(registered, "build.iso".to_string())]);
+        let torrents = registered_torrents(&core, &names);
+        assert_eq!(torrents.len(), 1, "{torrents:?}");
+        let text = Metrics::new().render(core.counts(), 1, &torrents);
+        let labels = format!("{{info_hash=\"{}\",name=\"build.iso\"}}", "11".repeat(20));
+        assert!(
+            text.contains(&format!("swarm_tracker_torrent_seeds{labels} 1")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("swarm_tracker_torrent_leechers{labels} 1")),
+            "{text}"
+        );
+        assert!(
+            !text.contains(&"22".repeat(20)),
+            "an unregistered hash is labelled:\n{text}"
+        );
+        assert!(text.contains("swarm_tracker_swarms 2"), "{text}");
+        assert!(
+            text.contains("# TYPE swarm_tracker_torrent_completed_total counter"),
+            "{text}"
+        );
     }
 }

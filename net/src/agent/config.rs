@@ -9,12 +9,13 @@
 //! listen = "0.0.0.0"
 //! port = 6881
 //! link_rate = "1Gbit/s"       # optional: lets the manager compute the fluid bound
+//! metrics = "127.0.0.1:9469"  # optional: Prometheus text at http://ADDR/metrics
 //! [labels]
 //! rack = "a"
 //! role = "test"
 //! ```
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -78,6 +79,8 @@ pub struct AgentSettings {
     pub port: Option<u16>,
     /// The host's link rate (`1Gbit/s`), reported for the fluid bound.
     pub link_rate: Option<String>,
+    /// Where to serve `/metrics` (none: no metrics server).
+    pub metrics: Option<SocketAddr>,
 }
 
 impl AgentSettings {
@@ -110,6 +113,7 @@ impl AgentSettings {
         self.listen = over.listen.or(self.listen);
         self.port = over.port.or(self.port);
         self.link_rate = over.link_rate.or(self.link_rate);
+        self.metrics = over.metrics.or(self.metrics);
         self
     }
 
@@ -144,6 +148,7 @@ impl AgentSettings {
             listen: self.listen.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             port: self.port.unwrap_or(DEFAULT_AGENT_PORT),
             link_bps,
+            metrics: self.metrics,
         })
     }
 }
@@ -167,6 +172,10 @@ pub struct AgentConfig {
     pub port: u16,
     /// Link rate, bits per second.
     pub link_bps: Option<u64>,
+    /// Where `/metrics` is served. Off unless set: the agent runs on every server, and a
+    /// port opened by default would show release names to anyone who can reach it and
+    /// collide between agents sharing a host.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`).
@@ -191,7 +200,7 @@ mod tests {
         std::fs::write(
             &path,
             "manager = \"http://m:1\"\ndir = \"/d\"\nname = \"a\"\nport = 7\n\
-             link_rate = \"200Mbit/s\"\n[labels]\nrack = \"a\"\nrole = \"test\"\n",
+             link_rate = \"200Mbit/s\"\nmetrics = \"127.0.0.1:9469\"\n[labels]\nrack = \"a\"\nrole = \"test\"\n",
         )
         .unwrap();
         let file = AgentSettings::from_file(&path).unwrap();
@@ -205,6 +214,7 @@ mod tests {
         assert_eq!(config.port, 7);
         assert_eq!(config.manager, "http://m:1");
         assert_eq!(config.link_bps, Some(200_000_000));
+        assert_eq!(config.metrics, Some("127.0.0.1:9469".parse().unwrap()));
         assert_eq!(config.labels["rack"], "b");
         assert_eq!(config.labels["role"], "test");
     }

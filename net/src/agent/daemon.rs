@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use super::client::{ClientError, ManagerClient};
 use super::config::AgentConfig;
 use super::disk::{free_bytes, release_path, remove_release};
+use super::metrics::release_sample;
 use super::node::{NodeHost, NodeSpec};
 use super::release::{self, ReleaseJob, ReleaseStatus};
 use super::wire::{AgentReport, Desired, DesiredRelease, PlacementReport, PlacementState};
@@ -47,6 +48,8 @@ struct Agent {
     /// Releases deleted here, reported as such until the manager stops asking.
     deleted: BTreeMap<i64, DesiredRelease>,
     desired: Option<Desired>,
+    /// Every release's state, for `/metrics`.
+    releases: watch::Sender<Vec<crate::metrics::ReleaseSample>>,
 }
 
 /// Why the agent could not run.
@@ -71,6 +74,9 @@ pub enum AgentError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The metrics address could not be bound.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 /// Runs the agent until `shutdown` completes; then stops every release (announcing
@@ -92,6 +98,13 @@ pub async fn run(
         })?;
     tracing::info!(addr = %host.local_addr(), "listening for peers");
     let host = std::sync::Arc::new(host);
+    let (releases, releases_rx) = watch::channel(Vec::new());
+    let _metrics = match config.metrics {
+        Some(addr) => {
+            Some(super::metrics::start(addr, std::sync::Arc::clone(&host), releases_rx).await?)
+        }
+        None => None,
+    };
     let session = format!("{:016x}", crate::runner::random_seed());
     let (desired_tx, mut desired_rx) = mpsc::channel(DESIRED_QUEUE);
     let channel = tokio::spawn(keep_channel(
@@ -108,6 +121,7 @@ pub async fn run(
         tasks: BTreeMap::new(),
         deleted: BTreeMap::new(),
         desired: None,
+        releases,
     };
     let mut ticker = tokio::time::interval(REPORT_INTERVAL);
     tokio::pin!(shutdown);
@@ -116,6 +130,7 @@ pub async fn run(
             () = &mut shutdown => break,
             Some(desired) = desired_rx.recv() => agent.apply(desired).await,
             _ = ticker.tick() => {
+                agent.publish_releases();
                 if let Some(desired) = agent.report().await {
                     agent.apply(desired).await;
                 }
@@ -215,6 +230,19 @@ impl Agent {
                 None
             }
         }
+    }
+
+    /// Publishes every release's state for `/metrics`.
+    fn publish_releases(&self) {
+        let running = self
+            .tasks
+            .values()
+            .map(|task| release_sample(&task.release, task.status.borrow().state));
+        let deleted = self
+            .deleted
+            .values()
+            .map(|release| release_sample(release, PlacementState::Deleted));
+        self.releases.send_replace(running.chain(deleted).collect());
     }
 
     /// Makes the running tasks match `desired`.

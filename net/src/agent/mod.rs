@@ -13,11 +13,13 @@
 //! - [`release`]: one release's life.
 //! - [`node`]: the one file that knows the runtime's API.
 //! - [`disk`]: paths, free space, deleting.
+//! - [`metrics`](mod@metrics): the agent's `/metrics`.
 
 pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod disk;
+pub mod metrics;
 pub mod node;
 pub mod release;
 pub mod token;

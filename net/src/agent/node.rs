@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::Metainfo;
 
-use crate::host::{Host, Running};
+use crate::host::{Host, Running, TorrentStatus};
 use crate::runner::NodeOptions;
 use crate::storage::Storage;
 
@@ -35,6 +35,11 @@ impl NodeHost {
     /// Where peers reach every torrent of this host.
     pub fn local_addr(&self) -> SocketAddr {
         self.host.local_addr()
+    }
+
+    /// Every running torrent's status now (for `/metrics`).
+    pub fn torrents(&self) -> Vec<TorrentStatus> {
+        self.host.torrents()
     }
 }
 

@@ -232,6 +232,14 @@ impl FleetStore {
         let rows = statement.query_map([], |row| row.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Every release's info-hash and name (for per-torrent metrics).
+    pub fn release_names(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare("SELECT info_hash, name FROM fleet_releases")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }
 
 pub(super) fn hosts(connection: &Connection) -> Result<Vec<HostRow>, StoreError> {
