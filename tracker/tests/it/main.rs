@@ -13,5 +13,6 @@ mod manager;
 mod metrics;
 mod scrape;
 mod seeding;
+mod session;
 mod support;
 mod tidy;
