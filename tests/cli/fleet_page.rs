@@ -225,6 +225,14 @@ fn headless_chromium_follows_a_rollout_to_the_end_and_shows_a_stopped_agent_gone
         done.dom.contains("complete"),
         "history and badge say complete"
     );
+    // The script sorts and filters the host rows as the address asks.
+    let sorted = start_shot(&format!("{url}&sort=-name&filter=web"), "3-sorted").wait();
+    let order: Vec<usize> = ["web-2", "web-1", "db-1"]
+        .iter()
+        .map(|name| sorted.dom.find(&format!("data-name=\"{name}\"")).unwrap())
+        .collect();
+    assert!(order[0] < order[1] && order[1] < order[2], "{}", sorted.dom);
+    assert!(sorted.dom.contains("2 of 3 hosts shown"), "{}", sorted.dom);
 
     fleet.stop_agent("db-1");
     wait_until("db-1 shown gone", Duration::from_secs(20), || {
@@ -240,6 +248,14 @@ fn headless_chromium_follows_a_rollout_to_the_end_and_shows_a_stopped_agent_gone
     for name in ["web-1", "web-2"] {
         assert_eq!(gone.host_state(name), Some("verified"), "{name}");
     }
+    // The history is in SQLite: a restarted tracker still lists the rollout and its figures.
+    fleet.tracker = None;
+    fleet.start_tracker();
+    let page = get_json(fleet.addr, "/api/fleet/page").unwrap();
+    let history = page["history"].as_str().unwrap();
+    assert!(history.contains("data-rollout=\"1\""), "{history}");
+    assert!(history.contains("<td>3/3</td>"), "{history}");
+    assert!(history.contains("badge complete"), "{history}");
     eprintln!("screenshots in {}", shots_dir().display());
 }
 

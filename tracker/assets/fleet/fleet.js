@@ -1,6 +1,7 @@
 // swarm fleet page: swaps in the fragments the server renders (from /api/fleet/events, or
 // /api/fleet/page every second with ?poll), keeps the host table sorted and filtered as the
-// operator chose, and draws the throughput chart as inline SVG.
+// operator chose (or the address said: ?filter=, ?sort=), and draws the throughput chart
+// as inline SVG.
 'use strict';
 
 const $ = (selector) => document.querySelector(selector);
@@ -171,6 +172,19 @@ function follow() {
   }
 }
 
+// ?filter=WORDS and ?sort=KEY (or -KEY, descending) set the table's first state, so a
+// link can point at "the failed hosts, slowest first".
+function fromAddress() {
+  const params = new URLSearchParams(location.search);
+  if (params.has('filter')) $('#filter').value = params.get('filter');
+  const wanted = params.get('sort');
+  if (!wanted) return;
+  const key = wanted.replace(/^-/, '');
+  const th = document.querySelector(`#hosts th[data-key="${CSS.escape(key)}"]`);
+  if (th) sort = { key, numeric: th.hasAttribute('data-numeric'), descending: wanted.startsWith('-') };
+}
+
+fromAddress();
 $('#hosts thead').addEventListener('click', onHeaderClick);
 $('#filter').addEventListener('input', applyTable);
 applyTable();

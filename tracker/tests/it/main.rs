@@ -6,6 +6,7 @@
 mod announce;
 mod browser;
 mod confine;
+mod fleet_page;
 mod guard;
 mod interop;
 mod limits;
