@@ -144,6 +144,45 @@ impl Shot {
 
 const HOSTS: [&str; 3] = ["web-1", "web-2", "db-1"];
 
+/// Two shots less than 3 s apart show the bytes verified growing, and every host by name.
+fn two_shots_show_progress(url: &str) {
+    let first = start_shot(url, "1-during");
+    std::thread::sleep(Duration::from_millis(1200));
+    let second = start_shot(url, "2-during");
+    let (first, second) = (first.wait(), second.wait());
+    let apart_ms = second.number("data-now-ms") - first.number("data-now-ms");
+    assert!((1..3000).contains(&apart_ms), "shots {apart_ms} ms apart");
+    let (before, after) = (
+        first.number("data-have-bytes"),
+        second.number("data-have-bytes"),
+    );
+    assert!(
+        after > before,
+        "no progress between two shots {apart_ms} ms apart: {before} then {after} bytes"
+    );
+    for shot in [&first, &second] {
+        assert!(shot.dom.contains("of 3 verified"), "{}", shot.dom);
+        for name in HOSTS {
+            assert!(
+                shot.host_state(name).is_some(),
+                "{name} not shown:\n{}",
+                shot.dom
+            );
+        }
+    }
+}
+
+/// The history is in SQLite: a restarted tracker still lists the rollout and its figures.
+fn history_survives_a_restart(fleet: &mut Fleet) {
+    fleet.tracker = None;
+    fleet.start_tracker();
+    let page = get_json(fleet.addr, "/api/fleet/page").unwrap();
+    let history = page["history"].as_str().unwrap();
+    assert!(history.contains("data-rollout=\"1\""), "{history}");
+    assert!(history.contains("<td>3/3</td>"), "{history}");
+    assert!(history.contains("badge complete"), "{history}");
+}
+
 #[test]
 fn headless_chromium_follows_a_rollout_to_the_end_and_shows_a_stopped_agent_gone() {
     let Some(_browser) = chromium() else { return };
@@ -183,30 +222,7 @@ fn headless_chromium_follows_a_rollout_to_the_end_and_shows_a_stopped_agent_gone
         })
     });
     let url = format!("{}/fleet?poll", fleet.url);
-    let first = start_shot(&url, "1-during");
-    std::thread::sleep(Duration::from_millis(1200));
-    let second = start_shot(&url, "2-during");
-    let (first, second) = (first.wait(), second.wait());
-    let apart_ms = second.number("data-now-ms") - first.number("data-now-ms");
-    assert!((1..3000).contains(&apart_ms), "shots {apart_ms} ms apart");
-    let (before, after) = (
-        first.number("data-have-bytes"),
-        second.number("data-have-bytes"),
-    );
-    assert!(
-        after > before,
-        "no progress between two shots {apart_ms} ms apart: {before} then {after} bytes"
-    );
-    for shot in [&first, &second] {
-        assert!(shot.dom.contains("of 3 verified"), "{}", shot.dom);
-        for name in HOSTS {
-            assert!(
-                shot.host_state(name).is_some(),
-                "{name} not shown:\n{}",
-                shot.dom
-            );
-        }
-    }
+    two_shots_show_progress(&url);
 
     let status = publish.0.wait().unwrap();
     let stderr = std::fs::read_to_string(&log).unwrap();
@@ -248,14 +264,7 @@ fn headless_chromium_follows_a_rollout_to_the_end_and_shows_a_stopped_agent_gone
     for name in ["web-1", "web-2"] {
         assert_eq!(gone.host_state(name), Some("verified"), "{name}");
     }
-    // The history is in SQLite: a restarted tracker still lists the rollout and its figures.
-    fleet.tracker = None;
-    fleet.start_tracker();
-    let page = get_json(fleet.addr, "/api/fleet/page").unwrap();
-    let history = page["history"].as_str().unwrap();
-    assert!(history.contains("data-rollout=\"1\""), "{history}");
-    assert!(history.contains("<td>3/3</td>"), "{history}");
-    assert!(history.contains("badge complete"), "{history}");
+    history_survives_a_restart(&mut fleet);
     eprintln!("screenshots in {}", shots_dir().display());
 }
 

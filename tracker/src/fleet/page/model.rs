@@ -40,7 +40,9 @@ pub struct RolloutPanel {
     pub progress: String,
     /// Time left, or why it is unknown.
     pub eta: String,
-    /// Since start (or makespan once finished).
+    /// `Makespan` once finished, else `Elapsed`.
+    pub elapsed_label: &'static str,
+    /// Since start (the makespan once finished).
     pub elapsed: String,
     /// The fluid bound.
     pub bound: String,
@@ -92,6 +94,11 @@ impl RolloutPanel {
             want_bytes,
             progress: format::percent(have_bytes, want_bytes),
             eta: eta(board, view),
+            elapsed_label: if view.finished_ms.is_some() {
+                "Makespan"
+            } else {
+                "Elapsed"
+            },
             elapsed: format::duration(elapsed_s),
             bound: view
                 .bound_s
