@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::fleet_rig::{host, Fleet};
-use super::support::{http, s, swarm_in, wait_until, write_random};
+use super::support::{http, s, swarm_in, wait_for, write_random};
 
 #[test]
 fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
@@ -105,12 +105,12 @@ fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
     for name in ["a1", "a2"] {
         let dir = fleet.agent_dir(name).join("nightly");
         assert_eq!(std::fs::read(dir.join("v2.img")).unwrap(), v2_bytes);
-        wait_until("v1's deletion", Duration::from_secs(10), || {
+        wait_for("v1's deletion", Duration::from_secs(10), || {
             !dir.join("v1.img").exists()
         });
     }
     let first = fleet.rollout(1).unwrap();
-    wait_until("v1 reported deleted", Duration::from_secs(10), || {
+    wait_for("v1 reported deleted", Duration::from_secs(10), || {
         fleet
             .rollout(1)
             .is_some_and(|v| v["counts"]["deleted"] == 2)
@@ -142,7 +142,7 @@ fn killed_agent_resumes_and_restarted_manager_keeps_the_rollout() {
         ],
         &log,
     );
-    wait_until("s1 halfway", Duration::from_secs(60), || {
+    wait_for("s1 halfway", Duration::from_secs(60), || {
         fleet.rollout(1).is_some_and(|v| {
             let have = host(&v, "s1")["have_bytes"].as_u64().unwrap_or(0);
             have > size / 4 && have < size

@@ -1,6 +1,6 @@
 //! The fleet page (`/fleet`) end to end: a real rollout on loopback (tracker, three named
 //! agents, `swarm publish --wait` of a file the origin's rate cap stretches over several
-//! seconds) watched by headless Chromium (`/usr/bin/chromium`, Debian's package), the
+//! seconds) watched by headless Chromium (Debian's `chromium`), the
 //! event stream's freshness over HTTP, and (ignored, run by hand) what the page costs the
 //! tracker with 100 reporting hosts and 10 open browsers.
 //!
@@ -13,26 +13,20 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::fleet_rig::{Fleet, TOKEN};
-use super::support::{get_json, http_with, missing, s, wait_until, write_random};
+use super::support::{get_json, http_with, s, wait_for, write_random};
 
-const BROWSER: &str = "/usr/bin/chromium";
+/// The browser [`chromium`] found.
+static BROWSER: OnceLock<PathBuf> = OnceLock::new();
 
-/// Chromium, or `None` after saying why (a failure under CI).
-fn chromium() -> Option<PathBuf> {
-    let ok = Command::new(BROWSER)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        Some(PathBuf::from(BROWSER))
-    } else {
-        missing("chromium (apt-get install chromium)")
-    }
+/// Headless Chromium (Debian's `/usr/bin/chromium`), or `None` after saying why (a
+/// failure under CI).
+fn chromium() -> Option<&'static Path> {
+    let found = swarm_testsupport::tools::chromium()?;
+    Some(BROWSER.get_or_init(|| found))
 }
 
 /// Where screenshots are kept.
@@ -44,7 +38,7 @@ fn shots_dir() -> PathBuf {
 
 /// One headless Chromium run on `url` (`--dump-dom`, or `--screenshot=FILE`).
 fn browse(url: &str, mode: &str, profile: &Path) -> Child {
-    Command::new(BROWSER)
+    Command::new(BROWSER.get().expect("chromium() found the browser first"))
         .args([
             "--headless",
             "--disable-gpu",
@@ -211,7 +205,7 @@ fn headless_chromium_follows_a_rollout_to_the_end_and_shows_a_stopped_agent_gone
         ],
         &log,
     );
-    wait_until("the rollout under way", Duration::from_secs(60), || {
+    wait_for("the rollout under way", Duration::from_secs(60), || {
         fleet.rollout(1).is_some_and(|v| {
             let have: u64 = v["hosts"].as_array().map_or(0, |h| {
                 h.iter()
@@ -251,7 +245,7 @@ fn headless_chromium_follows_a_rollout_to_the_end_and_shows_a_stopped_agent_gone
     assert!(sorted.dom.contains("2 of 3 hosts shown"), "{}", sorted.dom);
 
     fleet.stop_agent("db-1");
-    wait_until("db-1 shown gone", Duration::from_secs(20), || {
+    wait_for("db-1 shown gone", Duration::from_secs(20), || {
         get_json(fleet.addr, "/api/fleet/page").is_some_and(|page| {
             page["hosts"]
                 .as_str()

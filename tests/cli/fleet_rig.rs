@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::support::{free_port, get_json, s, spawn, swarm_in, wait_until, Proc, Run};
+use super::support::{free_port, get_json, s, spawn, swarm_in, terminate, wait_for, Proc, Run};
 
 /// The fleet token every process of the rig shares.
 pub const TOKEN: &str = "fleet-token-0123456789abcdef";
@@ -60,7 +60,7 @@ impl Fleet {
         let log = self.root.join(format!("tracker-{}.log", free_port()));
         self.tracker = Some(spawn(&args, &log));
         let addr = self.addr;
-        wait_until("the tracker", Duration::from_secs(20), || {
+        wait_for("the tracker", Duration::from_secs(20), || {
             get_json(addr, "/api/fleet").is_some()
         });
     }
@@ -108,7 +108,7 @@ impl Fleet {
         let log = self.root.join(format!("agent-{name}-{}.log", free_port()));
         self.agents.push((name.to_string(), spawn(&args, &log)));
         let addr = self.addr;
-        wait_until("the agent's registration", Duration::from_secs(20), || {
+        wait_for("the agent's registration", Duration::from_secs(20), || {
             get_json(addr, "/api/fleet/hosts").is_some_and(|hosts| {
                 hosts
                     .as_array()
@@ -126,7 +126,7 @@ impl Fleet {
     pub fn stop_agent(&mut self, name: &str) {
         let at = self.agents.iter().position(|(n, _)| n == name).unwrap();
         let (_, agent) = self.agents.remove(at);
-        agent.terminate(Duration::from_secs(10));
+        terminate(agent, Duration::from_secs(10));
     }
 
     /// `swarm publish FILE --channel CHANNEL EXTRA...` to completion.
