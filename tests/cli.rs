@@ -14,6 +14,10 @@ mod create;
 mod demo;
 #[path = "cli/fleet.rs"]
 mod fleet;
+#[path = "cli/fleet_page.rs"]
+mod fleet_page;
+#[path = "cli/fleet_rig.rs"]
+mod fleet_rig;
 #[path = "cli/inspect.rs"]
 mod inspect;
 #[path = "cli/interop.rs"]

@@ -1,231 +1,14 @@
 //! `swarm tracker`, `swarm agent` and `swarm publish` end to end on loopback: real child
 //! processes of the built binary, real TCP, SQLite and files.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
-use super::support::{s, swarm_in, write_random};
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(args: &[&str], log: &Path) -> Proc {
-    let log = std::fs::File::create(log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_swarm"))
-        .args(args)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn swarm");
-    Proc(child)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A bare HTTP/1.0 request; returns the status and body.
-fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
-        return (0, String::new());
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: test\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    if stream.write_all(request.as_bytes()).is_err() {
-        return (0, String::new());
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, body.to_string())
-}
-
-fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
-    let (status, body) = http(addr, "GET", path, "");
-    (status == 200)
-        .then(|| serde_json::from_str(&body).ok())
-        .flatten()
-}
-
-/// Polls `check` every 100 ms until it holds or `limit` passes.
-#[track_caller]
-fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-struct Fleet {
-    root: PathBuf,
-    addr: SocketAddr,
-    url: String,
-    token: PathBuf,
-    tracker: Option<Proc>,
-    agents: Vec<(String, Proc)>,
-}
-
-impl Fleet {
-    fn new(root: &Path) -> Fleet {
-        let token = root.join("token");
-        std::fs::write(&token, "fleet-token-0123456789abcdef\n").unwrap();
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let mut fleet = Fleet {
-            root: root.to_path_buf(),
-            addr,
-            url: format!("http://{addr}"),
-            token,
-            tracker: None,
-            agents: Vec::new(),
-        };
-        fleet.start_tracker();
-        fleet
-    }
-
-    fn start_tracker(&mut self) {
-        let data = self.root.join("manager");
-        let args = [
-            "tracker",
-            "--listen",
-            &self.addr.to_string(),
-            "--data",
-            s(&data),
-            "--interval",
-            "2",
-            "--token-file",
-            s(&self.token),
-        ];
-        let log = self.root.join(format!("tracker-{}.log", free_port()));
-        self.tracker = Some(spawn(&args, &log));
-        let addr = self.addr;
-        wait_until("the tracker", Duration::from_secs(20), || {
-            get_json(addr, "/api/fleet").is_some()
-        });
-    }
-
-    fn agent_dir(&self, name: &str) -> PathBuf {
-        self.root.join("agents").join(name)
-    }
-
-    fn start_agent(&mut self, name: &str, label: &str) {
-        let dir = self.agent_dir(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let args = [
-            "agent",
-            "--manager",
-            &self.url,
-            "--dir",
-            s(&dir),
-            "--name",
-            name,
-            "--label",
-            label,
-            "--token-file",
-            s(&self.token),
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ];
-        let log = self.root.join(format!("agent-{name}-{}.log", free_port()));
-        self.agents.push((name.to_string(), spawn(&args, &log)));
-        let addr = self.addr;
-        wait_until("the agent's registration", Duration::from_secs(20), || {
-            get_json(addr, "/api/fleet/hosts").is_some_and(|hosts| {
-                hosts
-                    .as_array()
-                    .is_some_and(|h| h.iter().any(|h| h["name"] == name))
-            })
-        });
-    }
-
-    fn kill_agent(&mut self, name: &str) {
-        self.agents.retain(|(n, _)| n != name);
-    }
-
-    fn publish(&self, file: &Path, channel: &str, extra: &[&str]) -> super::support::Run {
-        let mut args = vec![
-            "publish",
-            s(file),
-            "--manager",
-            &self.url,
-            "--channel",
-            channel,
-            "--token-file",
-            s(&self.token),
-            "--piece-size",
-            "64KiB",
-        ];
-        args.extend_from_slice(extra);
-        swarm_in(&self.root, &args)
-    }
-
-    fn publish_spawned(&self, file: &Path, channel: &str, extra: &[&str], log: &Path) -> Proc {
-        let mut args = vec![
-            "publish",
-            s(file),
-            "--manager",
-            &self.url,
-            "--channel",
-            channel,
-            "--token-file",
-            s(&self.token),
-            "--piece-size",
-            "64KiB",
-            "--wait",
-            "--json",
-        ];
-        args.extend_from_slice(extra);
-        let child = Command::new(env!("CARGO_BIN_EXE_swarm"))
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(log.with_extension("json")).unwrap())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .unwrap();
-        Proc(child)
-    }
-
-    fn rollout(&self, id: i64) -> Option<Value> {
-        get_json(self.addr, &format!("/api/fleet/rollouts/{id}"))
-    }
-}
-
-fn host<'a>(view: &'a Value, name: &str) -> &'a Value {
-    view["hosts"]
-        .as_array()
-        .and_then(|h| h.iter().find(|h| h["host"] == name))
-        .unwrap_or_else(|| panic!("{name} not in {view}"))
-}
+use super::fleet_rig::{host, Fleet};
+use super::support::{http, s, swarm_in, wait_for, write_random};
 
 #[test]
 fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
@@ -297,7 +80,7 @@ fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
     assert_eq!(status, 401);
     let (status, _) = http(fleet.addr, "GET", "/api/fleet/agents/a1/channel", "");
     assert_eq!(status, 401);
-    let hosts = get_json(fleet.addr, "/api/fleet/hosts").unwrap();
+    let hosts = super::support::get_json(fleet.addr, "/api/fleet/hosts").unwrap();
     assert_eq!(hosts.as_array().unwrap().len(), 3, "{hosts}");
 
     // v2 with --keep 1: v1 is deleted where it was.
@@ -322,12 +105,12 @@ fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
     for name in ["a1", "a2"] {
         let dir = fleet.agent_dir(name).join("nightly");
         assert_eq!(std::fs::read(dir.join("v2.img")).unwrap(), v2_bytes);
-        wait_until("v1's deletion", Duration::from_secs(10), || {
+        wait_for("v1's deletion", Duration::from_secs(10), || {
             !dir.join("v1.img").exists()
         });
     }
     let first = fleet.rollout(1).unwrap();
-    wait_until("v1 reported deleted", Duration::from_secs(10), || {
+    wait_for("v1 reported deleted", Duration::from_secs(10), || {
         fleet
             .rollout(1)
             .is_some_and(|v| v["counts"]["deleted"] == 2)
@@ -359,7 +142,7 @@ fn killed_agent_resumes_and_restarted_manager_keeps_the_rollout() {
         ],
         &log,
     );
-    wait_until("s1 halfway", Duration::from_secs(60), || {
+    wait_for("s1 halfway", Duration::from_secs(60), || {
         fleet.rollout(1).is_some_and(|v| {
             let have = host(&v, "s1")["have_bytes"].as_u64().unwrap_or(0);
             have > size / 4 && have < size

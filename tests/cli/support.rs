@@ -1,8 +1,14 @@
-//! Running the binary, making test content, finding reference tools.
+//! Running the binary (to completion, or as a child process killed when dropped), a bare
+//! HTTP client, making test content, finding reference tools.
 
 use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub use swarm_testsupport::process::{free_port, wait_for, Reaper as Proc};
 
 use serde_json::Value;
 
@@ -51,6 +57,83 @@ pub fn swarm_in(cwd: &Path, args: &[&str]) -> Run {
         .output()
         .expect("run swarm");
     finish(output)
+}
+
+/// Sends `proc` SIGTERM (a graceful stop, as systemd does) and waits up to `limit` for it
+/// to exit; it is killed after that.
+pub fn terminate(mut proc: Proc, limit: Duration) {
+    let pid = proc.0.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if matches!(proc.0.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts `swarm ARGS` with `RUST_LOG=info`, its stderr to `log`.
+pub fn spawn(args: &[&str], log: &Path) -> Proc {
+    let log = fs::File::create(log).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_swarm"))
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn swarm");
+    Proc(child)
+}
+
+/// A bare HTTP/1.0 request with a JSON body; returns the status and body (0 and empty
+/// when the server cannot be reached).
+pub fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    http_with(addr, method, path, &[], body)
+}
+
+/// [`http`] with extra header lines (`("Authorization", "Bearer x")`).
+pub fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return (0, String::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: test\r\nContent-Type: application/json\r\n\
+         {extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return (0, String::new());
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_string())
+}
+
+/// `GET path` parsed as JSON, if it answered 200 with JSON.
+pub fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
+    let (status, body) = http(addr, "GET", path, "");
+    (status == 200)
+        .then(|| serde_json::from_str(&body).ok())
+        .flatten()
 }
 
 /// `path` as a `&str` for argument lists.

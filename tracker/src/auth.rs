@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -49,6 +49,11 @@ fn offered(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
+/// Whether `headers` carry `token` (bearer header or cookie).
+pub fn holds_token(headers: &HeaderMap, token: &Token) -> bool {
+    offered(headers).is_some_and(|offer| token.matches(offer))
+}
+
 fn unauthorized(why: &str) -> Response {
     let body = serde_json::json!({ "error": format!("unauthorized: {why}") }).to_string();
     Response::builder()
@@ -82,15 +87,40 @@ pub(crate) async fn require_token(
 #[derive(Debug, Deserialize)]
 pub(crate) struct SessionForm {
     token: String,
+    /// Page to go back to (a path on this server).
+    next: Option<String>,
 }
 
-/// `GET /login`: a form that trades the token for the cookie.
-pub(crate) async fn login_page() -> Html<&'static str> {
-    Html(
+/// Query of `GET /login`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginQuery {
+    next: Option<String>,
+}
+
+/// `next` when it is a path on this server, else `/`.
+fn local_path(next: Option<&str>) -> &str {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.len() <= 200
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            path
+        }
+        _ => "/",
+    }
+}
+
+/// `GET /login[?next=/fleet]`: a form that trades the token for the cookie.
+pub(crate) async fn login_page(Query(query): Query<LoginQuery>) -> Html<String> {
+    let next = crate::manager::page::escape(local_path(query.next.as_deref()));
+    Html(format!(
         "<!doctype html><meta charset=utf-8><title>swarm: sign in</title>\
          <form method=post action=/api/session><label>Fleet token \
-         <input type=password name=token autofocus></label> <button>Sign in</button></form>",
-    )
+         <input type=password name=token autofocus></label>\
+         <input type=hidden name=next value=\"{next}\"> <button>Sign in</button></form>"
+    ))
 }
 
 /// `POST /api/session` (form `token=...`): sets the `SameSite=Strict` cookie.
@@ -111,7 +141,7 @@ pub(crate) async fn session(
     Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::SET_COOKIE, cookie)
-        .header(header::LOCATION, "/")
+        .header(header::LOCATION, local_path(form.next.as_deref()))
         .body(Body::empty())
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
@@ -129,6 +159,15 @@ mod tests {
         assert!(needs_token(&Method::POST, "/api/torrents"));
         assert!(needs_token(&Method::DELETE, "/api/torrents/x/seed"));
         assert!(!needs_token(&Method::POST, "/api/session"));
+    }
+
+    #[test]
+    fn sign_in_goes_back_only_to_our_own_pages() {
+        assert_eq!(local_path(Some("/fleet?rollout=2")), "/fleet?rollout=2");
+        assert_eq!(local_path(Some("//evil.example/")), "/");
+        assert_eq!(local_path(Some("https://evil.example/")), "/");
+        assert_eq!(local_path(Some("/\\evil")), "/");
+        assert_eq!(local_path(None), "/");
     }
 
     #[test]

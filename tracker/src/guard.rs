@@ -7,7 +7,8 @@
 //!   `Referer` is another origin's, or `Sec-Fetch-Site` says `cross-site`;
 //!
 //! and a `POST`, `PUT` or `PATCH` with `415` unless its `Content-Type` is
-//! `application/json` (or `multipart/form-data` on the upload route): a cross-site form
+//! `application/json` (or `multipart/form-data` on the upload route, or a form on the
+//! sign-in route, which changes nothing without the token itself): a cross-site form
 //! can only send `text/plain`, `application/x-www-form-urlencoded` and multipart without
 //! a CORS preflight, which this server never grants. This server's origin is the request's
 //! own `Host` (http or https) or the configured public URL's. Clients that are not browsers
@@ -25,6 +26,8 @@ use crate::state::AppState;
 
 /// The one route that takes `multipart/form-data` (uploads).
 pub const UPLOAD_ROUTE: &str = "/api/torrents";
+/// The one route that takes a form (`application/x-www-form-urlencoded`): signing in.
+pub const SESSION_ROUTE: &str = "/api/session";
 
 /// Why the guard refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,7 +116,11 @@ pub fn check(
     let content_type = text("content-type").unwrap_or("").to_ascii_lowercase();
     let essence = content_type.split(';').next().unwrap_or("").trim();
     let multipart_ok = path == UPLOAD_ROUTE && essence == "multipart/form-data";
-    if essence == "application/json" || multipart_ok {
+    // The sign-in form: a plain HTML form can only post this type. A cross-site page
+    // could post it too (the origin checks above stop browsers that say where they come
+    // from), and it still needs the token itself.
+    let form_ok = path == SESSION_ROUTE && essence == "application/x-www-form-urlencoded";
+    if essence == "application/json" || multipart_ok || form_ok {
         Ok(())
     } else {
         Err(GuardError::NotJson(
@@ -194,6 +201,17 @@ mod tests {
         let multipart = headers(&[("content-type", "multipart/form-data; boundary=x")]);
         assert!(check(PUBLIC, &Method::POST, UPLOAD_ROUTE, &multipart).is_ok());
         assert!(check(PUBLIC, &Method::POST, "/api/torrents/a/seed", &multipart).is_err());
+        // The sign-in form posts a form, from this server's own login page only.
+        let form = |origin| {
+            headers(&[
+                ("host", "t:1"),
+                ("origin", origin),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ])
+        };
+        assert!(check(PUBLIC, &Method::POST, SESSION_ROUTE, &form("http://t:1")).is_ok());
+        assert!(check(PUBLIC, &Method::POST, SESSION_ROUTE, &form("http://evil")).is_err());
+        assert!(check(PUBLIC, &Method::POST, "/api/torrents", &form("http://t:1")).is_err());
         let charset = headers(&[("content-type", "application/json; charset=utf-8")]);
         assert!(check(PUBLIC, &Method::POST, "/api/x", &charset).is_ok());
         assert!(check(PUBLIC, &Method::DELETE, "/api/x", &HeaderMap::new()).is_ok());

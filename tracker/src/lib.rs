@@ -9,7 +9,7 @@
 //! - [`manager`]: the web page, JSON API, live events and SQLite registry, and the origin's
 //!   in-process seeds started from it.
 //! - [`fleet`]: agents, releases, placements and rollouts (SQLite), the agents' live
-//!   channel and the publish API.
+//!   channel, the publish API and the live fleet page at `/fleet`.
 //! - [`auth`]: the fleet token every state-changing call needs.
 //! - [`metrics`]: Prometheus text at `/metrics`.
 //!
@@ -217,6 +217,7 @@ pub async fn serve_with_seeder(
         .map_err(TrackerError::io("reading the listen address"))?;
     let server = TrackerServer::open(config, local_addr, seeder)?;
     let sweeper = server.spawn_sweeper();
+    let page_builder = fleet::page::live::spawn(Arc::downgrade(&server.state));
     // Seeds wished in the registry restart; their checks run while we already serve.
     tokio::spawn(manager::seed::api::resume(Arc::clone(&server.state)));
     tracing::info!(%local_addr, announce_url = server.announce_url(), "tracker listening");
@@ -232,6 +233,7 @@ pub async fn serve_with_seeder(
     };
     server::serve(listener, app, limits, shutdown).await;
     sweeper.abort();
+    page_builder.abort();
     Ok(())
 }
 

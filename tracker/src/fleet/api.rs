@@ -148,6 +148,7 @@ pub(crate) async fn report(
     check_labels(&report.labels)?;
     let now = unix_ms();
     let desired = blocking(&state, move |s| s.apply_report(&name, &report, now)).await?;
+    state.fleet.live.wake();
     Ok(Json(desired))
 }
 
@@ -189,6 +190,7 @@ pub(crate) async fn publish(
     .await?;
     state.core().core.register(metainfo.info_hash);
     state.fleet.bump();
+    state.fleet.live.wake();
     tracing::info!(release_id, rollout_id, hosts = hosts.len(), name = %metainfo.name, "release published");
     let published = Published {
         release_id,
@@ -230,6 +232,7 @@ pub(crate) async fn origin(
     })
     .await?;
     if known {
+        state.fleet.live.wake();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(FleetApiError::NotFound(format!("rollout {id}")))

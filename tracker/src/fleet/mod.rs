@@ -3,9 +3,12 @@
 //! record how each host fared. Everything lives in SQLite ([`store`]); agents hold one live
 //! channel each ([`channel`], server-sent events of their desired state) and post reports
 //! about once a second ([`api`]). The protocol's types are in [`swarm_net::agent::wire`].
+//! The fleet page ([`page`]) shows it all live.
 
 pub mod api;
+pub mod board;
 pub mod channel;
+pub mod page;
 pub mod report;
 pub mod rollout;
 pub mod store;
@@ -33,6 +36,8 @@ pub struct Fleet {
     pub store: Arc<FleetStore>,
     /// Bumped whenever a release is published or retention changes.
     pub changed: watch::Sender<u64>,
+    /// The fleet page's builder and its latest rendering.
+    pub live: page::live::Live,
 }
 
 impl Fleet {
@@ -41,6 +46,7 @@ impl Fleet {
         Ok(Fleet {
             store: Arc::new(FleetStore::open(data_dir)?),
             changed: watch::channel(0).0,
+            live: page::live::Live::default(),
         })
     }
 
@@ -67,6 +73,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/api/fleet/releases/:id/torrent", get(api::torrent))
         .route("/api/fleet/rollouts/:id", get(api::rollout))
         .route("/api/fleet/rollouts/:id/origin", post(api::origin))
+        .merge(page::routes())
 }
 
 /// Milliseconds since the Unix epoch by the system clock.

@@ -142,20 +142,32 @@ pub fn fluid_bound_s(
     origin_bps: Option<u64>,
     links_bps: &[Option<u64>],
 ) -> Option<f64> {
-    let origin = origin_bps.filter(|&b| b > 0)? as f64;
-    let links: Option<Vec<f64>> = links_bps
-        .iter()
-        .map(|l| l.filter(|&b| b > 0).map(|b| b as f64))
-        .collect();
-    let links = links.filter(|l| !l.is_empty())?;
+    let origin = origin_bps.filter(|&b| b > 0)?;
+    let links: Option<Vec<u64>> = links_bps.iter().map(|l| l.filter(|&b| b > 0)).collect();
+    let links = links?;
+    let slowest = links.iter().copied().min()?;
+    let total = links.iter().sum();
+    fluid_bound_from(size_bytes, origin, links.len() as u64, slowest, total)
+}
+
+/// The same bound from aggregates: `n` hosts, the slowest link and the sum of all links
+/// (bits per second); `None` when a rate is zero or there are no hosts.
+pub fn fluid_bound_from(
+    size_bytes: u64,
+    origin_bps: u64,
+    n: u64,
+    slowest_bps: u64,
+    total_bps: u64,
+) -> Option<f64> {
+    if origin_bps == 0 || n == 0 || slowest_bps == 0 {
+        return None;
+    }
     let bits = size_bytes as f64 * 8.0;
-    let slowest = links.iter().copied().fold(f64::INFINITY, f64::min);
-    let total: f64 = links.iter().sum();
-    let n = links.len() as f64;
+    let origin = origin_bps as f64;
     Some(
         (bits / origin)
-            .max(bits / slowest)
-            .max(n * bits / (origin + total)),
+            .max(bits / slowest_bps as f64)
+            .max(n as f64 * bits / (origin + total_bps as f64)),
     )
 }
 

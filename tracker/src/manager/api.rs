@@ -119,7 +119,11 @@ pub(crate) async fn list(
     headers: HeaderMap,
 ) -> Result<Json<Vec<TorrentSummary>>, ApiError> {
     Ok(Json(
-        summaries_for(&state, Viewer::from_headers(&headers)).await?,
+        summaries_for(
+            &state,
+            Viewer::from_headers(&headers, state.config.token.as_ref()),
+        )
+        .await?,
     ))
 }
 
@@ -186,7 +190,7 @@ pub(crate) async fn show(
     Query(page): Query<PeerPageQuery>,
     headers: HeaderMap,
 ) -> Result<Json<TorrentDetail>, ApiError> {
-    let viewer = Viewer::from_headers(&headers);
+    let viewer = Viewer::from_headers(&headers, state.config.token.as_ref());
     Ok(Json(detail(&state, &info_hash, page, viewer).await?))
 }
 

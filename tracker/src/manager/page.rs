@@ -122,7 +122,7 @@ fn seed_cell(t: &TorrentSummary) -> String {
 }
 
 /// Bytes with a binary unit, as the script shows them.
-fn human_bytes(bytes: u64) -> String {
+pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

@@ -11,6 +11,7 @@ use swarm_engine::metainfo::InfoHash;
 
 use super::registry::TorrentRecord;
 use super::seed::SeedView;
+use crate::auth::{holds_token, Token};
 use crate::core::{Peer, Swarm, SwarmTotals};
 use crate::state::AppState;
 
@@ -123,20 +124,34 @@ pub struct PeerView {
     pub announces: u32,
 }
 
-/// What the caller of a listing may see (issue 15 item 8: listings gave every absolute
-/// path to anyone).
+/// What the caller of a listing may see and do (issue 15 item 8: listings gave every
+/// absolute path to anyone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Viewer {
-    /// Content paths on the origin. Only a caller holding the fleet token may see them;
-    /// until the token check exists ([`Viewer::from_headers`]) nobody does.
+    /// Content paths on the origin: only a caller holding the fleet token sees them (so
+    /// with no `--token-file`, nobody does).
     pub paths: bool,
+    /// State-changing calls will be accepted: the tracker has no token, or the caller
+    /// holds it (bearer header or the browser's cookie).
+    pub operator: bool,
 }
 
 impl Viewer {
-    /// Who sent `headers`. The fleet token (`Authorization: Bearer`, built on h/fleet)
-    /// is what will set `paths`; no header grants it today.
-    pub fn from_headers(_headers: &axum::http::HeaderMap) -> Self {
-        Viewer::default()
+    /// Who sent `headers`, given the tracker's fleet token (if it has one).
+    pub fn from_headers(headers: &axum::http::HeaderMap, token: Option<&Token>) -> Self {
+        match token {
+            None => Viewer {
+                paths: false,
+                operator: true,
+            },
+            Some(token) => {
+                let holds = holds_token(headers, token);
+                Viewer {
+                    paths: holds,
+                    operator: holds,
+                }
+            }
+        }
     }
 }
 

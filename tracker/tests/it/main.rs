@@ -6,6 +6,7 @@
 mod announce;
 mod browser;
 mod confine;
+mod fleet_page;
 mod guard;
 mod interop;
 mod limits;
@@ -13,5 +14,6 @@ mod manager;
 mod metrics;
 mod scrape;
 mod seeding;
+mod session;
 mod support;
 mod tidy;

@@ -108,6 +108,21 @@ impl TestServer {
 
     /// Uploads `content` as multipart field `file` named `file_name`.
     pub fn upload(&self, path: &str, file_name: &str, content: &[u8]) -> Response {
+        self.upload_with(path, file_name, content, &[])
+    }
+
+    /// [`Self::upload`] from a browser holding `cookie` (`swarm_token=...`).
+    pub fn upload_as(&self, path: &str, file_name: &str, content: &[u8], cookie: &str) -> Response {
+        self.upload_with(path, file_name, content, &[("Cookie", cookie)])
+    }
+
+    fn upload_with(
+        &self,
+        path: &str,
+        file_name: &str,
+        content: &[u8],
+        extra: &[(&str, &str)],
+    ) -> Response {
         let boundary = "swarmtestboundary7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         body.extend_from_slice(format!(
@@ -117,13 +132,9 @@ impl TestServer {
         body.extend_from_slice(content);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let content_type = format!("multipart/form-data; boundary={boundary}");
-        request(
-            self.addr,
-            "POST",
-            path,
-            &[("Content-Type", &content_type)],
-            &body,
-        )
+        let mut headers = vec![("Content-Type", content_type.as_str())];
+        headers.extend_from_slice(extra);
+        request(self.addr, "POST", path, &headers, &body)
     }
 
     /// GETs an announce/scrape URL and decodes the bencoded body.
