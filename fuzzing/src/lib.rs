@@ -18,8 +18,11 @@ pub use engine::{bencode, extension, handshake, metainfo, wire};
 pub use files::scenario;
 pub use tracker::{announce_query, scrape_query, tracker_response};
 
+/// A fuzz check: arbitrary bytes in, a panic when something that must hold does not.
+pub type Check = fn(&[u8]);
+
 /// Every fuzz target by name, with its check.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("bencode", bencode),
     ("metainfo", metainfo),
     ("wire", wire),

@@ -3,7 +3,7 @@
 //!
 //! A scrape takes a [`Sample`] (every torrent's node [`Status`] as the runtime publishes
 //! it, and for an agent each release's state) and renders it through a recorder of its
-//! own ([`render`]): nothing is installed globally, several servers can share a process,
+//! own ([`render()`]): nothing is installed globally, several servers can share a process,
 //! and a torrent that stopped leaves the output with it.
 //!
 //! - [`render`](mod@render): a sample as Prometheus text; the metric names.
