@@ -52,8 +52,8 @@ pub const SUMMARY_JSON: &str = "summary.json";
 pub const CHARTS: [&str; 4] = [
     charts::completion_cdf::CompletionCdfChart::NAME,
     charts::upload_share::UploadShareChart::NAME,
-    charts::origin_upload::OriginUploadChart::NAME,
-    charts::throughput::ThroughputChart::NAME,
+    <charts::origin_upload::OriginUploadChart as charts::Chart>::NAME,
+    <charts::throughput::ThroughputChart as charts::Chart>::NAME,
 ];
 
 /// Reads and parses one run record (JSON).

@@ -8,6 +8,7 @@ pub(crate) mod completion_cdf;
 pub(crate) mod legend;
 pub(crate) mod line_chart;
 pub(crate) mod origin_upload;
+pub(crate) mod rate_chart;
 pub(crate) mod style;
 pub(crate) mod sweep;
 pub(crate) mod throughput;

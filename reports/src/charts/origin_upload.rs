@@ -1,40 +1,33 @@
 //! `origin-upload`: the origin's upload rate over time, one step line per record, derived
 //! from the origin's cumulative samples; the origin's nominal uplink is a dashed line.
 
-use plotters::coord::Shift;
-use plotters::prelude::*;
 use swarm_engine::record::RunRecord;
 
-use super::line_chart;
+use super::rate_chart::{RateChart, RateKind, RateLine};
 use super::style;
-use super::{Chart, DrawResult};
-use crate::series::{self, origin_upload_rate, RateStep, GRID_STEPS};
-use crate::units::{format_rate, RateUnit};
+use crate::series::{self, origin_upload_rate, GRID_STEPS};
+use crate::units::format_rate;
 
-/// One record's line.
+/// The origin upload chart's kind.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OriginLine {
-    pub(crate) label: String,
-    pub(crate) steps: Vec<RateStep>,
-    /// The origin's nominal uplink, if known (non-zero).
-    pub(crate) uplink_bps: Option<f64>,
+pub(crate) struct OriginUpload;
+
+impl RateKind for OriginUpload {
+    const NAME: &'static str = "origin-upload";
+    const Y_DESC: &'static str = "origin upload";
+    const NO_DATA: &'static str = "no record has samples of its origin";
+
+    fn reference_label(bps: f64) -> String {
+        format!("origin uplink {}", format_rate(bps))
+    }
 }
 
-/// The origin upload chart.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OriginUploadChart {
-    pub(crate) title: String,
-    /// Records with an origin that has samples, by record index (colour).
-    pub(crate) lines: Vec<(usize, OriginLine)>,
-    pub(crate) x_max_s: f64,
-    pub(crate) unit: RateUnit,
-    pub(crate) y_max: f64,
-    pub(crate) notes: Vec<String>,
-}
+/// The origin upload chart: the reference is the origin's nominal uplink.
+pub(crate) type OriginUploadChart = RateChart<OriginUpload>;
 
 /// Builds the chart's series from labelled records.
 pub(crate) fn build(records: &[(String, RunRecord)]) -> OriginUploadChart {
-    let name = OriginUploadChart::NAME;
+    let name = OriginUpload::NAME;
     let mut notes = Vec::new();
     let mut lines = Vec::new();
     for (i, (label, record)) in records.iter().enumerate() {
@@ -55,62 +48,23 @@ pub(crate) fn build(records: &[(String, RunRecord)]) -> OriginUploadChart {
             ));
             continue;
         }
-        let uplink_bps = (origin.upload_bps > 0).then_some(origin.upload_bps as f64);
-        lines.push((
-            i,
-            OriginLine {
-                label: label.clone(),
-                steps,
-                uplink_bps,
-            },
-        ));
-    }
-    let axes = line_chart::rate_axes(
-        lines
-            .iter()
-            .map(|(_, l)| (l.steps.as_slice(), l.uplink_bps)),
-    );
-    OriginUploadChart {
-        title: style::title("Origin upload rate", records),
-        x_max_s: axes.x_max_s,
-        y_max: axes.y_max,
-        unit: axes.unit,
-        lines,
-        notes,
-    }
-}
-
-impl Chart for OriginUploadChart {
-    const NAME: &'static str = "origin-upload";
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        if self.lines.is_empty() {
-            return style::draw_no_data(root, &self.title, "no record has samples of its origin");
-        }
-        let axes = line_chart::RateAxes {
-            x_max_s: self.x_max_s,
-            unit: self.unit,
-            y_max: self.y_max,
+        let reference_bps = (origin.upload_bps > 0).then_some(origin.upload_bps as f64);
+        let line = RateLine {
+            label: label.clone(),
+            steps,
+            reference_bps,
         };
-        let lines = self
-            .lines
-            .iter()
-            .map(|(i, l)| (*i, l.label.as_str(), l.steps.as_slice(), l.uplink_bps));
-        line_chart::rate_over_time(&self.title, axes, "origin upload", lines, |bps| {
-            format!("origin uplink {}", format_rate(bps))
-        })
-        .draw(root)
+        lines.push((i, line));
     }
-
-    fn notes(&self) -> &[String] {
-        &self.notes
-    }
+    let title = style::title("Origin upload rate", records);
+    RateChart::new(title, lines, notes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::series::tests::{node, record, sample};
+    use crate::units::RateUnit;
     use swarm_engine::record::NodeRole;
 
     #[test]

@@ -1,40 +1,33 @@
 //! `throughput`: the whole swarm's download rate over time, one step line per record, against
 //! the average rate the bound implies (peers × file size × 8 / bound) as a dashed line.
 
-use plotters::coord::Shift;
-use plotters::prelude::*;
 use swarm_engine::record::RunRecord;
 
-use super::line_chart;
+use super::rate_chart::{RateChart, RateKind, RateLine};
 use super::style;
-use super::{Chart, DrawResult};
-use crate::series::{bound_average_rate_bps, swarm_download_rate, RateStep, GRID_STEPS};
-use crate::units::{format_rate, RateUnit};
+use crate::series::{bound_average_rate_bps, swarm_download_rate, GRID_STEPS};
+use crate::units::format_rate;
 
-/// One record's line.
+/// The swarm throughput chart's kind.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ThroughputLine {
-    pub(crate) label: String,
-    pub(crate) steps: Vec<RateStep>,
-    /// The average rate needed to meet the bound, if the bound is known.
-    pub(crate) bound_bps: Option<f64>,
+pub(crate) struct Throughput;
+
+impl RateKind for Throughput {
+    const NAME: &'static str = "throughput";
+    const Y_DESC: &'static str = "total download rate";
+    const NO_DATA: &'static str = "no record has samples";
+
+    fn reference_label(bps: f64) -> String {
+        format!("rate to meet the bound, {}", format_rate(bps))
+    }
 }
 
-/// The swarm throughput chart.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ThroughputChart {
-    pub(crate) title: String,
-    /// Records with samples, by record index (colour).
-    pub(crate) lines: Vec<(usize, ThroughputLine)>,
-    pub(crate) x_max_s: f64,
-    pub(crate) unit: RateUnit,
-    pub(crate) y_max: f64,
-    pub(crate) notes: Vec<String>,
-}
+/// The swarm throughput chart: the reference is the average rate needed to meet the bound.
+pub(crate) type ThroughputChart = RateChart<Throughput>;
 
 /// Builds the chart's series from labelled records.
 pub(crate) fn build(records: &[(String, RunRecord)]) -> ThroughputChart {
-    let name = ThroughputChart::NAME;
+    let name = Throughput::NAME;
     let mut notes = Vec::new();
     let mut lines = Vec::new();
     for (i, (label, record)) in records.iter().enumerate() {
@@ -45,64 +38,29 @@ pub(crate) fn build(records: &[(String, RunRecord)]) -> ThroughputChart {
             ));
             continue;
         }
-        let bound_bps = bound_average_rate_bps(record).filter(|bps| *bps > 0.0);
-        if bound_bps.is_none() {
+        let reference_bps = bound_average_rate_bps(record).filter(|bps| *bps > 0.0);
+        if reference_bps.is_none() {
             notes.push(format!(
                 "{name}: record '{label}' has no usable bound (bound_s {}, file size {} bytes)",
                 record.bound_s, record.file_size
             ));
         }
-        lines.push((
-            i,
-            ThroughputLine {
-                label: label.clone(),
-                steps,
-                bound_bps,
-            },
-        ));
-    }
-    let axes = line_chart::rate_axes(lines.iter().map(|(_, l)| (l.steps.as_slice(), l.bound_bps)));
-    ThroughputChart {
-        title: style::title("Swarm download throughput", records),
-        x_max_s: axes.x_max_s,
-        y_max: axes.y_max,
-        unit: axes.unit,
-        lines,
-        notes,
-    }
-}
-
-impl Chart for ThroughputChart {
-    const NAME: &'static str = "throughput";
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        if self.lines.is_empty() {
-            return style::draw_no_data(root, &self.title, "no record has samples");
-        }
-        let axes = line_chart::RateAxes {
-            x_max_s: self.x_max_s,
-            unit: self.unit,
-            y_max: self.y_max,
+        let line = RateLine {
+            label: label.clone(),
+            steps,
+            reference_bps,
         };
-        let lines = self
-            .lines
-            .iter()
-            .map(|(i, l)| (*i, l.label.as_str(), l.steps.as_slice(), l.bound_bps));
-        line_chart::rate_over_time(&self.title, axes, "total download rate", lines, |bps| {
-            format!("rate to meet the bound, {}", format_rate(bps))
-        })
-        .draw(root)
+        lines.push((i, line));
     }
-
-    fn notes(&self) -> &[String] {
-        &self.notes
-    }
+    let title = style::title("Swarm download throughput", records);
+    RateChart::new(title, lines, notes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::series::tests::{node, record, sample};
+    use crate::units::RateUnit;
     use swarm_engine::record::NodeRole;
 
     #[test]
@@ -121,8 +79,8 @@ mod tests {
         ]);
         assert_eq!(chart.lines.len(), 2);
         // 1 peer × 1000 bytes × 8 / 8 s.
-        assert_eq!(chart.lines[0].1.bound_bps, Some(1_000.0));
-        assert_eq!(chart.lines[1].1.bound_bps, None);
+        assert_eq!(chart.lines[0].1.reference_bps, Some(1_000.0));
+        assert_eq!(chart.lines[1].1.reference_bps, None);
         assert_eq!(chart.unit, RateUnit::Mbit);
         assert_eq!(chart.notes.len(), 2, "{:?}", chart.notes);
     }
