@@ -16,7 +16,7 @@ mod tracker;
 
 pub use engine::{bencode, extension, handshake, metainfo, wire};
 pub use files::scenario;
-pub use tracker::{announce_query, scrape_query, tracker_response};
+pub use tracker::{agent_channel, announce_query, scrape_query, tracker_response};
 
 /// A fuzz check: arbitrary bytes in, a panic when something that must hold does not.
 pub type Check = fn(&[u8]);
@@ -32,4 +32,5 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("scrape_query", scrape_query),
     ("tracker_response", tracker_response),
     ("scenario", scenario),
+    ("agent_channel", agent_channel),
 ];

@@ -1,6 +1,8 @@
 //! Checks for what crosses the tracker protocol: the announce and scrape queries the
-//! tracker parses, and the bencoded answers the client parses.
+//! tracker parses, the bencoded answers the client parses, and the manager's agent channel.
 
+use swarm_net::agent::client::take_event;
+use swarm_net::agent::wire::Desired;
 use swarm_net::announce::parse_response;
 use swarm_tracker::http::announce::AnnounceParams;
 use swarm_tracker::http::scrape;
@@ -43,5 +45,28 @@ pub fn tracker_response(data: &[u8]) {
             response.peers.len() <= data.len() / 6 + 1,
             "more peers than the body holds"
         );
+    }
+}
+
+/// The agent's live channel (server-sent events carrying JSON desired states): never panics;
+/// each event taken shortens the stream, and a desired state that parses and passes the
+/// agent's path check serializes back to the same state.
+pub fn agent_channel(data: &[u8]) {
+    let mut buffer = data.to_vec();
+    loop {
+        let before = buffer.len();
+        let Some(event) = take_event(&mut buffer) else {
+            break;
+        };
+        assert!(buffer.len() < before, "an event took no bytes");
+        let Some(text) = event else { continue };
+        let Ok(desired) = serde_json::from_str::<Desired>(&text) else {
+            continue;
+        };
+        if desired.check().is_ok() {
+            let json = serde_json::to_string(&desired).expect("a desired state serializes");
+            let again: Desired = serde_json::from_str(&json).expect("and parses back");
+            assert_eq!(again, desired);
+        }
     }
 }

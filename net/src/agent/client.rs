@@ -210,9 +210,8 @@ impl Channel {
     /// The next desired state; `Ok(None)` when the manager closed the channel.
     pub async fn next(&mut self) -> Result<Option<Desired>, ClientError> {
         loop {
-            if let Some(end) = find_event_end(&self.buffer) {
-                let event: Vec<u8> = self.buffer.drain(..end).collect();
-                if let Some(data) = event_data(&event) {
+            if let Some(event) = take_event(&mut self.buffer) {
+                if let Some(data) = event {
                     let desired =
                         serde_json::from_str(&data).map_err(|e| ClientError::Protocol {
                             what: self.what.clone(),
@@ -242,6 +241,15 @@ impl Channel {
             }
         }
     }
+}
+
+/// Takes the first complete server-sent event off the front of `buffer`: `Some` with its
+/// `data:` lines joined by newlines (`None` inside for an event without data, a comment),
+/// or `None` while no event is complete.
+pub fn take_event(buffer: &mut Vec<u8>) -> Option<Option<String>> {
+    let end = find_event_end(buffer)?;
+    let event: Vec<u8> = buffer.drain(..end).collect();
+    Some(event_data(&event))
 }
 
 /// Where the first complete event (ended by a blank line) ends, past its terminator.

@@ -250,6 +250,9 @@ impl Agent {
         if self.desired.as_ref() == Some(&desired) {
             return;
         }
+        if let Err(error) = desired.check() {
+            return tracing::error!(%error, "refusing the manager's desired state");
+        }
         // One copy per path: a newer release under the same name replaces an older one.
         let mut by_path: BTreeMap<std::path::PathBuf, &DesiredRelease> = BTreeMap::new();
         for release in &desired.keep {

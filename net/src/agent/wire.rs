@@ -138,6 +138,68 @@ pub struct Desired {
     pub delete: Vec<DesiredRelease>,
 }
 
+/// Why a desired state from the manager is refused: the agent joins a release's channel
+/// and name under its directory, to fetch there and to delete there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnsafeRelease {
+    /// A channel or name that is not one plain path component (`..`, `a/b`, empty, …).
+    #[error("release {id}: {what} {value:?} is not a plain file name")]
+    Path {
+        /// The release.
+        id: i64,
+        /// `channel` or `name`.
+        what: &'static str,
+        /// What the manager sent.
+        value: String,
+    },
+    /// An info-hash that is not 40 hex digits.
+    #[error("release {id}: info-hash {value:?} is not 40 hex digits")]
+    InfoHash {
+        /// The release.
+        id: i64,
+        /// What the manager sent.
+        value: String,
+    },
+}
+
+impl DesiredRelease {
+    /// Whether its channel and name are plain file names and its info-hash is well formed.
+    pub fn check(&self) -> Result<(), UnsafeRelease> {
+        for (what, value) in [("channel", &self.channel), ("name", &self.name)] {
+            if !is_plain_file_name(value) {
+                return Err(UnsafeRelease::Path {
+                    id: self.id,
+                    what,
+                    value: value.clone(),
+                });
+            }
+        }
+        let hash = &self.info_hash;
+        if hash.len() != 40 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(UnsafeRelease::InfoHash {
+                id: self.id,
+                value: hash.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Desired {
+    /// Every release checked ([`DesiredRelease::check`]), kept and deleted alike.
+    pub fn check(&self) -> Result<(), UnsafeRelease> {
+        self.keep
+            .iter()
+            .chain(&self.delete)
+            .try_for_each(DesiredRelease::check)
+    }
+}
+
+/// One normal path component: not empty, not `.` or `..`, no separator or NUL.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
 /// `swarm publish` registering a release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishRequest {
@@ -258,4 +320,46 @@ pub struct RolloutView {
     pub counts: StateCounts,
     /// Every targeted host.
     pub hosts: Vec<HostPlacement>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release(channel: &str, name: &str, info_hash: &str) -> DesiredRelease {
+        DesiredRelease {
+            id: 7,
+            channel: channel.into(),
+            name: name.into(),
+            info_hash: info_hash.into(),
+            size_bytes: 1,
+        }
+    }
+
+    #[test]
+    fn releases_that_would_leave_the_agent_directory_are_refused() {
+        let hash = "ab".repeat(20);
+        assert_eq!(release("nightly", "img.iso", &hash).check(), Ok(()));
+        for (channel, name) in [
+            ("..", "x"),
+            ("a/b", "x"),
+            ("", "x"),
+            ("c", ".."),
+            ("c", "/etc"),
+        ] {
+            let desired = Desired {
+                keep: vec![],
+                delete: vec![release(channel, name, &hash)],
+            };
+            assert!(
+                matches!(desired.check(), Err(UnsafeRelease::Path { id: 7, .. })),
+                "{channel:?}/{name:?}"
+            );
+        }
+        let bad_hash = release("c", "x", "zz");
+        assert!(matches!(
+            bad_hash.check(),
+            Err(UnsafeRelease::InfoHash { .. })
+        ));
+    }
 }
