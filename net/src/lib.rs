@@ -34,7 +34,7 @@ mod event;
 pub mod hashing;
 pub mod host;
 pub mod http_server;
-mod listener;
+pub mod listener;
 pub mod metrics;
 pub mod node;
 pub mod origin;

@@ -456,6 +456,71 @@ async fn poisoned_peer_list_of_silent_seeds_does_not_stall_get() {
     honest.stop();
 }
 
+/// Holds a connection to `target` from `source` open without a byte, dialling again as soon
+/// as it is closed, until aborted.
+/// Counts its connections in `dialled`.
+async fn hold_silent_connection(
+    source: std::net::SocketAddr,
+    target: std::net::SocketAddr,
+    dialled: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use tokio::io::AsyncReadExt;
+    loop {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(source).unwrap();
+        if let Ok(mut stream) = socket.connect(target).await {
+            dialled.fetch_add(1, Ordering::Relaxed);
+            let mut byte = [0u8; 1];
+            let _ = stream.read(&mut byte).await; // returns when the seed closes it
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Regression (issue 15, item 5, slowloris): 300 connections that never send a handshake,
+/// from five addresses and dialled again whenever closed, held every one of the listener's
+/// 256 handshake slots, so a real peer waited in the backlog for the 10 s handshake timeout.
+/// Now the oldest silent connection makes room: the download completes while the flood
+/// goes on, well before that timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_connections_flooding_the_listener_do_not_lock_out_a_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, meta, bytes) =
+        make_content(&dir.path().join("src"), "img", 1 << 20, 64 * 1024, vec![]);
+    let seeder = seed(&meta, &path, options_on("127.0.0.2")).await;
+    let target = seeder.local_addr;
+    let dialled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let flood: Vec<_> = (0..300)
+        .map(|i| {
+            let source = format!("127.0.1.{}:0", 1 + i % 5).parse().unwrap();
+            tokio::spawn(hold_silent_connection(source, target, dialled.clone()))
+        })
+        .collect();
+    // The flood fills the slots: every holder connected, and the listener took them in.
+    for _ in 0..100 {
+        if dialled.load(Ordering::Relaxed) >= 300 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        dialled.load(Ordering::Relaxed) >= 300,
+        "the flood never connected"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut opts = options();
+    opts.peers = vec![target];
+    let out = dir.path().join("out");
+    let (getter, prepared) = get(&meta, &out, opts).await;
+    let limit = swarm_net::listener::INBOUND_HANDSHAKE_TIMEOUT - Duration::from_secs(3);
+    let status = wait(getter, limit.as_secs()).await;
+    assert!(status.complete, "{status:?}");
+    download::finish(&prepared).unwrap();
+    assert_eq!(std::fs::read(out.join("img")).unwrap(), bytes);
+    flood.iter().for_each(tokio::task::JoinHandle::abort);
+    seeder.stop();
+}
+
 /// A tracker that records when each announce arrives and answers `completed` only after
 /// [`SLOW_COMPLETED`]; it lists no peers.
 async fn slow_completed_tracker() -> (
