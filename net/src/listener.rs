@@ -59,7 +59,7 @@ impl Pending {
         Some(task)
     }
 
-    fn from_ip(&self, ip: IpAddr) -> usize {
+    fn waiting_from(&self, ip: IpAddr) -> usize {
         self.per_ip.get(&ip).copied().unwrap_or(0)
     }
 
@@ -87,7 +87,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, routes: Recipient<Route>)
             }
         };
         let mut waiting = pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if waiting.from_ip(addr.ip()) >= MAX_PENDING_PER_IP {
+        if waiting.waiting_from(addr.ip()) >= MAX_PENDING_PER_IP {
             tracing::debug!(%addr, "too many handshakes awaited from this address");
             continue; // dropping the stream closes it
         }
