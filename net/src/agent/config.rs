@@ -220,6 +220,20 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_config_parses_and_resolves() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/agent.toml");
+        let settings = AgentSettings::from_file(&path).unwrap();
+        assert_eq!(settings.manager.as_deref(), Some("http://manager.lan:6969"));
+        assert_eq!(settings.labels["role"], "test");
+        // Everything but the token file (which is the host's own) resolves.
+        let local = AgentSettings {
+            token_file: None,
+            ..settings
+        };
+        assert_eq!(local.resolve().unwrap().port, 6881);
+    }
+
+    #[test]
     fn unknown_keys_and_missing_settings_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agent.toml");
