@@ -2,16 +2,12 @@
 //! `/usr/bin/python3`) and aria2c. Each test is skipped, with a note, when its client is
 //! not installed, and fails instead under CI.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use swarm_net::download;
 use swarm_testsupport::process::Reaper;
 

@@ -1,12 +1,8 @@
 //! End to end on loopback: seeds and downloaders of swarm-net talking real TCP.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use swarm_net::download;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

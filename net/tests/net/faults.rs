@@ -1,15 +1,11 @@
 //! Faults on loopback: corrupt peers, killed peers, interrupted downloads.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::time::Duration;
 
 use std::sync::atomic::Ordering;
 
-use common::liar::{self, Liar};
-use common::*;
+use crate::common::liar::{self, Liar};
+use crate::common::*;
 use swarm_engine::metainfo::Metainfo;
 use swarm_net::download;
 use swarm_net::runner::Running;

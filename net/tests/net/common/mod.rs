@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: content, torrents and nodes on loopback.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)]
 
 pub mod liar;
 
