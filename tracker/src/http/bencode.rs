@@ -1,7 +1,12 @@
-//! Bencoded tracker responses, written by hand: the shapes are fixed, keys are emitted in
-//! sorted order as bencode requires, and no intermediate value tree is built.
+//! Bencoded tracker responses: the three fixed shapes (failure, announce, scrape) as serde
+//! structs written by serde_bencode, whose output is canonical (dictionary keys sorted, as
+//! bencode requires).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+
+use serde::Serialize;
+use serde_bytes::{ByteBuf, Bytes};
 
 use crate::core::announce::AnnounceResponse;
 use crate::core::scrape::ScrapeStats;
@@ -22,23 +27,69 @@ pub enum PeerFormat {
     },
 }
 
+#[derive(Serialize)]
+struct Failure<'a> {
+    #[serde(rename = "failure reason")]
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct Announce<'a> {
+    complete: u32,
+    incomplete: u32,
+    interval: u32,
+    #[serde(rename = "min interval")]
+    min_interval: u32,
+    peers: Peers<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    peers6: Option<ByteBuf>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Peers<'a> {
+    Compact(ByteBuf),
+    Dictionaries(Vec<DictPeer<'a>>),
+}
+
+#[derive(Serialize)]
+struct DictPeer<'a> {
+    ip: String,
+    #[serde(rename = "peer id", skip_serializing_if = "Option::is_none")]
+    peer_id: Option<&'a Bytes>,
+    port: u16,
+}
+
+#[derive(Serialize)]
+struct Scrape {
+    files: BTreeMap<ByteBuf, Stats>,
+}
+
+#[derive(Serialize)]
+struct Stats {
+    complete: u32,
+    downloaded: u64,
+    incomplete: u32,
+}
+
+/// What is sent if encoding ever failed (it cannot for these shapes).
+const ENCODING_FAILED: &[u8] = b"d14:failure reason22:response not encodablee";
+
+fn encode(value: &impl Serialize) -> Vec<u8> {
+    serde_bencode::to_bytes(value).unwrap_or_else(|err| {
+        tracing::error!(%err, "bencoding a tracker response failed");
+        ENCODING_FAILED.to_vec()
+    })
+}
+
 /// `d14:failure reason<len>:<text>e`.
 pub fn failure(reason: &str) -> Vec<u8> {
-    let mut out = b"d14:failure reason".to_vec();
-    bytes(&mut out, reason.as_bytes());
-    out.push(b'e');
-    out
+    encode(&Failure { reason })
 }
 
 /// An announce response.
 pub fn announce(response: &AnnounceResponse, format: PeerFormat) -> Vec<u8> {
-    let mut out = Vec::with_capacity(96 + response.peers.len() * 24);
-    out.push(b'd');
-    key_int(&mut out, "complete", u64::from(response.complete));
-    key_int(&mut out, "incomplete", u64::from(response.incomplete));
-    key_int(&mut out, "interval", u64::from(response.interval_s));
-    key_int(&mut out, "min interval", u64::from(response.min_interval_s));
-    match format {
+    let (peers, peers6) = match format {
         PeerFormat::Compact => {
             let mut v4 = Vec::with_capacity(response.peers.len() * 6);
             let mut v6 = Vec::new();
@@ -54,62 +105,46 @@ pub fn announce(response: &AnnounceResponse, format: PeerFormat) -> Vec<u8> {
                     }
                 }
             }
-            bytes(&mut out, b"peers");
-            bytes(&mut out, &v4);
-            if !v6.is_empty() {
-                bytes(&mut out, b"peers6");
-                bytes(&mut out, &v6);
-            }
+            let v6 = (!v6.is_empty()).then(|| ByteBuf::from(v6));
+            (Peers::Compact(ByteBuf::from(v4)), v6)
         }
         PeerFormat::Dictionary { with_peer_id } => {
-            bytes(&mut out, b"peers");
-            out.push(b'l');
-            for peer in &response.peers {
-                out.push(b'd');
-                bytes(&mut out, b"ip");
-                bytes(&mut out, peer.addr.ip().to_string().as_bytes());
-                if with_peer_id {
-                    bytes(&mut out, b"peer id");
-                    bytes(&mut out, &peer.id.0);
-                }
-                key_int(&mut out, "port", u64::from(peer.addr.port()));
-                out.push(b'e');
-            }
-            out.push(b'e');
+            let list = response
+                .peers
+                .iter()
+                .map(|peer| DictPeer {
+                    ip: peer.addr.ip().to_string(),
+                    peer_id: with_peer_id.then(|| Bytes::new(&peer.id.0)),
+                    port: peer.addr.port(),
+                })
+                .collect();
+            (Peers::Dictionaries(list), None)
         }
-    }
-    out.push(b'e');
-    out
+    };
+    encode(&Announce {
+        complete: response.complete,
+        incomplete: response.incomplete,
+        interval: response.interval_s,
+        min_interval: response.min_interval_s,
+        peers,
+        peers6,
+    })
 }
 
 /// A scrape response: `d5:filesd<20-byte hash>d8:completei..e10:downloadedi..e10:incompletei..eeee`.
 pub fn scrape(entries: &[(InfoHash, ScrapeStats)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + entries.len() * 80);
-    out.extend_from_slice(b"d5:filesd");
-    // Entries come in info-hash order (ascending bytes), as bencode wants its keys.
-    for (hash, stats) in entries {
-        bytes(&mut out, &hash.0);
-        out.push(b'd');
-        key_int(&mut out, "complete", u64::from(stats.complete));
-        key_int(&mut out, "downloaded", stats.downloaded);
-        key_int(&mut out, "incomplete", u64::from(stats.incomplete));
-        out.push(b'e');
-    }
-    out.extend_from_slice(b"ee");
-    out
-}
-
-fn bytes(out: &mut Vec<u8>, value: &[u8]) {
-    out.extend_from_slice(value.len().to_string().as_bytes());
-    out.push(b':');
-    out.extend_from_slice(value);
-}
-
-fn key_int(out: &mut Vec<u8>, key: &str, value: u64) {
-    bytes(out, key.as_bytes());
-    out.push(b'i');
-    out.extend_from_slice(value.to_string().as_bytes());
-    out.push(b'e');
+    let files = entries
+        .iter()
+        .map(|(hash, stats)| {
+            let stats = Stats {
+                complete: stats.complete,
+                downloaded: stats.downloaded,
+                incomplete: stats.incomplete,
+            };
+            (ByteBuf::from(hash.0.to_vec()), stats)
+        })
+        .collect();
+    encode(&Scrape { files })
 }
 
 #[cfg(test)]
