@@ -6,6 +6,7 @@
 //! - Rates are **bits per second**: `1Gbps`, `100Mbps`, `500Mbit`, `10Mbit/s` (bits), or
 //!   `125MB/s`, `125MBps`, `50MiB/s` (bytes, times 8). Here `b` is a bit and `B` a byte;
 //!   the prefix letter's case does not matter. A rate needs a unit, except `0`.
+//! - Unix times print as UTC dates: `2026-12-02 13:56:00 UTC` ([`format_unix_time`]).
 //! - Durations: `250us`, `2ms`, `1.5s`, `10m`, `1h`, and sums such as `1m30s`. A duration
 //!   needs a unit, except `0`.
 //!
@@ -302,6 +303,33 @@ pub fn format_duration(duration: Duration) -> String {
     }
 }
 
+/// `seconds` since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn format_unix_time(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -452,5 +480,15 @@ mod tests {
         assert_eq!(format_duration(Duration::from_millis(1500)), "1.5 s");
         assert_eq!(format_duration(Duration::from_secs(125)), "2 min 5 s");
         assert_eq!(format_duration(Duration::from_secs(3780)), "1 h 3 min");
+    }
+
+    #[test]
+    fn unix_times_print_as_utc_dates() {
+        assert_eq!(format_unix_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_unix_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(format_unix_time(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(format_unix_time(-1), "1969-12-31 23:59:59 UTC");
+        // Far out of range must not panic.
+        let _ = format_unix_time(i64::MAX / 2);
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 use swarm_engine::metainfo::Metainfo;
-use swarm_engine::units::format_size;
+use swarm_engine::units::{format_size, format_unix_time};
 
 use super::{read_torrent, Outcome};
 
@@ -125,47 +125,4 @@ fn to_text(meta: &Metainfo) -> String {
         line(format!("  {path} ({})", format_size(file.length)));
     }
     out
-}
-
-/// `seconds` since the Unix epoch as `YYYY-MM-DD HH:MM:SS UTC`.
-fn format_unix_time(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unix_times_print_as_utc_dates() {
-        assert_eq!(format_unix_time(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_unix_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
-        assert_eq!(format_unix_time(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(format_unix_time(-1), "1969-12-31 23:59:59 UTC");
-        // Far out of range must not panic.
-        let _ = format_unix_time(i64::MAX / 2);
-    }
 }

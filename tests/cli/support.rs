@@ -4,11 +4,12 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub use swarm_testsupport::process::{free_port, wait_for, Reaper as Proc};
+pub use swarm_testsupport::tools::{libtorrent as libtorrent_python, mktorrent};
 
 use serde_json::Value;
 
@@ -172,37 +173,6 @@ pub fn flip_byte(path: &Path, offset: usize) {
     let mut bytes = fs::read(path).expect("read");
     bytes[offset] ^= 0x40;
     fs::write(path, bytes).expect("write");
-}
-
-fn missing(what: &str) -> Option<PathBuf> {
-    swarm_testsupport::tools::missing(&format!("{what} is not installed"))
-}
-
-/// `/usr/bin/python3` when it can import libtorrent.
-pub fn libtorrent_python() -> Option<PathBuf> {
-    let python = PathBuf::from("/usr/bin/python3");
-    let ok = Command::new(&python)
-        .args(["-c", "import libtorrent"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Some(python)
-    } else {
-        missing("python3-libtorrent (/usr/bin/python3 -c 'import libtorrent')")
-    }
-}
-
-/// `mktorrent` on the PATH.
-pub fn mktorrent() -> Option<PathBuf> {
-    let ok = Command::new("mktorrent")
-        .arg("-h")
-        .output()
-        .is_ok_and(|o| o.status.success() || !o.stdout.is_empty());
-    if ok {
-        Some(PathBuf::from("mktorrent"))
-    } else {
-        missing("mktorrent")
-    }
 }
 
 /// Runs a Python script with arguments; returns its stdout parsed as JSON.

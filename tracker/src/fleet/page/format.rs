@@ -1,6 +1,7 @@
 //! How the fleet page writes figures: sizes and rates with binary units (as the torrent
 //! page and `swarm publish` do), durations, clock times in UTC, labels.
 
+use swarm_engine::units::format_unix_time;
 use swarm_net::agent::wire::Labels;
 
 pub use crate::manager::page::human_bytes as bytes;
@@ -42,25 +43,9 @@ pub fn clock(unix_ms: i64) -> String {
 
 /// `YYYY-MM-DD HH:MM` UTC of a Unix time in ms.
 pub fn date_time(unix_ms: i64) -> String {
-    let days = unix_ms.div_euclid(86_400_000);
-    let (year, month, day) = civil_from_days(days);
-    let hh_mm = &clock(unix_ms)[..5];
-    format!("{year:04}-{month:02}-{day:02} {hh_mm}")
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let mut text = format_unix_time(unix_ms.div_euclid(1000));
+    text.truncate("YYYY-MM-DD HH:MM".len());
+    text
 }
 
 /// `role=test rack=a`; `every host` for no labels.
