@@ -32,6 +32,7 @@ mod disk;
 pub mod download;
 mod event;
 pub mod hashing;
+pub mod hook;
 pub mod host;
 pub mod http_server;
 pub mod listener;

@@ -14,11 +14,11 @@ use swarm_net::runner::{self, NodeOptions};
 use swarm_net::storage::Storage;
 
 use super::get_json::{self, JsonLines};
-use super::hook::{self, HookOutcome};
 use super::progress::{DownloadDisplay, Progress};
 use super::seed::{interrupted, peer_arg, rate_arg, runtime, serve_metrics};
 use super::status::{self, verified_bytes, PeerLog, Snapshot, Watch};
 use super::{hash_config, read_torrent, Outcome};
+use swarm_net::hook::{self, HookOutcome};
 
 /// Download a torrent's content into a directory.
 ///
@@ -305,7 +305,8 @@ async fn make_final(meta: &Metainfo, prepared: &Prepared) -> anyhow::Result<()> 
 async fn on_complete(args: &GetArgs, meta: &Metainfo, path: &Path) -> Option<HookOutcome> {
     let command = args.on_complete.as_deref()?;
     tracing::info!(command, path = %path.display(), "running the --on-complete program");
-    let outcome = hook::run(command, path, meta, &args.torrent, args.on_complete_timeout).await;
+    let env = [("SWARM_TORRENT", args.torrent.as_os_str())];
+    let outcome = hook::run(command, path, meta, &env, args.on_complete_timeout).await;
     match &outcome.error {
         None => tracing::info!(command, "the --on-complete program succeeded"),
         Some(error) => {

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use swarm_engine::metainfo::Metainfo;
 
-use super::hook::HookOutcome;
 use super::status::{verified_bytes, Snapshot};
+use swarm_net::hook::HookOutcome;
 
 /// Time between two `progress` events.
 pub const PROGRESS_PERIOD: Duration = Duration::from_secs(1);

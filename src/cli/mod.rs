@@ -8,7 +8,6 @@ mod demo_record;
 pub mod failure;
 mod get;
 mod get_json;
-mod hook;
 mod inspect;
 mod logging;
 mod progress;

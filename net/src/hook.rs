@@ -1,12 +1,14 @@
-//! `swarm get --on-complete COMMAND`: runs a program once the copy is verified under its
-//! final name, as aria2c's `--on-download-complete` does.
+//! `--on-complete COMMAND` of `swarm get` and `swarm agent`: runs a program once a copy is
+//! verified under its final name, as aria2c's `--on-download-complete` does.
 //!
 //! COMMAND is a program (a path, or a name looked up in PATH), run without a shell, with the
-//! copy's absolute path as its only argument and these variables set: `SWARM_PATH` (the same path),
-//! `SWARM_INFO_HASH`, `SWARM_NAME`, `SWARM_TOTAL_BYTES`, `SWARM_TORRENT` (the .torrent
-//! given to `get`). Its stdin is empty; its stdout and stderr go to our stderr, so that
+//! copy's absolute path as its only argument and these variables set: `SWARM_PATH` (the same
+//! path), `SWARM_INFO_HASH`, `SWARM_NAME`, `SWARM_TOTAL_BYTES`, and what the caller adds
+//! (`get`: `SWARM_TORRENT`, the .torrent it was given; the agent: `SWARM_CHANNEL`,
+//! `SWARM_RELEASE`). Its stdin is empty; its stdout and stderr go to our stderr, so that
 //! `get --json` output stays parsable. It is killed after its timeout.
 
+use std::ffi::OsStr;
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::process::Stdio;
@@ -28,12 +30,12 @@ pub struct HookOutcome {
 }
 
 impl HookOutcome {
-    /// The program was killed because `swarm get` was interrupted.
+    /// The program was killed because we were interrupted.
     pub fn interrupted(command: &str) -> Self {
         Self::failed(
             command,
             None,
-            "killed: swarm get was interrupted".to_string(),
+            "killed: interrupted before it finished".to_string(),
         )
     }
 
@@ -47,12 +49,13 @@ impl HookOutcome {
     }
 }
 
-/// Runs `command` for the verified copy at `path`, waiting at most `timeout`.
+/// Runs `command` for the verified copy at `path` with the variables `env` besides the
+/// usual ones, waiting at most `timeout`.
 pub async fn run(
     command: &str,
     path: &Path,
     meta: &Metainfo,
-    torrent: &Path,
+    env: &[(&str, &OsStr)],
     timeout: Duration,
 ) -> HookOutcome {
     let stderr = |what: &str| -> Stdio {
@@ -71,7 +74,7 @@ pub async fn run(
         .env("SWARM_INFO_HASH", meta.info_hash.to_string())
         .env("SWARM_NAME", &meta.name)
         .env("SWARM_TOTAL_BYTES", meta.total_length().to_string())
-        .env("SWARM_TORRENT", torrent)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(stderr("stdout"))
         .stderr(stderr("stderr"))
