@@ -28,6 +28,7 @@ use crate::node::actor::{Inbound, NodeActor, NodeParts, NodeStopped, Stop, EVENT
 use crate::node::announces::ANNOUNCE_TIMEOUT;
 use crate::node::commands::NetRuntime;
 use crate::node::options::{NodeOptions, Status};
+use crate::node::sources::Sources;
 use crate::storage::Storage;
 
 /// Why a torrent could not be added.
@@ -174,6 +175,7 @@ impl Host {
             status_tx,
             done: done_tx,
             supervisor: self.supervisor.clone().recipient(),
+            sources: Sources::new(options.origin_peer_id),
         };
         let info_hash = metainfo.info_hash;
         let named = (metainfo.name.clone(), status_rx.clone());

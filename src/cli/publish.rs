@@ -1,5 +1,7 @@
 //! `swarm publish PATH --manager URL --channel NAME`: hash a build, register it as a
-//! release, seed it from here with origin protection until its rollout ends, and with
+//! release, make sure the origin seeds it with origin protection — by this host's agent
+//! when one runs (the manager hands it the seeding; it seeds the file in place for as long
+//! as retention keeps the release), else from here until the rollout ends — and with
 //! `--wait` follow the fleet until every targeted host holds a verified copy.
 
 use std::path::PathBuf;
@@ -8,25 +10,31 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use swarm_engine::bitfield::Bitfield;
+use swarm_engine::metainfo::Metainfo;
 use swarm_net::agent::client::ManagerClient;
+use swarm_net::agent::config::host_name;
 use swarm_net::agent::node::{NodeHandle, NodeHost, NodeSpec};
 use swarm_net::agent::token::Token;
-use swarm_net::agent::wire::{FleetInfo, PublishRequest, Published};
+use swarm_net::agent::wire::peer_id_hex;
+use swarm_net::agent::wire::{FleetInfo, OriginAgent, PublishRequest, Published, RolloutView};
 use swarm_net::create::{create_from_content, unix_now, Content, CreateOptions};
+use swarm_net::runner::{peer_id, random_seed};
 use swarm_net::storage::Storage;
 use swarm_net::verify::content_path;
 
 use super::agent::label_arg;
 use super::progress::Progress;
-use super::rollout_wait::{follow, Follow};
+use super::rollout_wait::{follow, handed_over, Follow};
 use super::seed::{rate_arg, runtime};
 use super::{hash_config, size_arg, Outcome};
 
 /// Publish a file as a release on a channel and roll it out to the fleet's agents.
 ///
-/// Hashes PATH on all cores, registers the release with the manager, and seeds it from
-/// here with origin protection until every targeted agent holds a verified copy (or has
-/// failed, or --timeout passed). Agents are targeted by --to labels (all must match; none:
+/// Hashes PATH on all cores, registers the release with the manager, and makes sure it is
+/// seeded with origin protection: by this host's agent when one runs here (it then seeds
+/// the file in place while retention keeps the release, and publish without --wait
+/// returns at once), else from this process until every targeted agent holds a verified
+/// copy (or has failed, or --timeout passed). Agents are targeted by --to labels (all must match; none:
 /// every agent). With --wait: exit 0 only when every targeted host holds a verified copy;
 /// 1 when one failed or the timeout passed, naming the hosts and why.
 #[derive(Debug, Args)]
@@ -72,6 +80,12 @@ pub struct PublishArgs {
     /// Hashing threads [default: one per core].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// The agent on this host that should seed the release [default: this host's name].
+    #[arg(long, value_name = "NAME", conflicts_with = "seed_here")]
+    origin_agent: Option<String>,
+    /// Seed from this process even when an agent runs on this host.
+    #[arg(long)]
+    seed_here: bool,
 }
 
 /// clap value parser for durations: `90`, `90s`, `20m`, `1h`, `500ms`.
@@ -118,14 +132,17 @@ pub fn run_publish(args: PublishArgs) -> anyhow::Result<Outcome> {
     let created = create_from_content(&content, &options, &|done| progress.set(done));
     progress.finish();
     let created = created?;
-    let meta = created.metainfo;
+    let origin_peer_id = peer_id(random_seed());
     let request = PublishRequest {
         channel: args.channel.clone(),
         keep: args.keep,
         to: args.to.iter().cloned().collect(),
         torrent_hex: hex::encode(&created.bytes),
         origin_bps: args.origin_rate,
+        origin_peer_id: Some(peer_id_hex(&origin_peer_id)),
+        origin_agent: origin_agent(&args)?,
     };
+    let meta = created.metainfo;
     runtime.block_on(async move {
         let published: Published = client
             .post_json("/api/fleet/releases", &request)
@@ -140,31 +157,40 @@ pub fn run_publish(args: PublishArgs) -> anyhow::Result<Outcome> {
             published.hosts.len(),
             if published.hosts.len() == 1 { "" } else { "s" }
         );
-        let root = content_path(&meta, &args.path)?;
-        let storage = Storage::open(&meta, &root, false)?;
-        let any = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
-        let host = NodeHost::bind(any, args.port)
-            .await
-            .with_context(|| format!("cannot seed on port {}", args.port))?;
-        let spec = NodeSpec {
-            trackers: vec![info.announce_url],
-            origin: true,
-            max_upload_bytes_per_s: args.max_upload.map(|bps| bps / 8),
-        };
-        let full = Bitfield::full(meta.geometry.piece_count());
-        let seed = NodeHandle::start(&host, &meta, storage, full, &spec)
-            .await
-            .with_context(|| format!("cannot seed on port {}", args.port))?;
-        eprintln!("origin seeding on port {}", seed.local_addr().port());
         let plan = Follow {
             rollout_id: published.rollout_id,
             timeout: args.timeout,
             json: args.json,
             show_progress: args.wait,
         };
-        let result = follow(&client, &seed, &plan).await;
-        seed.stop().await;
-        let ok = result?;
+        let handed = match &published.seeded_by {
+            Some(host) => handed_over(&client, published.rollout_id, host).await?,
+            None => false,
+        };
+        let ok = if handed {
+            if !args.wait {
+                if args.json {
+                    let path = format!("/api/fleet/rollouts/{}", published.rollout_id);
+                    let view: RolloutView = client.get_json(&path).await?;
+                    println!("{}", serde_json::to_string_pretty(&view)?);
+                }
+                return Ok(Outcome::Success); // the origin's agent seeds on
+            }
+            follow(&client, None, &plan).await?
+        } else {
+            let spec = NodeSpec {
+                trackers: vec![info.announce_url],
+                origin: true,
+                max_upload_bytes_per_s: args.max_upload.map(|bps| bps / 8),
+                peer_id: Some(origin_peer_id),
+                origin_peer_id: None,
+            };
+            let (host, seed) = seed_here(&meta, &args.path, args.port, &spec).await?;
+            let result = follow(&client, Some(&seed), &plan).await;
+            seed.stop().await;
+            drop(host);
+            result?
+        };
         // Without --wait the rollout's result is reported, not the exit status.
         Ok(if ok || !args.wait {
             Outcome::Success
@@ -172,6 +198,52 @@ pub fn run_publish(args: PublishArgs) -> anyhow::Result<Outcome> {
             Outcome::Incomplete
         })
     })
+}
+
+/// Who should seed: the agent named by --origin-agent (default: this host's name), with
+/// the published file's absolute path; `None` with --seed-here.
+fn origin_agent(args: &PublishArgs) -> anyhow::Result<Option<OriginAgent>> {
+    if args.seed_here {
+        return Ok(None);
+    }
+    let host = match &args.origin_agent {
+        Some(host) => host.clone(),
+        None => match host_name() {
+            Ok(host) => host,
+            Err(_) => return Ok(None),
+        },
+    };
+    let path = std::fs::canonicalize(&args.path)
+        .with_context(|| format!("cannot resolve {}", args.path.display()))?;
+    let path = path
+        .to_str()
+        .with_context(|| format!("{} is not UTF-8", path.display()))?;
+    Ok(Some(OriginAgent {
+        host,
+        path: path.to_string(),
+    }))
+}
+
+/// Starts the in-process origin seed on `port` (any free port when it is taken); the
+/// host must outlive the seed.
+async fn seed_here(
+    meta: &Metainfo,
+    path: &std::path::Path,
+    port: u16,
+    spec: &NodeSpec,
+) -> anyhow::Result<(NodeHost, NodeHandle)> {
+    let root = content_path(meta, path)?;
+    let storage = Storage::open(meta, &root, false)?;
+    let any = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+    let host = NodeHost::bind(any, port)
+        .await
+        .with_context(|| format!("cannot seed on port {port}"))?;
+    let full = Bitfield::full(meta.geometry.piece_count());
+    let seed = NodeHandle::start(&host, meta, storage, full, spec)
+        .await
+        .with_context(|| format!("cannot seed on port {port}"))?;
+    eprintln!("origin seeding on port {}", seed.local_addr().port());
+    Ok((host, seed))
 }
 
 #[cfg(test)]

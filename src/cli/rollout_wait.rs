@@ -1,5 +1,6 @@
-//! Following a rollout from `swarm publish`: poll the manager twice a second, tell it what
-//! the origin has sent, show "27/30 verified, 3 downloading, ETA 40 s" (a live line on a
+//! Following a rollout from `swarm publish`: wait for the origin's agent to take the
+//! seeding over (when the manager handed it), poll the manager twice a second, tell it what
+//! the in-process origin has sent, show "27/30 verified, 3 downloading, ETA 40 s" (a live line on a
 //! terminal, a plain line every few seconds otherwise), and decide: every targeted host
 //! verified, or some failed (once the rest are done), or the timeout passed.
 
@@ -19,6 +20,8 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 pub const PLAIN_LINE_INTERVAL: Duration = Duration::from_secs(5);
 /// Polls that may fail in a row (the manager restarting) before publish gives up.
 pub const MAX_FAILED_POLLS: u32 = 120;
+/// How long the origin's agent has to start seeding before publish seeds from here.
+pub const HANDOVER_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What to follow and how.
 #[derive(Debug, Clone)]
@@ -33,11 +36,45 @@ pub struct Follow {
     pub show_progress: bool,
 }
 
-/// Follows the rollout until it ends; `true` when every targeted host holds a verified
-/// copy.
+/// Waits until the origin's agent `host` seeds the rollout's release: `true` once it
+/// reports it does, `false` (saying why) when it failed or [`HANDOVER_TIMEOUT`] passed.
+pub async fn handed_over(
+    client: &ManagerClient,
+    rollout_id: i64,
+    host: &str,
+) -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let path = format!("/api/fleet/rollouts/{rollout_id}");
+    while started.elapsed() < HANDOVER_TIMEOUT {
+        match client.get_json::<RolloutView>(&path).await {
+            Ok(view) => match view.origin.and_then(|o| o.state.map(|s| (s, o.reason))) {
+                Some((PlacementState::Verified, _)) => {
+                    eprintln!("the agent on {host} seeds it as the origin");
+                    return Ok(true);
+                }
+                Some((PlacementState::Failed, reason)) => {
+                    let reason = reason.unwrap_or_default();
+                    eprintln!("the agent on {host} cannot seed it ({reason}); seeding from here");
+                    return Ok(false);
+                }
+                _ => {}
+            },
+            Err(error) => tracing::warn!(%error, "polling the rollout"),
+        }
+        tokio::time::sleep(POLL_INTERVAL / 2).await;
+    }
+    eprintln!(
+        "the agent on {host} did not start seeding within {} s; seeding from here",
+        HANDOVER_TIMEOUT.as_secs()
+    );
+    Ok(false)
+}
+
+/// Follows the rollout until it ends, telling the manager what `seed` (the in-process
+/// origin, if any) has sent; `true` when every targeted host holds a verified copy.
 pub async fn follow(
     client: &ManagerClient,
-    seed: &NodeHandle,
+    seed: Option<&NodeHandle>,
     plan: &Follow,
 ) -> anyhow::Result<bool> {
     let started = Instant::now();
@@ -47,10 +84,14 @@ pub async fn follow(
     let mut failures = 0;
     let mut last: Option<RolloutView> = None;
     let verdict = loop {
-        let uploaded_bytes = seed.status().uploaded_bytes;
-        let sent: Result<(), _> = client
-            .post_json(&origin_path, &OriginReport { uploaded_bytes })
-            .await;
+        let sent: Result<(), _> = match seed {
+            Some(seed) => {
+                let uploaded_bytes = seed.status().uploaded_bytes;
+                let report = OriginReport { uploaded_bytes };
+                client.post_json(&origin_path, &report).await
+            }
+            None => Ok(()),
+        };
         match (sent, client.get_json::<RolloutView>(&path).await) {
             (Ok(()), Ok(view)) => {
                 failures = 0;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -38,7 +38,24 @@ fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
         let copy = fleet.agent_dir(name).join("nightly/v1.img");
         assert_eq!(std::fs::read(&copy).unwrap(), v1_bytes, "{name}");
         assert!(!fleet.agent_dir(name).join("nightly/v1.img.part").exists());
+        let placement = host(&view, name);
+        let (origin, peers) = (
+            &placement["from_origin_bytes"],
+            &placement["from_peers_bytes"],
+        );
+        let total = placement["downloaded_bytes"].as_u64().unwrap();
+        assert_eq!(
+            origin.as_u64().unwrap() + peers.as_u64().unwrap(),
+            total,
+            "{placement}"
+        );
+        assert!(total >= 3 << 20, "{placement}");
     }
+    let sum: u64 = ["a1", "a2"]
+        .iter()
+        .map(|n| host(&view, n)["from_origin_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(view["origin_uploaded_bytes"].as_u64(), Some(sum), "{view}");
     assert!(
         !fleet.agent_dir("b1").join("nightly").exists(),
         "b1 fetched"
@@ -238,5 +255,82 @@ fn a_full_disk_fails_its_host_by_name_while_the_others_finish() {
     assert_eq!(
         std::fs::read(fleet.agent_dir("roomy").join("edge/edge.img")).unwrap(),
         bytes
+    );
+}
+
+#[test]
+fn publish_hands_the_seeding_to_the_agent_on_the_origin_host() {
+    let root = tempfile::tempdir().unwrap();
+    let mut fleet = Fleet::new(root.path());
+    fleet.start_agent("origin", "role=build");
+    fleet.start_agent("t1", "role=test");
+    fleet.start_agent("t2", "role=test");
+    let v1 = root.path().join("build/v1.img");
+    let v1_bytes = write_random(&v1, 3 << 20, 41);
+    let started = Instant::now();
+    let run = fleet
+        .publish(
+            &v1,
+            "ci",
+            &["--to", "role=test", "--origin-agent", "origin"],
+        )
+        .expect(0);
+    assert!(
+        run.stderr.contains("the agent on origin seeds it"),
+        "{}",
+        run.stderr
+    );
+    // Without --wait, publish returns once the agent seeds; the agent finishes the job.
+    wait_for("the rollout", Duration::from_secs(60), || {
+        fleet
+            .rollout(1)
+            .is_some_and(|v| v["counts"]["verified"] == 2)
+    });
+    eprintln!("rolled out in {:.1} s", started.elapsed().as_secs_f64());
+    let view = fleet.rollout(1).unwrap();
+    assert_eq!(view["origin"]["host"], "origin", "{view}");
+    assert_eq!(view["origin"]["state"], "verified", "{view}");
+    assert_eq!(view["hosts"].as_array().unwrap().len(), 2, "{view}");
+    for name in ["t1", "t2"] {
+        let copy = fleet.agent_dir(name).join("ci/v1.img");
+        assert_eq!(std::fs::read(&copy).unwrap(), v1_bytes, "{name}");
+    }
+    let from_origin: u64 = ["t1", "t2"]
+        .iter()
+        .map(|n| host(&view, n)["from_origin_bytes"].as_u64().unwrap())
+        .sum();
+    assert!(
+        from_origin >= 3 << 20,
+        "the origin's agent sent {from_origin}"
+    );
+    assert!(
+        !fleet.agent_dir("origin").join("ci").exists(),
+        "the origin's agent downloaded its own release"
+    );
+    // Retention drops v1: the origin's agent stops seeding it and keeps the build.
+    let v2 = root.path().join("build/v2.img");
+    write_random(&v2, 1 << 20, 42);
+    let run = fleet
+        .publish(
+            &v2,
+            "ci",
+            &[
+                "--to",
+                "role=test",
+                "--keep",
+                "1",
+                "--origin-agent",
+                "origin",
+                "--wait",
+                "--timeout",
+                "60s",
+            ],
+        )
+        .expect(0);
+    assert!(run.stderr.contains("2/2 verified"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(&v1).unwrap(),
+        v1_bytes,
+        "the build was touched"
     );
 }

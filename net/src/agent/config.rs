@@ -179,7 +179,7 @@ pub struct AgentConfig {
 }
 
 /// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`).
-fn host_name() -> Result<String, ConfigError> {
+pub fn host_name() -> Result<String, ConfigError> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())

@@ -1,10 +1,12 @@
 //! The agent's main loop: keep the live channel to the manager (reconnecting on its own),
 //! report every release's state about once a second (each report also registers the host
 //! and answers its desired state), and turn desired states into running release tasks:
-//! start what is wanted, stop seeding and delete what retention dropped.
+//! start what is wanted, stop seeding and delete what retention dropped. Releases this host
+//! is the origin of are seeded in place and never deleted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
@@ -15,6 +17,7 @@ use super::disk::{free_bytes, release_path, remove_release};
 use super::metrics::release_sample;
 use super::node::{NodeHost, NodeSpec};
 use super::release::{self, ReleaseJob, ReleaseStatus};
+use super::wire::parse_peer_id;
 use super::wire::{AgentReport, Desired, DesiredRelease, PlacementReport, PlacementState};
 
 /// How often the agent reports.
@@ -29,6 +32,8 @@ const DESIRED_QUEUE: usize = 4;
 /// One release task.
 struct Task {
     release: DesiredRelease,
+    /// Where it is seeded from as the origin (`None`: a download into `--dir`).
+    origin_path: Option<PathBuf>,
     status: watch::Receiver<ReleaseStatus>,
     stop: watch::Sender<bool>,
     join: tokio::task::JoinHandle<()>,
@@ -62,7 +67,7 @@ pub enum AgentError {
     #[error("cannot use {path}: {source}", path = path.display())]
     Dir {
         /// The directory.
-        path: std::path::PathBuf,
+        path: PathBuf,
         /// The cause.
         source: std::io::Error,
     },
@@ -197,6 +202,7 @@ impl Agent {
                 up_bps: up as u64,
                 peers: s.peers,
                 reason: s.reason,
+                from_origin_bytes: s.from_origin_bytes,
             });
         }
         releases.extend(self.deleted.keys().map(|&id| PlacementReport {
@@ -209,6 +215,7 @@ impl Agent {
             up_bps: 0,
             peers: 0,
             reason: None,
+            from_origin_bytes: None,
         }));
         let report = AgentReport {
             session: self.session.clone(),
@@ -254,27 +261,35 @@ impl Agent {
             return tracing::error!(%error, "refusing the manager's desired state");
         }
         // One copy per path: a newer release under the same name replaces an older one.
-        let mut by_path: BTreeMap<std::path::PathBuf, &DesiredRelease> = BTreeMap::new();
+        let mut by_path: BTreeMap<PathBuf, &DesiredRelease> = BTreeMap::new();
         for release in &desired.keep {
             let path = release_path(&self.config.dir, release);
             if by_path.get(&path).is_none_or(|old| old.id < release.id) {
                 by_path.insert(path, release);
             }
         }
-        let wanted: BTreeMap<i64, DesiredRelease> =
-            by_path.values().map(|r| (r.id, (*r).clone())).collect();
-        let claimed: BTreeSet<std::path::PathBuf> = by_path.keys().cloned().collect();
+        let mut wanted: BTreeMap<i64, (DesiredRelease, Option<PathBuf>)> = by_path
+            .values()
+            .map(|r| (r.id, ((*r).clone(), None)))
+            .collect();
+        for seed in &desired.seed {
+            let path = Some(PathBuf::from(&seed.path));
+            wanted.insert(seed.release.id, (seed.release.clone(), path));
+        }
+        let claimed: BTreeSet<PathBuf> = by_path.keys().cloned().collect();
         let dropped: Vec<i64> = self
             .tasks
-            .keys()
-            .filter(|id| !wanted.contains_key(id))
-            .copied()
+            .iter()
+            .filter(|(id, task)| wanted.get(id).is_none_or(|w| w.1 != task.origin_path))
+            .map(|(&id, _)| id)
             .collect();
         for id in dropped {
             if let Some(task) = self.tasks.remove(&id) {
-                let release = task.release.clone();
+                let (release, origin) = (task.release.clone(), task.origin_path.is_some());
                 stop_task(task).await;
-                self.forget(&release, &claimed);
+                if !origin {
+                    self.forget(&release, &claimed);
+                }
             }
         }
         for release in &desired.delete {
@@ -284,16 +299,16 @@ impl Agent {
         }
         let asked: BTreeSet<i64> = desired.delete.iter().map(|r| r.id).collect();
         self.deleted.retain(|id, _| asked.contains(id));
-        for (id, release) in wanted {
+        for (id, (release, origin_path)) in wanted {
             if !self.tasks.contains_key(&id) {
-                self.start(release);
+                self.start(release, origin_path);
             }
         }
         self.desired = Some(desired);
     }
 
     /// Deletes a dropped release's files unless a wanted release now owns the path.
-    fn forget(&mut self, release: &DesiredRelease, claimed: &BTreeSet<std::path::PathBuf>) {
+    fn forget(&mut self, release: &DesiredRelease, claimed: &BTreeSet<PathBuf>) {
         if !claimed.contains(&release_path(&self.config.dir, release)) {
             match remove_release(&self.config.dir, release) {
                 Ok(()) => {
@@ -305,7 +320,7 @@ impl Agent {
         self.deleted.insert(release.id, release.clone());
     }
 
-    fn start(&mut self, release: DesiredRelease) {
+    fn start(&mut self, release: DesiredRelease, origin_path: Option<PathBuf>) {
         let job = ReleaseJob {
             release: release.clone(),
             dir: self.config.dir.clone(),
@@ -315,17 +330,21 @@ impl Agent {
                 trackers: Vec::new(),
                 origin: false,
                 max_upload_bytes_per_s: None,
+                peer_id: None,
+                origin_peer_id: release.origin_peer_id.as_deref().and_then(parse_peer_id),
             },
+            origin_path: origin_path.clone(),
         };
         let (status_tx, status_rx) = watch::channel(ReleaseStatus::pending());
         let (stop_tx, stop_rx) = watch::channel(false);
         let join = tokio::spawn(release::run(job, status_tx, stop_rx));
-        tracing::info!(release = release.id, channel = %release.channel, name = %release.name, "release wanted");
+        tracing::info!(release = release.id, channel = %release.channel, name = %release.name, origin = origin_path.is_some(), "release wanted");
         self.deleted.remove(&release.id);
         self.tasks.insert(
             release.id,
             Task {
                 release,
+                origin_path,
                 status: status_rx,
                 stop: stop_tx,
                 join,
@@ -345,9 +364,9 @@ impl Agent {
             .collect();
         for id in stale {
             if let Some(task) = self.tasks.remove(&id) {
-                let release = task.release.clone();
+                let (release, origin_path) = (task.release.clone(), task.origin_path.clone());
                 stop_task(task).await;
-                self.start(release);
+                self.start(release, origin_path);
             }
         }
     }

@@ -66,6 +66,7 @@ mod tests {
             name: name.into(),
             info_hash: String::new(),
             size_bytes: 1,
+            origin_peer_id: None,
         };
         let (v1, v2) = (release(1, "v1.img"), release(2, "v2.img"));
         std::fs::create_dir_all(channel_dir(dir.path(), &v1)).unwrap();

@@ -11,6 +11,7 @@
 //! - [`config`]: flags and the TOML config file.
 //! - [`daemon`]: the main loop.
 //! - [`release`]: one release's life.
+//! - [`origin`]: seeding a release in place on the host it was published from.
 //! - [`node`]: the one file that knows the runtime's API.
 //! - [`disk`]: paths, free space, deleting.
 //! - [`metrics`](mod@metrics): the agent's `/metrics`.
@@ -21,6 +22,7 @@ pub mod daemon;
 pub mod disk;
 pub mod metrics;
 pub mod node;
+pub mod origin;
 pub mod release;
 pub mod token;
 pub mod wire;

@@ -52,6 +52,8 @@ pub struct NodeStatus {
     pub verified_pieces: u32,
     /// Payload bytes received since it started.
     pub downloaded_bytes: u64,
+    /// Of those, from the origin ([`NodeSpec::origin_peer_id`]).
+    pub from_origin_bytes: u64,
     /// Payload bytes sent since it started.
     pub uploaded_bytes: u64,
     /// Open connections.
@@ -73,6 +75,10 @@ pub struct NodeSpec {
     pub origin: bool,
     /// Upload cap, bytes per second.
     pub max_upload_bytes_per_s: Option<u64>,
+    /// Our peer id (`None`: a random one). The origin seeds with the release's.
+    pub peer_id: Option<[u8; 20]>,
+    /// The origin's peer id, to count what it sends.
+    pub origin_peer_id: Option<[u8; 20]>,
 }
 
 /// One running torrent.
@@ -94,6 +100,10 @@ impl NodeHandle {
         options.trackers = spec.trackers.clone();
         options.config.origin_mode = spec.origin;
         options.config.max_upload_bytes_per_s = spec.max_upload_bytes_per_s;
+        if let Some(id) = spec.peer_id {
+            options.config.peer_id = id;
+        }
+        options.origin_peer_id = spec.origin_peer_id;
         let running = host
             .host
             .add(metainfo, storage, verified, options)
@@ -114,6 +124,7 @@ impl NodeHandle {
             piece_count: s.piece_count,
             verified_pieces: s.verified_pieces,
             downloaded_bytes: s.downloaded_bytes,
+            from_origin_bytes: s.from_origin_bytes,
             uploaded_bytes: s.uploaded_bytes,
             peers: u32::try_from(s.connections).unwrap_or(u32::MAX),
             complete: s.complete,

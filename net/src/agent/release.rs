@@ -2,6 +2,7 @@
 //! `.part` without fetching its verified pieces again), make sure the disk can hold the
 //! rest, download, give the file its final name once every piece is verified and synced,
 //! then seed until told to stop. Its state is published on a watch channel for reports.
+//! A release this host is the origin of is seeded in place instead ([`super::origin`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub struct ReleaseStatus {
     pub peers: u32,
     /// Why it failed.
     pub reason: Option<String>,
+    /// Of `downloaded_bytes`, those from the origin (`None`: the origin is not known).
+    pub from_origin_bytes: Option<u64>,
 }
 
 impl ReleaseStatus {
@@ -55,6 +58,7 @@ impl ReleaseStatus {
             uploaded_bytes: 0,
             peers: 0,
             reason: None,
+            from_origin_bytes: None,
         }
     }
 }
@@ -72,6 +76,8 @@ pub struct ReleaseJob {
     pub host: Arc<NodeHost>,
     /// How to run the release's node.
     pub node: NodeSpec,
+    /// Seed the published file at this path as the release's origin, not a download.
+    pub origin_path: Option<PathBuf>,
 }
 
 /// Runs until `stop` turns true (then stops seeding) or the release fails.
@@ -81,8 +87,14 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     status.send_replace(ReleaseStatus::pending());
+    let start = async {
+        match &job.origin_path {
+            Some(path) => super::origin::start(&job, path, &status).await,
+            None => fetch_and_seed(&job, &status).await,
+        }
+    };
     let outcome = tokio::select! {
-        outcome = fetch_and_seed(&job, &status) => outcome,
+        outcome = start => outcome,
         _ = stop.wait_for(|s| *s) => Ok(None),
     };
     match outcome {
@@ -116,7 +128,11 @@ async fn fetch_and_seed(
     };
     let total = metainfo.total_length();
     let have = have_bytes(&metainfo, prepared.verified.count_ones());
-    status.send_modify(|s| s.have_bytes = have);
+    let knows_origin = job.node.origin_peer_id.is_some();
+    status.send_modify(|s| {
+        s.have_bytes = have;
+        s.from_origin_bytes = knows_origin.then_some(0);
+    });
     let need = total.saturating_sub(have);
     if !prepared.is_complete() {
         if let Some(free) = free_bytes(&out_dir) {
@@ -156,8 +172,9 @@ async fn fetch_and_seed(
     Ok(Some(node))
 }
 
-/// Seeds a verified release, keeping its counters fresh, until told to stop.
-async fn seed(
+/// Seeds a verified release, keeping its counters fresh, until told to stop or its
+/// storage fails.
+pub(super) async fn seed(
     node: NodeHandle,
     status: &watch::Sender<ReleaseStatus>,
     stop: &mut watch::Receiver<bool>,
@@ -172,8 +189,15 @@ async fn seed(
             r.downloaded_bytes = s.downloaded_bytes;
             r.uploaded_bytes = s.uploaded_bytes;
             r.peers = s.peers;
+            if r.from_origin_bytes.is_some() {
+                r.from_origin_bytes = Some(s.from_origin_bytes);
+            }
         });
-        if s.storage_error.is_some() {
+        if let Some(error) = s.storage_error {
+            status.send_modify(|r| {
+                r.state = PlacementState::Failed;
+                r.reason = Some(classify(&error));
+            });
             break;
         }
     }
@@ -181,7 +205,7 @@ async fn seed(
 }
 
 /// Fetches and checks the release's torrent, retrying while the manager is away.
-async fn torrent(job: &ReleaseJob) -> Result<Metainfo, String> {
+pub(super) async fn torrent(job: &ReleaseJob) -> Result<Metainfo, String> {
     let path = format!("/api/fleet/releases/{}/torrent", job.release.id);
     let bytes = loop {
         match job.client.get_bytes(&path).await {
@@ -239,7 +263,7 @@ async fn watch_download(
 }
 
 /// Copies a node's counters into the release's status.
-fn publish(status: &watch::Sender<ReleaseStatus>, s: &NodeStatus, metainfo: &Metainfo) {
+pub(super) fn publish(status: &watch::Sender<ReleaseStatus>, s: &NodeStatus, metainfo: &Metainfo) {
     status.send_modify(|r| {
         r.state = if s.complete {
             PlacementState::Verified
@@ -250,6 +274,9 @@ fn publish(status: &watch::Sender<ReleaseStatus>, s: &NodeStatus, metainfo: &Met
         r.downloaded_bytes = s.downloaded_bytes;
         r.uploaded_bytes = s.uploaded_bytes;
         r.peers = s.peers;
+        if r.from_origin_bytes.is_some() {
+            r.from_origin_bytes = Some(s.from_origin_bytes);
+        }
     });
 }
 

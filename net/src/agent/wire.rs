@@ -25,6 +25,17 @@ pub fn labels_match(targets: &Labels, labels: &Labels) -> bool {
     targets.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// A peer id as 40 hex digits (how the fleet protocol carries the origin's).
+pub fn peer_id_hex(id: &[u8; 20]) -> String {
+    hex::encode(id)
+}
+
+/// Parses [`peer_id_hex`]; `None` unless it is 40 hex digits.
+pub fn parse_peer_id(text: &str) -> Option<[u8; 20]> {
+    let bytes = hex::decode(text).ok()?;
+    bytes.try_into().ok()
+}
+
 /// What the manager says about itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetInfo {
@@ -95,6 +106,9 @@ pub struct PlacementReport {
     pub peers: u32,
     /// Why it failed (or what holds it up).
     pub reason: Option<String>,
+    /// Of `downloaded_bytes`, what came from the origin (`None`: the origin is not known).
+    #[serde(default)]
+    pub from_origin_bytes: Option<u64>,
 }
 
 /// An agent's registration and report.
@@ -127,6 +141,19 @@ pub struct DesiredRelease {
     pub info_hash: String,
     /// Content length, bytes.
     pub size_bytes: u64,
+    /// The origin's peer id (40 hex digits), to tell bytes from the origin apart.
+    #[serde(default)]
+    pub origin_peer_id: Option<String>,
+}
+
+/// A release this host is the origin of: its agent seeds the published file in place
+/// (origin protection on, the origin's peer id), and never deletes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginSeed {
+    /// The release.
+    pub release: DesiredRelease,
+    /// The published path on this host, as `swarm publish` was given it (absolute).
+    pub path: String,
 }
 
 /// What one host should hold.
@@ -136,6 +163,18 @@ pub struct Desired {
     pub keep: Vec<DesiredRelease>,
     /// Stop seeding and delete these (dropped by retention).
     pub delete: Vec<DesiredRelease>,
+    /// Seed these as their origin, until retention drops them.
+    #[serde(default)]
+    pub seed: Vec<OriginSeed>,
+}
+
+/// Where `swarm publish` runs, for the manager to hand the seeding to that host's agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginAgent {
+    /// The agent's host name.
+    pub host: String,
+    /// The published path (absolute).
+    pub path: String,
 }
 
 /// Why a desired state from the manager is refused: the agent joins a release's channel
@@ -186,11 +225,12 @@ impl DesiredRelease {
 }
 
 impl Desired {
-    /// Every release checked ([`DesiredRelease::check`]), kept and deleted alike.
+    /// Every release checked ([`DesiredRelease::check`]): kept, deleted and seeded alike.
     pub fn check(&self) -> Result<(), UnsafeRelease> {
         self.keep
             .iter()
             .chain(&self.delete)
+            .chain(self.seed.iter().map(|s| &s.release))
             .try_for_each(DesiredRelease::check)
     }
 }
@@ -213,6 +253,12 @@ pub struct PublishRequest {
     pub torrent_hex: String,
     /// The origin's upload rate, bits per second, if known (for the fluid bound).
     pub origin_bps: Option<u64>,
+    /// The peer id the origin seeds with (40 hex digits).
+    #[serde(default)]
+    pub origin_peer_id: Option<String>,
+    /// The agent that should seed the release, if one runs where publish does.
+    #[serde(default)]
+    pub origin_agent: Option<OriginAgent>,
 }
 
 /// The answer to a [`PublishRequest`].
@@ -226,6 +272,9 @@ pub struct Published {
     pub info_hash: String,
     /// Hosts targeted now.
     pub hosts: Vec<String>,
+    /// The agent that seeds the release as its origin (`None`: publish seeds it).
+    #[serde(default)]
+    pub seeded_by: Option<String>,
 }
 
 /// The origin's upload for a rollout's torrent, bytes since publish started.
@@ -264,9 +313,9 @@ pub struct HostPlacement {
     pub verified_ms: Option<i64>,
     /// Last report about this release, ms since the Unix epoch (`None`: never reported).
     pub reported_ms: Option<i64>,
-    /// Bytes it received from the origin, when the runtime tells them apart.
+    /// Of `downloaded_bytes`, those from the origin, when its agent tells them apart.
     pub from_origin_bytes: Option<u64>,
-    /// Bytes it received from other peers, when the runtime tells them apart.
+    /// Of `downloaded_bytes`, those from other peers, when its agent tells them apart.
     pub from_peers_bytes: Option<u64>,
 }
 
@@ -312,7 +361,8 @@ pub struct RolloutView {
     pub bound_s: Option<f64>,
     /// `makespan_s / bound_s`.
     pub makespan_over_bound: Option<f64>,
-    /// What the origin sent for this release, bytes.
+    /// What the origin sent to this rollout's hosts, bytes: the sum of their bytes from
+    /// the origin when every host tells them apart, else what the origin reported sending.
     pub origin_uploaded_bytes: u64,
     /// `origin_uploaded_bytes / size_bytes`.
     pub origin_copies: f64,
@@ -320,6 +370,23 @@ pub struct RolloutView {
     pub counts: StateCounts,
     /// Every targeted host.
     pub hosts: Vec<HostPlacement>,
+    /// The origin's agent, when it seeds the release.
+    #[serde(default)]
+    pub origin: Option<OriginPlacement>,
+}
+
+/// The origin's agent seeding a release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginPlacement {
+    /// Its host name.
+    pub host: String,
+    /// `verified` once it seeds, `failed` (with a reason) if it cannot; `None`: not yet
+    /// reported.
+    pub state: Option<PlacementState>,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// Its last report, ms since the Unix epoch.
+    pub reported_ms: Option<i64>,
 }
 
 #[cfg(test)]
@@ -333,7 +400,16 @@ mod tests {
             name: name.into(),
             info_hash: info_hash.into(),
             size_bytes: 1,
+            origin_peer_id: None,
         }
+    }
+
+    #[test]
+    fn peer_ids_round_trip_through_hex() {
+        let id = [0xab; 20];
+        assert_eq!(parse_peer_id(&peer_id_hex(&id)), Some(id));
+        assert_eq!(parse_peer_id("abcd"), None);
+        assert_eq!(parse_peer_id("zz"), None);
     }
 
     #[test]
@@ -350,12 +426,22 @@ mod tests {
             let desired = Desired {
                 keep: vec![],
                 delete: vec![release(channel, name, &hash)],
+                seed: vec![],
             };
             assert!(
                 matches!(desired.check(), Err(UnsafeRelease::Path { id: 7, .. })),
                 "{channel:?}/{name:?}"
             );
         }
+        let seeded = Desired {
+            keep: vec![],
+            delete: vec![],
+            seed: vec![OriginSeed {
+                release: release("..", "x", &hash),
+                path: "/builds/x".into(),
+            }],
+        };
+        assert!(matches!(seeded.check(), Err(UnsafeRelease::Path { .. })));
         let bad_hash = release("c", "x", "zz");
         assert!(matches!(
             bad_hash.check(),

@@ -33,6 +33,7 @@ use crate::event::Event;
 use crate::node::announces::Announcer;
 use crate::node::commands::NetRuntime;
 use crate::node::options::Status;
+use crate::node::sources::Sources;
 
 /// Capacity of a node's event queue.
 pub const EVENT_QUEUE: usize = 256;
@@ -72,6 +73,7 @@ pub(crate) struct NodeParts {
     pub status_tx: watch::Sender<Status>,
     pub done: oneshot::Sender<Status>,
     pub supervisor: Recipient<NodeStopped>,
+    pub sources: Sources,
 }
 
 /// What a node actor's start needs: its event queue, trackers, announce parameters and
@@ -99,6 +101,8 @@ pub(crate) struct NodeActor {
     published_at: Instant,
     done: Option<oneshot::Sender<Status>>,
     supervisor: Recipient<NodeStopped>,
+    /// Bytes from the origin, told apart from bytes from peers.
+    sources: Sources,
 }
 
 impl NodeActor {
@@ -116,6 +120,7 @@ impl NodeActor {
             published_at: Instant::now(),
             done: Some(parts.done),
             supervisor: parts.supervisor,
+            sources: parts.sources,
         }
     }
 
@@ -126,6 +131,7 @@ impl NodeActor {
     }
 
     fn feed(&mut self, input: Input) {
+        self.sources.observe(&input);
         self.driver.handle(&mut self.node, input, &mut self.runtime);
     }
 
@@ -167,6 +173,7 @@ impl NodeActor {
         status.verified_pieces = stats.verified_pieces;
         status.uploaded_bytes = stats.uploaded_bytes;
         status.downloaded_bytes = stats.downloaded_bytes;
+        status.from_origin_bytes = self.sources.origin_bytes();
         status.connections = stats.connections;
         status.complete = self.node.is_complete();
         let counters_due = force || self.published_at.elapsed() >= COUNTER_PUBLISH_INTERVAL;
@@ -175,6 +182,7 @@ impl NodeActor {
             let counters_only = Status {
                 uploaded_bytes: s.uploaded_bytes,
                 downloaded_bytes: s.downloaded_bytes,
+                from_origin_bytes: s.from_origin_bytes,
                 ..status.clone()
             } == *s;
             if s == status || (counters_only && !counters_due) {

@@ -24,6 +24,8 @@ pub struct NodeOptions {
     pub disk_threads: usize,
     /// Seed of the node's RNG.
     pub rng_seed: u64,
+    /// The origin's peer id: what it sends is counted in [`Status::from_origin_bytes`].
+    pub origin_peer_id: Option<[u8; 20]>,
 }
 
 impl NodeOptions {
@@ -38,6 +40,7 @@ impl NodeOptions {
             exit_when_done: false,
             disk_threads: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             rng_seed: seed,
+            origin_peer_id: None,
         }
     }
 }
@@ -79,6 +82,8 @@ pub struct Status {
     pub uploaded_bytes: u64,
     /// Payload bytes received.
     pub downloaded_bytes: u64,
+    /// Of those, from the origin (see [`NodeOptions::origin_peer_id`]).
+    pub from_origin_bytes: u64,
     /// Open connections.
     pub connections: usize,
     /// Every piece verified.

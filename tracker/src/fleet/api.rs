@@ -17,9 +17,12 @@ use super::report::MAX_HOST_LABELS;
 use super::store::{FleetStore, ReleaseRow, StoreError, MAX_KEEP_RELEASES};
 use super::unix_ms;
 use crate::state::AppState;
+use swarm_net::agent::wire::parse_peer_id;
 
 /// Longest host, channel or label name.
 pub const MAX_NAME_CHARS: usize = 128;
+/// Longest origin path.
+pub const MAX_PATH_CHARS: usize = 4096;
 
 /// Why a fleet request failed; bodies are `{"error": "<text>"}`.
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +174,7 @@ pub(crate) async fn publish(
     let metainfo = Metainfo::from_bytes(&torrent)
         .map_err(|e| FleetApiError::BadRequest(format!("torrent: {e}")))?;
     check_name("file name", &metainfo.name)?;
+    check_origin(&request)?;
     let release = ReleaseRow {
         id: 0,
         channel: request.channel.clone(),
@@ -178,27 +182,49 @@ pub(crate) async fn publish(
         info_hash: metainfo.info_hash.to_string(),
         size_bytes: metainfo.total_length(),
         created_ms: unix_ms(),
+        origin_peer_id: request.origin_peer_id,
     };
     let (to, keep, origin_bps) = (request.to, request.keep, request.origin_bps);
-    let channel = request.channel;
-    let (release_id, rollout_id, hosts) = blocking(&state, move |s| {
+    let (channel, origin) = (request.channel, request.origin_agent);
+    let rows = blocking(&state, move |s| {
         if let Some(keep) = keep {
             s.set_keep(&channel, keep)?;
         }
-        s.publish(&release, &torrent, &to, origin_bps)
+        s.publish(&release, &torrent, &to, origin_bps, origin.as_ref())
     })
     .await?;
     state.core().core.register(metainfo.info_hash);
     state.fleet.bump();
     state.fleet.live.wake();
-    tracing::info!(release_id, rollout_id, hosts = hosts.len(), name = %metainfo.name, "release published");
+    tracing::info!(rows.release_id, rows.rollout_id, hosts = rows.hosts.len(), seeded_by = ?rows.seeded_by, name = %metainfo.name, "release published");
     let published = Published {
-        release_id,
-        rollout_id,
+        release_id: rows.release_id,
+        rollout_id: rows.rollout_id,
         info_hash: metainfo.info_hash.to_string(),
-        hosts,
+        hosts: rows.hosts,
+        seeded_by: rows.seeded_by,
     };
     Ok((StatusCode::CREATED, Json(published)))
+}
+
+/// The origin's peer id is 40 hex digits; its agent a host name and an absolute path.
+fn check_origin(request: &PublishRequest) -> Result<(), FleetApiError> {
+    if let Some(id) = &request.origin_peer_id {
+        if parse_peer_id(id).is_none() {
+            return Err(FleetApiError::BadRequest(format!(
+                "origin_peer_id {id:?} is not 40 hex digits"
+            )));
+        }
+    }
+    if let Some(agent) = &request.origin_agent {
+        check_name("origin host", &agent.host)?;
+        if !agent.path.starts_with('/') || agent.path.len() > MAX_PATH_CHARS {
+            return Err(FleetApiError::BadRequest(format!(
+                "origin path must be absolute and at most {MAX_PATH_CHARS} bytes"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `GET /api/fleet/releases/{id}/torrent`.

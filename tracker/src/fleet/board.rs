@@ -242,6 +242,7 @@ mod tests {
             up_bps: 0,
             peers: 0,
             reason: (state == PlacementState::Failed).then(|| "disk full".into()),
+            from_origin_bytes: None,
         }
     }
 
@@ -253,6 +254,7 @@ mod tests {
             info_hash: "00".repeat(20),
             size_bytes: 1_000_000,
             created_ms,
+            origin_peer_id: None,
         }
     }
 
@@ -267,12 +269,14 @@ mod tests {
                 .unwrap();
         }
         let to = Labels::new();
-        let (r1, o1, _) = store
-            .publish(&release("v1.img", 2_000), b"t", &to, Some(8_000_000))
+        let v1 = store
+            .publish(&release("v1.img", 2_000), b"t", &to, Some(8_000_000), None)
             .unwrap();
-        let (r2, o2, _) = store
-            .publish(&release("v2.img", 3_000), b"t", &to, None)
+        let v2 = store
+            .publish(&release("v2.img", 3_000), b"t", &to, None, None)
             .unwrap();
+        let (r1, o1) = (v1.release_id, v1.rollout_id);
+        let (r2, o2) = (v2.release_id, v2.rollout_id);
         let done = |id| placement(id, PlacementState::Verified, 1_000_000);
         store
             .apply_report(

@@ -4,13 +4,14 @@
 //! restart with each agent session, so the total a placement shows is what earlier
 //! sessions received plus what this one has. A host's desired state is every release whose
 //! rollout targets its labels and that its channel's retention keeps (the newest `keep`),
-//! and, to delete, what it still holds that retention dropped.
+//! and, to delete, what it still holds that retention dropped; and, to seed in place, the
+//! retained releases it is the origin of (their reports go on the rollout, not a placement).
 
 use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use swarm_net::agent::wire::{
-    labels_match, AgentReport, Desired, DesiredRelease, PlacementReport, PlacementState,
+    labels_match, AgentReport, Desired, DesiredRelease, OriginSeed, PlacementReport, PlacementState,
 };
 
 use super::store::{keep_of, parse_labels, FleetStore, StoreError};
@@ -78,29 +79,20 @@ fn update_placement(
     report: &PlacementReport,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    let known: Option<i64> = tx
+    let origin_host: Option<Option<String>> = tx
         .query_row(
-            "SELECT id FROM fleet_releases WHERE id = ?1",
+            "SELECT origin_host FROM fleet_releases WHERE id = ?1",
             [report.release_id],
             |row| row.get(0),
         )
         .optional()?;
-    if known.is_none() {
-        return Ok(());
-    }
-    let previous: Option<(String, i64, i64)> = tx
-        .query_row(
-            "SELECT session, session_downloaded, downloaded_before FROM fleet_placements
-             WHERE host = ?1 AND release_id = ?2",
-            params![host, report.release_id],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .optional()?;
-    let before = match previous {
-        Some((old, old_bytes, before)) if old != session => before.saturating_add(old_bytes),
-        Some((_, _, before)) => before,
-        None => 0,
+    let Some(origin_host) = origin_host else {
+        return Ok(()); // not a release of ours
     };
+    if origin_host.as_deref() == Some(host) {
+        return update_origin(tx, report, now_ms);
+    }
+    let (before, from_origin_before) = earlier_sessions(tx, host, session, report.release_id)?;
     let reason = report
         .reason
         .as_ref()
@@ -109,15 +101,17 @@ fn update_placement(
     tx.execute(
         "INSERT INTO fleet_placements (host, release_id, state, have_bytes, downloaded_before,
             session, session_downloaded, uploaded_bytes, down_bps, up_bps, peers, reason,
-            verified_ms, reported_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            verified_ms, reported_ms, from_origin_before, session_from_origin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT(host, release_id) DO UPDATE SET state = excluded.state,
             have_bytes = excluded.have_bytes, downloaded_before = excluded.downloaded_before,
             session = excluded.session, session_downloaded = excluded.session_downloaded,
             uploaded_bytes = excluded.uploaded_bytes, down_bps = excluded.down_bps,
             up_bps = excluded.up_bps, peers = excluded.peers, reason = excluded.reason,
             verified_ms = COALESCE(fleet_placements.verified_ms, excluded.verified_ms),
-            reported_ms = excluded.reported_ms",
+            reported_ms = excluded.reported_ms,
+            from_origin_before = excluded.from_origin_before,
+            session_from_origin = excluded.session_from_origin",
         params![
             host,
             report.release_id,
@@ -132,7 +126,72 @@ fn update_placement(
             report.peers,
             reason,
             verified_now,
-            now_ms
+            now_ms,
+            from_origin_before,
+            report.from_origin_bytes.map(clamp)
+        ],
+    )?;
+    Ok(())
+}
+
+/// What earlier sessions of the agent received for this placement, in all and from the
+/// origin: the stored totals, plus the last session's counters when `session` is new.
+fn earlier_sessions(
+    tx: &Transaction<'_>,
+    host: &str,
+    session: &str,
+    release_id: i64,
+) -> Result<(i64, i64), StoreError> {
+    let previous: Option<(String, i64, i64, i64, Option<i64>)> = tx
+        .query_row(
+            "SELECT session, session_downloaded, downloaded_before, from_origin_before,
+                    session_from_origin
+             FROM fleet_placements WHERE host = ?1 AND release_id = ?2",
+            params![host, release_id],
+            |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(match previous {
+        Some((old, bytes, before, origin_before, origin)) if old != session => (
+            before.saturating_add(bytes),
+            origin_before.saturating_add(origin.unwrap_or(0)),
+        ),
+        Some((_, _, before, origin_before, _)) => (before, origin_before),
+        None => (0, 0),
+    })
+}
+
+/// The origin's agent reporting the release it seeds: its state and upload go on the
+/// rollout (the origin is not one of its targets). The upload only grows, as with
+/// [`FleetStore::set_origin_upload`].
+fn update_origin(
+    tx: &Transaction<'_>,
+    report: &PlacementReport,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let reason = report
+        .reason
+        .as_ref()
+        .map(|r| r.chars().take(MAX_REASON_CHARS).collect::<String>());
+    tx.execute(
+        "UPDATE fleet_rollouts SET origin_state = ?2, origin_reason = ?3,
+            origin_reported_ms = ?4,
+            origin_uploaded_bytes = MAX(origin_uploaded_bytes, ?5)
+         WHERE release_id = ?1",
+        params![
+            report.release_id,
+            report.state.as_str(),
+            reason,
+            now_ms,
+            clamp(report.uploaded_bytes)
         ],
     )?;
     Ok(())
@@ -175,8 +234,10 @@ fn desired(connection: &Connection, host: &str) -> Result<Desired, StoreError> {
     };
     let labels = parse_labels(host, &labels)?;
     let mut statement = connection.prepare(
-        "SELECT r.id, r.channel, r.name, r.info_hash, r.size_bytes, ro.targets,
-                (SELECT p.state FROM fleet_placements p WHERE p.host = ?1 AND p.release_id = r.id)
+        "SELECT r.id, r.channel, r.name, r.info_hash, r.size_bytes, r.origin_peer_id,
+                ro.targets,
+                (SELECT p.state FROM fleet_placements p WHERE p.host = ?1 AND p.release_id = r.id),
+                CASE WHEN r.origin_host = ?1 THEN r.origin_path END
          FROM fleet_releases r JOIN fleet_rollouts ro ON ro.release_id = r.id
          ORDER BY r.channel, r.id DESC",
     )?;
@@ -188,15 +249,17 @@ fn desired(connection: &Connection, host: &str) -> Result<Desired, StoreError> {
                 name: row.get(2)?,
                 info_hash: row.get(3)?,
                 size_bytes: u64::try_from(row.get::<_, i64>(4)?).unwrap_or(0),
+                origin_peer_id: row.get(5)?,
             },
-            row.get::<_, String>(5)?,
-            row.get::<_, Option<String>>(6)?,
+            row.get::<_, String>(6)?,
+            row.get::<_, Option<String>>(7)?,
+            row.get::<_, Option<String>>(8)?,
         ))
     })?;
     let mut desired = Desired::default();
     let mut seen: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     for row in rows {
-        let (release, targets, state) = row?;
+        let (release, targets, state, origin_path) = row?;
         let keep = match seen.get(&release.channel) {
             Some(&(keep, _)) => keep,
             None => keep_of(connection, &release.channel)?,
@@ -205,12 +268,17 @@ fn desired(connection: &Connection, host: &str) -> Result<Desired, StoreError> {
         rank.1 += 1;
         let retained = rank.1 <= keep;
         let targets = parse_labels(&format!("rollout of release {}", release.id), &targets)?;
-        if retained && labels_match(&targets, &labels) {
+        if let Some(path) = origin_path {
+            if retained {
+                desired.seed.push(OriginSeed { release, path });
+            }
+        } else if retained && labels_match(&targets, &labels) {
             desired.keep.push(release);
         } else if !retained && state.is_some_and(|s| s != PlacementState::Deleted.as_str()) {
             desired.delete.push(release);
         }
     }
     desired.keep.reverse();
+    desired.seed.reverse();
     Ok(desired)
 }

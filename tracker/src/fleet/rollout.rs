@@ -1,12 +1,16 @@
-//! Rollouts read back from the fleet tables: per-host placements, counts, makespan, the
-//! fluid bound and the origin's upload in copies of this release alone.
+//! Rollouts read back from the fleet tables: per-host placements (with bytes from the
+//! origin and from peers), counts, makespan, the fluid bound and the origin's upload in
+//! copies of this rollout alone: the sum of what its hosts received from the origin, when
+//! every one of them tells it apart.
 //!
 //! The bound is DESIGN's `max(F/u_s, F/min d_i, N·F/(u_s + Σ u_i))`, known only when
 //! publish gave the origin's rate and every targeted agent its link rate (taken as both
 //! its upload and download).
 
 use rusqlite::{params, OptionalExtension};
-use swarm_net::agent::wire::{HostPlacement, PlacementState, RolloutView, StateCounts};
+use swarm_net::agent::wire::{
+    HostPlacement, OriginPlacement, PlacementState, RolloutView, StateCounts,
+};
 
 use super::store::{parse_labels, FleetStore, StoreError};
 
@@ -17,7 +21,8 @@ impl FleetStore {
         let head = connection
             .query_row(
                 "SELECT ro.id, r.id, r.channel, r.name, r.info_hash, r.size_bytes, ro.targets,
-                        ro.started_ms, ro.finished_ms, ro.origin_bps, ro.origin_uploaded_bytes
+                        ro.started_ms, ro.finished_ms, ro.origin_bps, ro.origin_uploaded_bytes,
+                        r.origin_host, ro.origin_state, ro.origin_reason, ro.origin_reported_ms
                  FROM fleet_rollouts ro JOIN fleet_releases r ON r.id = ro.release_id
                  WHERE ro.id = ?1",
                 [rollout_id],
@@ -31,12 +36,22 @@ impl FleetStore {
                         (row.get::<_, i64>(7)?, row.get::<_, Option<i64>>(8)?),
                         row.get::<_, Option<i64>>(9)?,
                         row.get::<_, i64>(10)?,
+                        origin_placement(row)?,
                     ))
                 },
             )
             .optional()?;
-        let Some(((id, release_id), (channel, name), info_hash, size, targets, times, bps, up)) =
-            head
+        let Some((
+            (id, release_id),
+            (channel, name),
+            info_hash,
+            size,
+            targets,
+            times,
+            bps,
+            up,
+            origin,
+        )) = head
         else {
             return Ok(None);
         };
@@ -44,7 +59,8 @@ impl FleetStore {
         let mut statement = connection.prepare(
             "SELECT p.host, COALESCE(h.labels, '{}'), p.state, p.have_bytes,
                     p.downloaded_before, p.session_downloaded, p.uploaded_bytes, p.down_bps,
-                    p.up_bps, p.peers, p.reason, p.verified_ms, p.reported_ms, h.link_bps
+                    p.up_bps, p.peers, p.reason, p.verified_ms, p.reported_ms, h.link_bps,
+                    p.from_origin_before, p.session_from_origin
              FROM fleet_placements p LEFT JOIN fleet_hosts h ON h.name = p.host
              WHERE p.release_id = ?1 ORDER BY p.host",
         )?;
@@ -53,13 +69,19 @@ impl FleetStore {
             let counter = |i: usize| row.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
             let before = counter(4)?;
             let session = counter(5)?;
+            let downloaded_bytes = before.saturating_add(session);
+            let from_origin = row.get::<_, Option<i64>>(15)?.map(|s| {
+                u64::try_from(s)
+                    .unwrap_or(0)
+                    .saturating_add(counter(14).unwrap_or(0))
+            });
             Ok((
                 HostPlacement {
                     host: row.get(0)?,
                     labels: Default::default(),
                     state: PlacementState::Pending,
                     have_bytes: counter(3)?,
-                    downloaded_bytes: before.saturating_add(session),
+                    downloaded_bytes,
                     session_downloaded_bytes: session,
                     uploaded_bytes: counter(6)?,
                     down_bps: counter(7)?,
@@ -68,8 +90,8 @@ impl FleetStore {
                     reason: row.get(10)?,
                     verified_ms: row.get(11)?,
                     reported_ms: row.get(12)?,
-                    from_origin_bytes: None,
-                    from_peers_bytes: None,
+                    from_origin_bytes: from_origin,
+                    from_peers_bytes: from_origin.map(|o| downloaded_bytes.saturating_sub(o)),
                 },
                 row.get::<_, String>(1)?,
                 row.get::<_, String>(2)?,
@@ -90,7 +112,11 @@ impl FleetStore {
             hosts.push(host);
         }
         let size_bytes = u64::try_from(size).unwrap_or(0);
-        let origin_uploaded_bytes = u64::try_from(up).unwrap_or(0);
+        let reported = u64::try_from(up).unwrap_or(0);
+        let from_origin: Option<u64> = hosts.iter().map(|h| h.from_origin_bytes).sum();
+        let origin_uploaded_bytes = from_origin
+            .filter(|_| !hosts.is_empty())
+            .unwrap_or(reported);
         let makespan_s = finished_ms.map(|f| (f - started_ms).max(0) as f64 / 1000.0);
         let bound_s = fluid_bound_s(size_bytes, bps.and_then(|b| u64::try_from(b).ok()), &links);
         Ok(Some(RolloutView {
@@ -110,6 +136,7 @@ impl FleetStore {
             origin_copies: origin_uploaded_bytes as f64 / size_bytes.max(1) as f64,
             counts,
             hosts,
+            origin,
         }))
     }
 
@@ -123,6 +150,20 @@ impl FleetStore {
         )?;
         Ok(changed == 1)
     }
+}
+
+/// The origin's agent from columns 11 to 14 of the rollout's row, if it seeds the release.
+fn origin_placement(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<OriginPlacement>> {
+    let Some(host) = row.get::<_, Option<String>>(11)? else {
+        return Ok(None);
+    };
+    let state = row.get::<_, Option<String>>(12)?;
+    Ok(Some(OriginPlacement {
+        host,
+        state: state.as_deref().and_then(PlacementState::parse),
+        reason: row.get(13)?,
+        reported_ms: row.get(14)?,
+    }))
 }
 
 fn count(counts: &mut StateCounts, state: PlacementState) {

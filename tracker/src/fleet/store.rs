@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use swarm_net::agent::wire::{labels_match, Labels};
+use swarm_net::agent::wire::{labels_match, Labels, OriginAgent};
 
 use crate::manager::registry::REGISTRY_FILE;
 
@@ -21,6 +21,9 @@ pub const DEFAULT_KEEP_RELEASES: u32 = 2;
 pub const MAX_KEEP_RELEASES: u32 = 1000;
 /// A host silent for longer than this is not targeted by new rollouts.
 pub const STALE_HOST_AFTER_MS: i64 = 60 * 60 * 1000;
+/// An origin's agent is handed the seeding only if it reported this recently (agents
+/// report every second).
+pub const LIVE_AGENT_WITHIN_MS: i64 = 10_000;
 
 /// Why the fleet store failed.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,21 @@ pub struct ReleaseRow {
     pub size_bytes: u64,
     /// Registration, ms since the Unix epoch.
     pub created_ms: i64,
+    /// The peer id the origin seeds with (40 hex digits).
+    pub origin_peer_id: Option<String>,
+}
+
+/// What [`FleetStore::publish`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedRows {
+    /// The release.
+    pub release_id: i64,
+    /// Its rollout.
+    pub rollout_id: i64,
+    /// The hosts targeted.
+    pub hosts: Vec<String>,
+    /// The agent handed the seeding, if it was live.
+    pub seeded_by: Option<String>,
 }
 
 /// The fleet tables.
@@ -98,7 +116,10 @@ CREATE TABLE IF NOT EXISTS fleet_releases (
     info_hash TEXT NOT NULL,
     size_bytes INTEGER NOT NULL,
     torrent BLOB NOT NULL,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    origin_peer_id TEXT,
+    origin_host TEXT,
+    origin_path TEXT
 );
 CREATE TABLE IF NOT EXISTS fleet_rollouts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -107,7 +128,10 @@ CREATE TABLE IF NOT EXISTS fleet_rollouts (
     started_ms INTEGER NOT NULL,
     finished_ms INTEGER,
     origin_bps INTEGER,
-    origin_uploaded_bytes INTEGER NOT NULL DEFAULT 0
+    origin_uploaded_bytes INTEGER NOT NULL DEFAULT 0,
+    origin_state TEXT,
+    origin_reason TEXT,
+    origin_reported_ms INTEGER
 );
 CREATE TABLE IF NOT EXISTS fleet_placements (
     host TEXT NOT NULL,
@@ -124,8 +148,43 @@ CREATE TABLE IF NOT EXISTS fleet_placements (
     reason TEXT,
     verified_ms INTEGER,
     reported_ms INTEGER,
+    from_origin_before INTEGER NOT NULL DEFAULT 0,
+    session_from_origin INTEGER,
     PRIMARY KEY (host, release_id)
 );";
+
+/// Columns added since the first schema, added to older databases on open.
+const ADDED_COLUMNS: [(&str, &str, &str); 8] = [
+    ("fleet_releases", "origin_peer_id", "TEXT"),
+    ("fleet_releases", "origin_host", "TEXT"),
+    ("fleet_releases", "origin_path", "TEXT"),
+    ("fleet_rollouts", "origin_state", "TEXT"),
+    ("fleet_rollouts", "origin_reason", "TEXT"),
+    ("fleet_rollouts", "origin_reported_ms", "INTEGER"),
+    (
+        "fleet_placements",
+        "from_origin_before",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    ("fleet_placements", "session_from_origin", "INTEGER"),
+];
+
+/// Adds the [`ADDED_COLUMNS`] a database made by an older version lacks.
+fn add_missing_columns(connection: &Connection) -> Result<(), StoreError> {
+    for (table, column, declaration) in ADDED_COLUMNS {
+        let present: bool = connection.query_row(
+            &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |row| row.get(0),
+        )?;
+        if !present {
+            connection.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
+            ))?;
+        }
+    }
+    Ok(())
+}
 
 impl FleetStore {
     /// Opens (or creates) the fleet tables in `data_dir`'s registry file.
@@ -135,6 +194,7 @@ impl FleetStore {
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.busy_timeout(Duration::from_secs(5))?;
         connection.execute_batch(SCHEMA)?;
+        add_missing_columns(&connection)?;
         Ok(FleetStore {
             connection: Mutex::new(connection),
         })
@@ -161,27 +221,39 @@ impl FleetStore {
     }
 
     /// Registers a release and its rollout to the hosts `to` targets (seen in the last
-    /// [`STALE_HOST_AFTER_MS`]), each with a pending placement. Returns the release id,
-    /// the rollout id and the hosts targeted.
+    /// [`STALE_HOST_AFTER_MS`]), each with a pending placement. When `origin` names an
+    /// agent that reported in the last [`LIVE_AGENT_WITHIN_MS`], that agent is handed the
+    /// seeding and is not a target.
     pub fn publish(
         &self,
         release: &ReleaseRow,
         torrent: &[u8],
         to: &Labels,
         origin_bps: Option<u64>,
-    ) -> Result<(i64, i64, Vec<String>), StoreError> {
+        origin: Option<&OriginAgent>,
+    ) -> Result<PublishedRows, StoreError> {
         let mut connection = self.lock();
         let tx = connection.transaction()?;
+        let live = hosts(&tx)?.into_iter().filter(|h| {
+            release.created_ms - h.last_seen_ms <= LIVE_AGENT_WITHIN_MS
+                && origin.is_some_and(|o| o.host == h.name)
+        });
+        let seeded_by = live.map(|h| h.name).next();
+        let origin_path = origin.filter(|_| seeded_by.is_some()).map(|o| &o.path);
         tx.execute(
-            "INSERT INTO fleet_releases (channel, name, info_hash, size_bytes, torrent, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO fleet_releases (channel, name, info_hash, size_bytes, torrent, created_ms,
+                origin_peer_id, origin_host, origin_path)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 release.channel,
                 release.name,
                 release.info_hash,
                 release.size_bytes as i64,
                 torrent,
-                release.created_ms
+                release.created_ms,
+                release.origin_peer_id,
+                seeded_by,
+                origin_path
             ],
         )?;
         let release_id = tx.last_insert_rowid();
@@ -200,7 +272,8 @@ impl FleetStore {
         let mut targeted = Vec::new();
         for host in hosts(&tx)? {
             let fresh = release.created_ms - host.last_seen_ms <= STALE_HOST_AFTER_MS;
-            if fresh && labels_match(to, &host.labels) {
+            let origin = seeded_by.as_ref() == Some(&host.name);
+            if fresh && !origin && labels_match(to, &host.labels) {
                 tx.execute(
                     "INSERT OR IGNORE INTO fleet_placements (host, release_id, state)
                      VALUES (?1, ?2, 'pending')",
@@ -210,7 +283,12 @@ impl FleetStore {
             }
         }
         tx.commit()?;
-        Ok((release_id, rollout_id, targeted))
+        Ok(PublishedRows {
+            release_id,
+            rollout_id,
+            hosts: targeted,
+            seeded_by,
+        })
     }
 
     /// A release's `.torrent` bytes.

@@ -135,6 +135,7 @@ mod tests {
                     up_bps: 0,
                     peers: 1,
                     reason: None,
+                    from_origin_bytes: None,
                 })
                 .into_iter()
                 .collect(),
@@ -156,8 +157,12 @@ mod tests {
             info_hash: "00".repeat(20),
             size_bytes: 100,
             created_ms: 1_500,
+            origin_peer_id: None,
         };
-        let (id, _, _) = store.publish(&release, b"t", &Labels::new(), None).unwrap();
+        let id = store
+            .publish(&release, b"t", &Labels::new(), None, None)
+            .unwrap()
+            .release_id;
         store
             .apply_report("quiet", &report(300, Some(id)), 2_000)
             .unwrap();
