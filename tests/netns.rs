@@ -1,11 +1,14 @@
 //! The proof on a namespaced network: `scripts/netns-run` builds one network namespace per
 //! host with tc-shaped links, runs the real tracker, origin and peers, and writes a run
-//! record; the simulator predicts the same scenario. Needs root (to make namespaces): it
-//! says so and passes without running elsewhere. CI runs as root.
+//! record; the simulator predicts the same scenario. Runs only with `SWARM_NETNS_TESTS=1`
+//! (as root: `.ci/run` sets it); see [`gate`].
+
+#[path = "netns/gate.rs"]
+mod gate;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use swarm_engine::record::RunRecord;
 
@@ -14,23 +17,6 @@ const FAULTS: &str = "scenarios/netns-faults.toml";
 
 /// One real run at a time: two would share the machine's two cores and skew both.
 static REAL_RUNS: Mutex<()> = Mutex::new(());
-
-/// Whether this user can make network namespaces; probed once (the tests run in parallel,
-/// and two probes with one name would collide).
-fn can_make_namespaces() -> bool {
-    static CAN: OnceLock<bool> = OnceLock::new();
-    *CAN.get_or_init(|| {
-        let name = format!("swprobe{}", std::process::id());
-        let made = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .is_ok_and(|s| s.success());
-        if made {
-            let _ = Command::new("ip").args(["netns", "del", &name]).status();
-        }
-        made
-    })
-}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -77,8 +63,7 @@ fn predicted(scenario: &str, strategy: &str, out: &Path) -> RunRecord {
 
 #[test]
 fn namespaced_swarm_completes_near_the_bound_and_the_simulator_predicts_it() {
-    if !can_make_namespaces() {
-        eprintln!("skipped: this user cannot create network namespaces (needs root)");
+    if !gate::enabled() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -127,8 +112,7 @@ fn namespaced_swarm_completes_near_the_bound_and_the_simulator_predicts_it() {
 
 #[test]
 fn faults_replayed_for_real_are_survived_as_the_simulator_predicts() {
-    if !can_make_namespaces() {
-        eprintln!("skipped: this user cannot create network namespaces (needs root)");
+    if !gate::enabled() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
