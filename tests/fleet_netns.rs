@@ -20,7 +20,8 @@ mod lab;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use fleet_lab::{placement, same_bytes, wait_until, FleetLab, Spec};
+use fleet_lab::{placement, wait_until, FleetLab, Spec};
+use swarm_testsupport::content::same_file;
 
 /// One fleet at a time: two would share the two cores and skew each other.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -61,7 +62,7 @@ fn a_labelled_rollout_reaches_exactly_its_set_and_retention_deletes_the_old_rele
     for i in fleet.set("a") {
         let name = &fleet.agents[i].name;
         assert!(
-            same_bytes(&fleet.copy(i, "nightly", "v1.img"), &v1),
+            same_file(&fleet.copy(i, "nightly", "v1.img"), &v1),
             "{name}'s copy"
         );
         assert!(!fleet.copy(i, "nightly", "v1.img.part").exists());
@@ -102,7 +103,7 @@ fn a_labelled_rollout_reaches_exactly_its_set_and_retention_deletes_the_old_rele
     assert_eq!(done.code, 0, "publish v2:\n{}", done.stderr);
     assert!(done.stderr.contains("4/4 verified"), "{}", done.stderr);
     for i in fleet.set("a") {
-        assert!(same_bytes(&fleet.copy(i, "nightly", "v2.img"), &v2));
+        assert!(same_file(&fleet.copy(i, "nightly", "v2.img"), &v2));
         let v1_copy = fleet.copy(i, "nightly", "v1.img");
         wait_until("v1's deletion", Duration::from_secs(15), || {
             !v1_copy.exists()
@@ -147,7 +148,7 @@ fn a_killed_agent_resumes_without_fetching_its_verified_pieces_again() {
     assert_eq!(done.code, 0, "publish:\n{}", done.stderr);
     let view = done.json.unwrap();
     assert_eq!(view["counts"]["verified"], 4, "{view}");
-    assert!(same_bytes(&fleet.copy(victim, "big", "big.img"), &image));
+    assert!(same_file(&fleet.copy(victim, "big", "big.img"), &image));
     // What it received after the restart: at most what it lacked (plus headers and its
     // reports), never the pieces it had verified before the kill.
     let left = size - had;
@@ -192,7 +193,7 @@ fn a_full_disk_fails_its_host_by_name_while_the_others_finish() {
     let view = done.json.unwrap();
     assert_eq!(view["counts"]["verified"], 3, "{view}");
     for i in fleet.set("a").into_iter().filter(|&i| i != tiny) {
-        assert!(same_bytes(&fleet.copy(i, "edge", "edge.img"), &image));
+        assert!(same_file(&fleet.copy(i, "edge", "edge.img"), &image));
     }
 }
 
@@ -301,7 +302,7 @@ fn a_manager_restarted_mid_rollout_loses_nothing_and_the_rollout_completes() {
     for i in fleet.set("b") {
         let name = &fleet.agents[i].name;
         assert!(
-            same_bytes(&fleet.copy(i, "mid", "mid.img"), &image),
+            same_file(&fleet.copy(i, "mid", "mid.img"), &image),
             "{name}"
         );
         assert!(placement(&record, name)["verified_ms"].is_i64());

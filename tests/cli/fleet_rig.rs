@@ -131,13 +131,19 @@ impl Fleet {
 
     /// `swarm publish FILE --channel CHANNEL EXTRA...` to completion.
     pub fn publish(&self, file: &Path, channel: &str, extra: &[&str]) -> Run {
-        let mut args = self.publish_args(file, channel);
+        let mut args = self.publish_args(file, channel, extra);
         args.extend_from_slice(extra);
         swarm_in(&self.root, &args)
     }
 
-    fn publish_args<'a>(&'a self, file: &'a Path, channel: &'a str) -> Vec<&'a str> {
-        vec![
+    /// Publish's common arguments, in 64 KiB pieces unless `extra` gives a `--piece-size`.
+    fn publish_args<'a>(
+        &'a self,
+        file: &'a Path,
+        channel: &'a str,
+        extra: &[&str],
+    ) -> Vec<&'a str> {
+        let mut args = vec![
             "publish",
             s(file),
             "--manager",
@@ -146,15 +152,17 @@ impl Fleet {
             channel,
             "--token-file",
             s(&self.token),
-            "--piece-size",
-            "64KiB",
-        ]
+        ];
+        if !extra.contains(&"--piece-size") {
+            args.extend(["--piece-size", "64KiB"]);
+        }
+        args
     }
 
     /// `swarm publish ... --wait --json EXTRA...` in the background: stderr to `log`,
     /// stdout to `log` with the extension `json`.
     pub fn publish_spawned(&self, file: &Path, channel: &str, extra: &[&str], log: &Path) -> Proc {
-        let mut args = self.publish_args(file, channel);
+        let mut args = self.publish_args(file, channel, extra);
         args.extend_from_slice(&["--wait", "--json"]);
         args.extend_from_slice(extra);
         let child = Command::new(env!("CARGO_BIN_EXE_swarm"))

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::lab::{curl, Host, Lab, Proc};
+use swarm_testsupport::content::write_large;
 
 /// The manager's port.
 pub const MANAGER_PORT: u16 = 6969;
@@ -277,7 +278,7 @@ impl FleetLab {
     /// Writes `size` pseudo-random bytes under the lab's root; returns the path.
     pub fn content(&self, name: &str, size: usize, seed: u64) -> PathBuf {
         let path = self.root.path().join("build").join(name);
-        write_random(&path, size, seed);
+        write_large(&path, size, seed);
         path
     }
 
@@ -378,56 +379,4 @@ pub fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) 
 /// A path as `&str` (the lab's paths are UTF-8).
 pub fn s(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// `len` pseudo-random (incompressible) bytes from `seed`, written in 1 MiB chunks.
-pub fn write_random(path: &Path, len: usize, seed: u64) {
-    use std::io::Write;
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut chunk = vec![0u8; 1 << 20];
-    let mut left = len;
-    while left > 0 {
-        for word in chunk.chunks_exact_mut(8) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            word.copy_from_slice(&state.to_le_bytes());
-        }
-        let n = left.min(chunk.len());
-        file.write_all(&chunk[..n]).unwrap();
-        left -= n;
-    }
-    file.flush().unwrap();
-}
-
-/// Whether the file at `path` holds exactly what [`write_random`] wrote at `original`.
-pub fn same_bytes(path: &Path, original: &Path) -> bool {
-    let (Ok(a), Ok(b)) = (std::fs::File::open(path), std::fs::File::open(original)) else {
-        return false;
-    };
-    let (mut a, mut b) = (std::io::BufReader::new(a), std::io::BufReader::new(b));
-    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
-    loop {
-        let n = read_full(&mut a, &mut x);
-        let m = read_full(&mut b, &mut y);
-        if n != m || x[..n] != y[..m] {
-            return false;
-        }
-        if n == 0 {
-            return true;
-        }
-    }
-}
-
-fn read_full(reader: &mut impl std::io::Read, buf: &mut [u8]) -> usize {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => filled += n,
-        }
-    }
-    filled
 }

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::node::NodeHandle;
 use super::release::{publish, torrent, ReleaseJob, ReleaseStatus};
-use super::wire::parse_peer_id;
+use super::wire::{parse_peer_id, PlacementState};
 use crate::storage::Storage;
 use crate::verify::content_path;
 
@@ -54,6 +54,6 @@ pub(super) async fn start(
         .await
         .map_err(|e| format!("cannot listen: {e}"))?;
     tracing::info!(release = job.release.id, path = %root.display(), port = node.local_addr().port(), "seeding as the origin");
-    publish(status, &node.status(), &metainfo);
+    publish(status, &node.status(), &metainfo, PlacementState::Verified);
     Ok(Some(node))
 }

@@ -168,7 +168,7 @@ async fn fetch_and_seed(
     .await
     .map_err(|e| e.to_string())??;
     tracing::info!(release = job.release.id, name = %metainfo.name, "release verified");
-    publish(status, &node.status(), &metainfo);
+    publish(status, &node.status(), &metainfo, PlacementState::Verified);
     Ok(Some(node))
 }
 
@@ -233,7 +233,7 @@ async fn watch_download(
     let mut last_progress = (Instant::now(), 0u64);
     loop {
         let s = node.status();
-        publish(status, &s, metainfo);
+        publish(status, &s, metainfo, PlacementState::Downloading);
         if let Some(error) = &s.storage_error {
             return Err(classify(error));
         }
@@ -262,14 +262,17 @@ async fn watch_download(
     }
 }
 
-/// Copies a node's counters into the release's status.
-pub(super) fn publish(status: &watch::Sender<ReleaseStatus>, s: &NodeStatus, metainfo: &Metainfo) {
+/// Copies a node's counters into the release's status, in `state`: `Verified` only once
+/// the file is synced and has its final name (a complete node is still `Downloading`
+/// until then: reports must not call a `.part` verified).
+pub(super) fn publish(
+    status: &watch::Sender<ReleaseStatus>,
+    s: &NodeStatus,
+    metainfo: &Metainfo,
+    state: PlacementState,
+) {
     status.send_modify(|r| {
-        r.state = if s.complete {
-            PlacementState::Verified
-        } else {
-            PlacementState::Downloading
-        };
+        r.state = state;
         r.have_bytes = have_bytes(metainfo, s.verified_pieces);
         r.downloaded_bytes = s.downloaded_bytes;
         r.uploaded_bytes = s.uploaded_bytes;
