@@ -282,3 +282,108 @@ fn desired(connection: &Connection, host: &str) -> Result<Desired, StoreError> {
     desired.seed.reverse();
     Ok(desired)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use swarm_net::agent::wire::{Labels, OriginAgent};
+
+    use super::*;
+    use crate::fleet::store::ReleaseRow;
+
+    fn report(session: &str, label: &str, releases: Vec<PlacementReport>) -> AgentReport {
+        AgentReport {
+            session: session.into(),
+            labels: Labels::from([("role".to_string(), label.to_string())]),
+            listen: None,
+            free_disk_bytes: None,
+            link_bps: None,
+            releases,
+        }
+    }
+
+    fn placement(state: PlacementState, down: u64, from_origin: u64) -> PlacementReport {
+        PlacementReport {
+            release_id: 1,
+            state,
+            have_bytes: down,
+            downloaded_bytes: down,
+            uploaded_bytes: 7,
+            down_bps: 0,
+            up_bps: 0,
+            peers: 1,
+            reason: None,
+            from_origin_bytes: Some(from_origin),
+        }
+    }
+
+    #[test]
+    fn the_origins_agent_seeds_in_place_and_bytes_from_the_origin_add_up_over_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FleetStore::open(dir.path()).unwrap();
+        store
+            .apply_report("build", &report("s", "test", vec![]), 1_000)
+            .unwrap();
+        store
+            .apply_report("t1", &report("s1", "test", vec![]), 1_000)
+            .unwrap();
+        let release = ReleaseRow {
+            id: 0,
+            channel: "ci".into(),
+            name: "v1.img".into(),
+            info_hash: "00".repeat(20),
+            size_bytes: 100,
+            created_ms: 2_000,
+            origin_peer_id: Some("ab".repeat(20)),
+        };
+        let origin = OriginAgent {
+            host: "build".into(),
+            path: "/srv/v1.img".into(),
+        };
+        let rows = store
+            .publish(&release, b"torrent", &Labels::new(), None, Some(&origin))
+            .unwrap();
+        assert_eq!(rows.seeded_by.as_deref(), Some("build"));
+        assert_eq!(
+            rows.hosts,
+            vec!["t1".to_string()],
+            "the origin is no target"
+        );
+        let desired = store.desired("build").unwrap();
+        assert!(desired.keep.is_empty(), "{desired:?}");
+        assert_eq!(desired.seed[0].path, "/srv/v1.img");
+        assert_eq!(
+            desired.seed[0].release.origin_peer_id,
+            release.origin_peer_id
+        );
+        let t1 = store.desired("t1").unwrap();
+        assert_eq!((t1.keep.len(), t1.seed.len()), (1, 0));
+
+        let seeding = report("s", "test", vec![placement(PlacementState::Verified, 0, 0)]);
+        store.apply_report("build", &seeding, 3_000).unwrap();
+        // t1 gets 60 bytes (40 from the origin), restarts, then gets the other 40 (all
+        // from the origin).
+        let first = vec![placement(PlacementState::Downloading, 60, 40)];
+        store
+            .apply_report("t1", &report("s1", "test", first), 3_000)
+            .unwrap();
+        let second = vec![placement(PlacementState::Verified, 40, 40)];
+        store
+            .apply_report("t1", &report("s2", "test", second), 4_000)
+            .unwrap();
+        let view = store.rollout(rows.rollout_id).unwrap().unwrap();
+        assert_eq!(view.hosts.len(), 1);
+        let host = &view.hosts[0];
+        assert_eq!(host.downloaded_bytes, 100);
+        assert_eq!(host.from_origin_bytes, Some(80));
+        assert_eq!(host.from_peers_bytes, Some(20));
+        assert_eq!(
+            view.origin_uploaded_bytes, 80,
+            "the hosts' bytes from the origin"
+        );
+        let origin = view.origin.unwrap();
+        assert_eq!(origin.host, "build");
+        assert_eq!(origin.state, Some(PlacementState::Verified));
+        assert_eq!(view.finished_ms, Some(4_000));
+    }
+}

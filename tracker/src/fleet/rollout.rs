@@ -56,61 +56,7 @@ impl FleetStore {
             return Ok(None);
         };
         let (started_ms, finished_ms) = times;
-        let mut statement = connection.prepare(
-            "SELECT p.host, COALESCE(h.labels, '{}'), p.state, p.have_bytes,
-                    p.downloaded_before, p.session_downloaded, p.uploaded_bytes, p.down_bps,
-                    p.up_bps, p.peers, p.reason, p.verified_ms, p.reported_ms, h.link_bps,
-                    p.from_origin_before, p.session_from_origin
-             FROM fleet_placements p LEFT JOIN fleet_hosts h ON h.name = p.host
-             WHERE p.release_id = ?1 ORDER BY p.host",
-        )?;
-        let mut links = Vec::new();
-        let rows = statement.query_map(params![release_id], |row| {
-            let counter = |i: usize| row.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
-            let before = counter(4)?;
-            let session = counter(5)?;
-            let downloaded_bytes = before.saturating_add(session);
-            let from_origin = row.get::<_, Option<i64>>(15)?.map(|s| {
-                u64::try_from(s)
-                    .unwrap_or(0)
-                    .saturating_add(counter(14).unwrap_or(0))
-            });
-            Ok((
-                HostPlacement {
-                    host: row.get(0)?,
-                    labels: Default::default(),
-                    state: PlacementState::Pending,
-                    have_bytes: counter(3)?,
-                    downloaded_bytes,
-                    session_downloaded_bytes: session,
-                    uploaded_bytes: counter(6)?,
-                    down_bps: counter(7)?,
-                    up_bps: counter(8)?,
-                    peers: row.get(9)?,
-                    reason: row.get(10)?,
-                    verified_ms: row.get(11)?,
-                    reported_ms: row.get(12)?,
-                    from_origin_bytes: from_origin,
-                    from_peers_bytes: from_origin.map(|o| downloaded_bytes.saturating_sub(o)),
-                },
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, Option<i64>>(13)?,
-            ))
-        })?;
-        let mut hosts = Vec::new();
-        let mut counts = StateCounts::default();
-        for row in rows {
-            let (mut host, labels, state, link) = row?;
-            host.labels = parse_labels(&host.host, &labels)?;
-            host.state = PlacementState::parse(&state).ok_or_else(|| StoreError::Corrupt {
-                what: format!("placement {} × {release_id}", host.host),
-                reason: format!("state {state:?}"),
-            })?;
-            count(&mut counts, host.state);
-            links.push(link.and_then(|b| u64::try_from(b).ok()));
-            hosts.push(host);
-        }
+        let (hosts, counts, links) = placements(&connection, release_id)?;
         let size_bytes = u64::try_from(size).unwrap_or(0);
         let reported = u64::try_from(up).unwrap_or(0);
         let from_origin: Option<u64> = hosts.iter().map(|h| h.from_origin_bytes).sum();
@@ -150,6 +96,70 @@ impl FleetStore {
         )?;
         Ok(changed == 1)
     }
+}
+
+/// A release's placements (its hosts, by name), their counts by state, and each host's
+/// link rate (for the bound).
+fn placements(
+    connection: &rusqlite::Connection,
+    release_id: i64,
+) -> Result<(Vec<HostPlacement>, StateCounts, Vec<Option<u64>>), StoreError> {
+    let mut statement = connection.prepare(
+        "SELECT p.host, COALESCE(h.labels, '{}'), p.state, p.have_bytes,
+                p.downloaded_before, p.session_downloaded, p.uploaded_bytes, p.down_bps,
+                p.up_bps, p.peers, p.reason, p.verified_ms, p.reported_ms, h.link_bps,
+                p.from_origin_before, p.session_from_origin
+         FROM fleet_placements p LEFT JOIN fleet_hosts h ON h.name = p.host
+         WHERE p.release_id = ?1 ORDER BY p.host",
+    )?;
+    let mut links = Vec::new();
+    let rows = statement.query_map(params![release_id], |row| {
+        let counter = |i: usize| row.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
+        let before = counter(4)?;
+        let session = counter(5)?;
+        let downloaded_bytes = before.saturating_add(session);
+        let from_origin = row.get::<_, Option<i64>>(15)?.map(|s| {
+            u64::try_from(s)
+                .unwrap_or(0)
+                .saturating_add(counter(14).unwrap_or(0))
+        });
+        Ok((
+            HostPlacement {
+                host: row.get(0)?,
+                labels: Default::default(),
+                state: PlacementState::Pending,
+                have_bytes: counter(3)?,
+                downloaded_bytes,
+                session_downloaded_bytes: session,
+                uploaded_bytes: counter(6)?,
+                down_bps: counter(7)?,
+                up_bps: counter(8)?,
+                peers: row.get(9)?,
+                reason: row.get(10)?,
+                verified_ms: row.get(11)?,
+                reported_ms: row.get(12)?,
+                from_origin_bytes: from_origin,
+                from_peers_bytes: from_origin.map(|o| downloaded_bytes.saturating_sub(o)),
+            },
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, Option<i64>>(13)?,
+        ))
+    })?;
+    let mut hosts = Vec::new();
+    let mut counts = StateCounts::default();
+    for row in rows {
+        let (mut host, labels, state, link) = row?;
+        host.labels = parse_labels(&host.host, &labels)?;
+        host.state = PlacementState::parse(&state).ok_or_else(|| StoreError::Corrupt {
+            what: format!("placement {} × {release_id}", host.host),
+            reason: format!("state {state:?}"),
+        })?;
+        count(&mut counts, host.state);
+        links.push(link.and_then(|b| u64::try_from(b).ok()));
+        hosts.push(host);
+    }
+    Ok((hosts, counts, links))
 }
 
 /// The origin's agent from columns 11 to 14 of the rollout's row, if it seeds the release.
