@@ -56,7 +56,11 @@ impl FleetStore {
             return Ok(None);
         };
         let (started_ms, finished_ms) = times;
-        let (hosts, counts, links) = placements(&connection, release_id)?;
+        let Placements {
+            hosts,
+            counts,
+            links,
+        } = placements(&connection, release_id)?;
         let size_bytes = u64::try_from(size).unwrap_or(0);
         let reported = u64::try_from(up).unwrap_or(0);
         let from_origin: Option<u64> = hosts.iter().map(|h| h.from_origin_bytes).sum();
@@ -98,12 +102,21 @@ impl FleetStore {
     }
 }
 
-/// A release's placements (its hosts, by name), their counts by state, and each host's
-/// link rate (for the bound).
+/// A release's placements.
+struct Placements {
+    /// Its hosts, by name.
+    hosts: Vec<HostPlacement>,
+    /// Their counts by state.
+    counts: StateCounts,
+    /// Each host's link rate (for the bound).
+    links: Vec<Option<u64>>,
+}
+
+/// A release's placements, read from the tables.
 fn placements(
     connection: &rusqlite::Connection,
     release_id: i64,
-) -> Result<(Vec<HostPlacement>, StateCounts, Vec<Option<u64>>), StoreError> {
+) -> Result<Placements, StoreError> {
     let mut statement = connection.prepare(
         "SELECT p.host, COALESCE(h.labels, '{}'), p.state, p.have_bytes,
                 p.downloaded_before, p.session_downloaded, p.uploaded_bytes, p.down_bps,
@@ -159,7 +172,11 @@ fn placements(
         links.push(link.and_then(|b| u64::try_from(b).ok()));
         hosts.push(host);
     }
-    Ok((hosts, counts, links))
+    Ok(Placements {
+        hosts,
+        counts,
+        links,
+    })
 }
 
 /// The origin's agent from columns 11 to 14 of the rollout's row, if it seeds the release.
