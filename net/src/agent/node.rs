@@ -10,7 +10,7 @@ use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::Metainfo;
 
 use crate::host::{Host, Running, TorrentStatus};
-use crate::runner::NodeOptions;
+use crate::runner::{NodeOptions, Status};
 use crate::storage::Storage;
 
 /// Every torrent of this process, on one port.
@@ -85,6 +85,7 @@ pub struct NodeSpec {
 #[derive(Debug)]
 pub struct NodeHandle {
     running: Running,
+    changes: tokio::sync::watch::Receiver<Status>,
 }
 
 impl NodeHandle {
@@ -109,7 +110,8 @@ impl NodeHandle {
             .add(metainfo, storage, verified, options)
             .await
             .map_err(std::io::Error::other)?;
-        Ok(NodeHandle { running })
+        let changes = running.status();
+        Ok(NodeHandle { running, changes })
     }
 
     /// Where peers reach it.
@@ -131,6 +133,12 @@ impl NodeHandle {
             failed_pieces: s.failed_pieces,
             storage_error: s.storage_error,
         }
+    }
+
+    /// Waits until its status changes (an idle node's does not: waiting costs nothing);
+    /// `false` once the node has stopped.
+    pub async fn changed(&mut self) -> bool {
+        self.changes.changed().await.is_ok()
     }
 
     /// Stops it (announces `stopped`) and waits until it has.
