@@ -12,16 +12,16 @@
 mod bench;
 #[path = "netns/fleet_lab.rs"]
 mod fleet_lab;
-#[path = "netns/gate.rs"]
-mod gate;
 #[path = "netns/lab.rs"]
 mod lab;
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use fleet_lab::{placement, wait_until, FleetLab, Spec};
+use fleet_lab::{placement, FleetLab, Spec};
 use swarm_testsupport::content::same_file;
+use swarm_testsupport::process::wait_for;
+use swarm_testsupport::tools;
 
 /// One fleet at a time: two would share the two cores and skew each other.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -31,13 +31,8 @@ const MIB: usize = 1 << 20;
 
 /// Eight agents (a1–a4 `role=a`, b1–b4 `role=b`) and the origin at `mbit` Mbit/s.
 fn fleet(mbit: u64) -> Option<FleetLab> {
-    if !gate::enabled() {
-        return None;
-    }
-    assert!(
-        lab::have_curl(),
-        "the fleet tests read the manager with curl"
-    );
+    tools::netns()?;
+    tools::curl()?; // the tests read the manager with it
     Some(FleetLab::new(Spec {
         agents: 8,
         link_bps: mbit * MBIT,
@@ -105,11 +100,11 @@ fn a_labelled_rollout_reaches_exactly_its_set_and_retention_deletes_the_old_rele
     for i in fleet.set("a") {
         assert!(same_file(&fleet.copy(i, "nightly", "v2.img"), &v2));
         let v1_copy = fleet.copy(i, "nightly", "v1.img");
-        wait_until("v1's deletion", Duration::from_secs(15), || {
+        wait_for("v1's deletion", Duration::from_secs(15), || {
             !v1_copy.exists()
         });
     }
-    wait_until("v1 reported deleted", Duration::from_secs(15), || {
+    wait_for("v1 reported deleted", Duration::from_secs(15), || {
         fleet
             .rollout(1)
             .is_some_and(|v| v["counts"]["deleted"] == 4)
@@ -129,7 +124,7 @@ fn a_killed_agent_resumes_without_fetching_its_verified_pieces_again() {
     let publish = fleet.publish(&image, "big", &["--to", "role=a", "--timeout", "150s"]);
     let victim = fleet.agent("a2");
     let mut had = 0;
-    wait_until("a2 a quarter through", Duration::from_secs(60), || {
+    wait_for("a2 a quarter through", Duration::from_secs(60), || {
         had = fleet.rollout(1).map_or(0, |v| {
             placement(&v, "a2")["have_bytes"].as_u64().unwrap_or(0)
         });
@@ -235,7 +230,7 @@ fn a_wrong_token_is_refused_with_401_and_changes_nothing() {
     let args = fleet.agent_args_with_token(a1, &wrong);
     fleet.start_agent_with(a1, &args);
     let log = fleet.root.path().join("logs/a1.log");
-    wait_until("a1 refused", Duration::from_secs(20), || {
+    wait_for("a1 refused", Duration::from_secs(20), || {
         std::fs::read_to_string(&log).is_ok_and(|l| l.contains("401"))
     });
     std::thread::sleep(Duration::from_secs(2));
@@ -275,7 +270,7 @@ fn a_manager_restarted_mid_rollout_loses_nothing_and_the_rollout_completes() {
     let size = 32 * MIB as u64;
     let image = fleet.content("mid.img", size as usize, 6);
     let publish = fleet.publish(&image, "mid", &["--to", "role=b", "--timeout", "150s"]);
-    wait_until("a quarter through", Duration::from_secs(60), || {
+    wait_for("a quarter through", Duration::from_secs(60), || {
         fleet.rollout(1).is_some_and(|v| {
             v["hosts"]
                 .as_array()

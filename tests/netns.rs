@@ -1,10 +1,7 @@
 //! The proof on a namespaced network: `scripts/netns-run` builds one network namespace per
 //! host with tc-shaped links, runs the real tracker, origin and peers, and writes a run
 //! record; the simulator predicts the same scenario. Runs only with `SWARM_NETNS_TESTS=1`
-//! (as root: `.ci/run` sets it); see [`gate`].
-
-#[path = "netns/gate.rs"]
-mod gate;
+//! (as root: `.ci/run` sets it); see [`swarm_testsupport::tools::netns`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,7 +60,7 @@ fn predicted(scenario: &str, strategy: &str, out: &Path) -> RunRecord {
 
 #[test]
 fn namespaced_swarm_completes_near_the_bound_and_the_simulator_predicts_it() {
-    if !gate::enabled() {
+    if swarm_testsupport::tools::netns().is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -112,7 +109,7 @@ fn namespaced_swarm_completes_near_the_bound_and_the_simulator_predicts_it() {
 
 #[test]
 fn faults_replayed_for_real_are_survived_as_the_simulator_predicts() {
-    if !gate::enabled() {
+    if swarm_testsupport::tools::netns().is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

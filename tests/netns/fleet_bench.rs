@@ -15,12 +15,11 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::fleet_lab::{FleetLab, Spec};
-use super::gate;
 
 #[test]
 #[ignore = "a measurement: minutes, 13 GiB of disk"]
 fn rollout_of_1_gib_to_12_agents_at_200_mbit() {
-    if !gate::enabled() {
+    if swarm_testsupport::tools::netns().is_none() {
         return;
     }
     let mib: usize = std::env::var("SWARM_BENCH_MIB")

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::lab::{curl, Host, Lab, Proc};
+use super::lab::{curl, spawn_in, Host, Lab};
 use swarm_testsupport::content::write_large;
+use swarm_testsupport::process::{wait_for, Reaper};
 
 /// The manager's port.
 pub const MANAGER_PORT: u16 = 6969;
@@ -40,7 +41,7 @@ pub struct Agent {
     pub host: Host,
     /// Its `--dir`.
     pub dir: PathBuf,
-    proc: Option<Proc>,
+    proc: Option<Reaper>,
 }
 
 /// A finished `swarm publish`.
@@ -58,7 +59,7 @@ pub struct Published {
 /// then the files.
 #[derive(Debug)]
 pub struct FleetLab {
-    manager_proc: Option<Proc>,
+    manager_proc: Option<Reaper>,
     /// The agents.
     pub agents: Vec<Agent>,
     /// The namespaces.
@@ -123,7 +124,7 @@ impl FleetLab {
             fleet.start_agent(i);
         }
         let names: Vec<String> = fleet.agents.iter().map(|a| a.name.clone()).collect();
-        wait_until(
+        wait_for(
             "every agent's registration",
             Duration::from_secs(30),
             || {
@@ -155,14 +156,8 @@ impl FleetLab {
             s(&self.token),
         ];
         let log = self.log("manager");
-        self.manager_proc = Some(Proc::spawn(
-            &self.manager.ns,
-            &self.swarm,
-            &args,
-            &log,
-            &log,
-        ));
-        wait_until("the manager", Duration::from_secs(20), || {
+        self.manager_proc = Some(spawn_in(&self.manager.ns, &self.swarm, &args, &log, &log));
+        wait_for("the manager", Duration::from_secs(20), || {
             self.get("/api/fleet").is_some()
         });
     }
@@ -170,7 +165,7 @@ impl FleetLab {
     /// `kill -9` the manager.
     pub fn kill_manager(&mut self) {
         if let Some(proc) = self.manager_proc.take() {
-            proc.kill();
+            drop(proc); // SIGKILL
         }
     }
 
@@ -213,7 +208,7 @@ impl FleetLab {
         std::fs::create_dir_all(&self.agents[i].dir).unwrap();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let log = self.log(&self.agents[i].name);
-        let proc = Proc::spawn(&self.agents[i].host.ns, &self.swarm, &args, &log, &log);
+        let proc = spawn_in(&self.agents[i].host.ns, &self.swarm, &args, &log, &log);
         self.agents[i].proc = Some(proc);
     }
 
@@ -228,7 +223,7 @@ impl FleetLab {
     /// `kill -9` agent `i`.
     pub fn kill_agent(&mut self, i: usize) {
         if let Some(proc) = self.agents[i].proc.take() {
-            proc.kill();
+            drop(proc); // SIGKILL
         }
     }
 
@@ -283,7 +278,7 @@ impl FleetLab {
     }
 
     /// Starts `swarm publish FILE --wait --json` on the origin with `extra` arguments.
-    pub fn publish(&self, file: &Path, channel: &str, extra: &[&str]) -> Proc {
+    pub fn publish(&self, file: &Path, channel: &str, extra: &[&str]) -> Reaper {
         self.publish_with_token(file, channel, &self.token, extra)
     }
 
@@ -294,7 +289,7 @@ impl FleetLab {
         channel: &str,
         token: &Path,
         extra: &[&str],
-    ) -> Proc {
+    ) -> Reaper {
         let origin_rate = format!("{}bps", self.spec.origin_bps);
         let mut args = vec![
             "publish",
@@ -318,11 +313,11 @@ impl FleetLab {
         let err = self.log(&format!("publish-{name}"));
         let _ = std::fs::remove_file(&out);
         let _ = std::fs::remove_file(&err);
-        Proc::spawn(&self.origin.ns, &self.swarm, &args, &out, &err)
+        spawn_in(&self.origin.ns, &self.swarm, &args, &out, &err)
     }
 
     /// Waits for a publish started by [`Self::publish`] to exit.
-    pub fn finish(&self, mut proc: Proc, file: &Path, limit: Duration) -> Published {
+    pub fn finish(&self, mut proc: Reaper, file: &Path, limit: Duration) -> Published {
         let start = Instant::now();
         let status = loop {
             if let Some(status) = proc.0.try_wait().unwrap() {
@@ -364,16 +359,6 @@ pub fn placement<'a>(view: &'a Value, name: &str) -> &'a Value {
         .as_array()
         .and_then(|h| h.iter().find(|h| h["host"] == name))
         .unwrap_or_else(|| panic!("{name} not in {view}"))
-}
-
-/// Polls `check` every 100 ms until it holds or `limit` passes.
-#[track_caller]
-pub fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// A path as `&str` (the lab's paths are UTF-8).

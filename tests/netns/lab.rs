@@ -9,12 +9,15 @@
 //! mounted and deletes the namespaces (their veths and the bridge go with them). Labs of a
 //! test process that died without dropping them are removed by the next [`Lab::new`].
 //!
-//! Whether namespace tests run at all is [`super::gate`]'s call.
+//! Whether namespace tests run at all is [`swarm_testsupport::tools::netns`]'s call.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use swarm_testsupport::process::Reaper;
+use swarm_testsupport::tools::{tmpfs, Tmpfs};
 
 /// Every lab's namespaces start with this, then the test process's id.
 const PREFIX: &str = "swl";
@@ -63,7 +66,7 @@ pub struct Host {
 pub struct Lab {
     bridge: String,
     hosts: Vec<Host>,
-    mounts: Vec<PathBuf>,
+    mounts: Vec<Tmpfs>,
 }
 
 impl Lab {
@@ -133,19 +136,8 @@ impl Lab {
     /// Mounts a tmpfs of `size` (`8m`) at `dir`, unmounted when the lab is dropped.
     pub fn mount_tmpfs(&mut self, dir: &Path, size: &str) {
         std::fs::create_dir_all(dir).unwrap();
-        let dir_text = dir.to_str().unwrap();
-        run(
-            "mount",
-            &[
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size}"),
-                "tmpfs",
-                dir_text,
-            ],
-        );
-        self.mounts.push(dir.to_path_buf());
+        let mount = tmpfs(dir, size).expect("namespace tests run as root");
+        self.mounts.push(mount);
     }
 
     /// Every host's (sent, received) bytes by bridge port, read in one `ip` call: what the
@@ -178,8 +170,8 @@ impl Drop for Lab {
         for ns in namespaces.iter().chain([&self.bridge]) {
             kill_all_in(ns);
         }
-        for dir in self.mounts.iter().rev() {
-            let _ = Command::new("umount").arg("-l").arg(dir).status();
+        for mount in self.mounts.drain(..).rev() {
+            drop(mount); // unmounted, newest first
         }
         for ns in namespaces.iter().chain([&self.bridge]) {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
@@ -227,46 +219,27 @@ fn remove_orphans() {
     }
 }
 
-/// A process in a namespace, killed (SIGKILL) when dropped.
-#[derive(Debug)]
-pub struct Proc(pub Child);
-
-impl Proc {
-    /// Starts `program args` in `ns` (`ip netns exec` execs it: the child is the program),
-    /// stdout to `stdout`, stderr to `stderr`.
-    pub fn spawn(ns: &str, program: &Path, args: &[&str], stdout: &Path, stderr: &Path) -> Proc {
-        let file = |p: &Path| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .unwrap()
-        };
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .arg(program)
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(file(stdout))
-            .stderr(file(stderr))
-            .spawn()
-            .unwrap_or_else(|e| panic!("ip netns exec {ns} {}: {e}", program.display()));
-        Proc(child)
-    }
-
-    /// `kill -9`, then reaps it.
-    pub fn kill(mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// Starts `program args` in `ns` (`ip netns exec` execs it: the child is the program),
+/// stdout to `stdout`, stderr to `stderr`; killed (SIGKILL) and reaped when dropped.
+pub fn spawn_in(ns: &str, program: &Path, args: &[&str], stdout: &Path, stderr: &Path) -> Reaper {
+    let file = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .unwrap()
+    };
+    let child = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .arg(program)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(file(stdout))
+        .stderr(file(stderr))
+        .spawn()
+        .unwrap_or_else(|e| panic!("ip netns exec {ns} {}: {e}", program.display()));
+    Reaper(child)
 }
 
 /// `curl` in `ns`: the status code and body of one request (0 when nothing answered).
@@ -308,13 +281,4 @@ pub fn curl(
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", ""));
     (code.trim().parse().unwrap_or(0), body.to_string())
-}
-
-/// Whether `curl` can be run (the fleet tests read the manager with it).
-pub fn have_curl() -> bool {
-    Command::new("curl")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }

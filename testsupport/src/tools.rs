@@ -1,6 +1,6 @@
 //! Probes for what a test needs from the machine: the reference clients (libtorrent through
-//! `/usr/bin/python3`, aria2c, mktorrent, opentracker, chromium), network namespace rights
-//! and a small tmpfs. A probe that finds nothing prints why the test is skipped and returns
+//! `/usr/bin/python3`, aria2c, mktorrent, opentracker, chromium), curl, network namespace
+//! rights and a small tmpfs. A probe that finds nothing prints why the test is skipped and returns
 //! `None`; when the env var `CI` is set it panics instead, so CI never passes a test it did
 //! not run. Namespace tests also run only when asked (`SWARM_NETNS_TESTS=1`, as `.ci/run`
 //! sets it).
@@ -83,6 +83,15 @@ pub fn opentracker() -> Option<PathBuf> {
     }
 }
 
+/// `curl` on the PATH (the namespace tests talk HTTP from inside a namespace with it).
+pub fn curl() -> Option<PathBuf> {
+    if succeeds("curl", &["--version"]) {
+        Some(PathBuf::from("curl"))
+    } else {
+        missing("curl is not installed")
+    }
+}
+
 /// A headless Chromium (`chromium`, `chromium-browser` or `google-chrome`).
 pub fn chromium() -> Option<PathBuf> {
     let found = ["chromium", "chromium-browser", "google-chrome"]
@@ -127,7 +136,8 @@ pub struct Tmpfs(PathBuf);
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
+        // Lazily: a process killed a moment ago may still hold a file open in it.
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
     }
 }
 
