@@ -1,12 +1,13 @@
 //! `swarm tracker`, `swarm agent` and `swarm publish` end to end on loopback: real child
 //! processes of the built binary, real TCP, SQLite and files.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use swarm_testsupport::content::{same_file, write_large};
+use swarm_testsupport::tools::tmpfs;
 
 use super::fleet_rig::{host, Fleet};
 use super::support::{http, s, swarm_in, wait_for, write_random};
@@ -198,44 +199,13 @@ fn killed_agent_resumes_and_restarted_manager_keeps_the_rollout() {
     assert!(record["origin_copies"].as_f64().unwrap() > 0.0, "{record}");
 }
 
-/// A tiny tmpfs at `dir` (needs root); `None` (after saying why) when it cannot be had.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(dir).unwrap();
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size}"),
-                "tmpfs",
-                s(dir),
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return Some(Tmpfs(dir.to_path_buf()));
-        }
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-        assert!(!ci, "mounting a tmpfs needs root, which CI has");
-        eprintln!("skipping: cannot mount a tmpfs (not root?)");
-        None
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_full_disk_fails_its_host_by_name_while_the_others_finish() {
     let root = tempfile::tempdir().unwrap();
     let mut fleet = Fleet::new(root.path());
-    let Some(_tmpfs) = Tmpfs::mount(&fleet.agent_dir("tiny"), "1m") else {
+    let tiny = fleet.agent_dir("tiny");
+    std::fs::create_dir_all(&tiny).unwrap();
+    let Some(_tmpfs) = tmpfs(&tiny, "1m") else {
         return;
     };
     fleet.start_agent("tiny", "role=edge");
