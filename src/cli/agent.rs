@@ -44,6 +44,13 @@ pub struct AgentArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9469 [default: off].
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
+    /// Run PROGRAM with each downloaded release's path once it is verified under its final
+    /// name (once per copy: not again after a restart once it succeeded).
+    #[arg(long, value_name = "PROGRAM")]
+    on_complete: Option<String>,
+    /// Kill the --on-complete program after this long [default: 10m].
+    #[arg(long, value_name = "DURATION")]
+    on_complete_timeout: Option<String>,
     /// TOML file with any of these settings.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -76,6 +83,8 @@ pub fn run_agent(args: AgentArgs) -> anyhow::Result<Outcome> {
         port: args.port,
         link_rate: args.link_rate,
         metrics: args.metrics,
+        on_complete: args.on_complete,
+        on_complete_timeout: args.on_complete_timeout,
     };
     let config = file.overridden_by(flags).resolve()?;
     runtime()?

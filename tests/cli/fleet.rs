@@ -199,6 +199,95 @@ fn killed_agent_resumes_and_restarted_manager_keeps_the_rollout() {
     assert!(record["origin_copies"].as_f64().unwrap() > 0.0, "{record}");
 }
 
+/// Writes an executable `--on-complete` script under `root` that appends its release, channel
+/// and argument to `log`, then exits with `code`.
+fn hook_script(root: &std::path::Path, name: &str, log: &std::path::Path, code: i32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = root.join(name);
+    let body = format!(
+        "#!/bin/sh\necho \"$SWARM_RELEASE $SWARM_CHANNEL $SWARM_NAME $1\" >> '{}'\nexit {code}\n",
+        log.display()
+    );
+    std::fs::write(&path, body).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn agent_on_complete_runs_once_per_copy_and_a_failure_is_reported() {
+    let root = tempfile::tempdir().unwrap();
+    let mut fleet = Fleet::new(root.path());
+    let (ok_log, bad_log) = (root.path().join("ok.log"), root.path().join("bad.log"));
+    let ok = hook_script(root.path(), "ok.sh", &ok_log, 0);
+    let bad = hook_script(root.path(), "bad.sh", &bad_log, 3);
+    fleet.start_agent_with("h1", "role=hook", &["--on-complete", s(&ok)]);
+    fleet.start_agent_with("h2", "role=hook", &["--on-complete", s(&bad)]);
+    let image = root.path().join("build/hooked.img");
+    write_random(&image, 2 << 20, 41);
+    let run = fleet
+        .publish(
+            &image,
+            "hooks",
+            &["--to", "role=hook", "--wait", "--timeout", "60s"],
+        )
+        .expect(0);
+    assert!(run.stderr.contains("2/2 verified"), "{}", run.stderr);
+    let copy = fleet.agent_dir("h1").join("hooks/hooked.img");
+    wait_for("h1's hook", Duration::from_secs(10), || {
+        !lines(&ok_log).is_empty()
+    });
+    assert_eq!(
+        lines(&ok_log),
+        [format!("1 hooks hooked.img {}", copy.display())]
+    );
+    // The failing hook leaves h2 verified, with the failure as its reason.
+    wait_for(
+        "h2's hook failure reported",
+        Duration::from_secs(10),
+        || {
+            fleet.rollout(1).is_some_and(|v| {
+                let h2 = host(&v, "h2");
+                h2["state"] == "verified"
+                    && h2["reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("bad.sh failed: it exited with code 3"))
+            })
+        },
+    );
+    assert_eq!(lines(&bad_log).len(), 1);
+
+    // Restarted, h1 does not run its hook again for the same copy; h2, whose hook failed,
+    // runs it again (now succeeding) and its reason clears.
+    fleet.stop_agent("h1");
+    fleet.stop_agent("h2");
+    let fixed = hook_script(root.path(), "fixed.sh", &bad_log, 0);
+    fleet.start_agent_with("h1", "role=hook", &["--on-complete", s(&ok)]);
+    fleet.start_agent_with("h2", "role=hook", &["--on-complete", s(&fixed)]);
+    wait_for("h2's hook again", Duration::from_secs(20), || {
+        lines(&bad_log).len() == 2
+    });
+    wait_for(
+        "both verified without a reason",
+        Duration::from_secs(10),
+        || {
+            fleet.rollout(1).is_some_and(|v| {
+                ["h1", "h2"]
+                    .iter()
+                    .all(|n| host(&v, n)["state"] == "verified" && host(&v, n)["reason"].is_null())
+            })
+        },
+    );
+    assert_eq!(lines(&ok_log).len(), 1, "h1 ran its hook again");
+}
+
 #[test]
 fn a_full_disk_fails_its_host_by_name_while_the_others_finish() {
     let root = tempfile::tempdir().unwrap();

@@ -10,6 +10,8 @@
 //! port = 6881
 //! link_rate = "1Gbit/s"       # optional: lets the manager compute the fluid bound
 //! metrics = "127.0.0.1:9469"  # optional: Prometheus text at http://ADDR/metrics
+//! on_complete = "/usr/local/bin/image-ready"  # optional: run once per downloaded copy
+//! on_complete_timeout = "10m"
 //! [labels]
 //! rack = "a"
 //! role = "test"
@@ -20,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::on_complete::{OnComplete, DEFAULT_ON_COMPLETE_TIMEOUT};
 use super::token::{Token, TokenError};
 use super::wire::Labels;
 
@@ -81,6 +84,10 @@ pub struct AgentSettings {
     pub link_rate: Option<String>,
     /// Where to serve `/metrics` (none: no metrics server).
     pub metrics: Option<SocketAddr>,
+    /// Program run once a downloaded copy is verified under its final name.
+    pub on_complete: Option<String>,
+    /// Kill that program after this long (`90s`, `10m`).
+    pub on_complete_timeout: Option<String>,
 }
 
 impl AgentSettings {
@@ -114,6 +121,8 @@ impl AgentSettings {
         self.port = over.port.or(self.port);
         self.link_rate = over.link_rate.or(self.link_rate);
         self.metrics = over.metrics.or(self.metrics);
+        self.on_complete = over.on_complete.or(self.on_complete);
+        self.on_complete_timeout = over.on_complete_timeout.or(self.on_complete_timeout);
         self
     }
 
@@ -135,6 +144,11 @@ impl AgentSettings {
                 swarm_engine::units::parse_rate(&r).map_err(|e| ConfigError::Invalid(e.to_string()))
             })
             .transpose()?;
+        let on_complete_timeout = match self.on_complete_timeout {
+            Some(text) => swarm_engine::units::parse_duration(&text)
+                .map_err(|e| ConfigError::Invalid(format!("on_complete_timeout: {e}")))?,
+            None => DEFAULT_ON_COMPLETE_TIMEOUT,
+        };
         Ok(AgentConfig {
             manager: manager.trim_end_matches('/').to_string(),
             dir: self.dir.ok_or(ConfigError::Missing("--dir"))?,
@@ -149,6 +163,10 @@ impl AgentSettings {
             port: self.port.unwrap_or(DEFAULT_AGENT_PORT),
             link_bps,
             metrics: self.metrics,
+            on_complete: self.on_complete.map(|command| OnComplete {
+                command,
+                timeout: on_complete_timeout,
+            }),
         })
     }
 }
@@ -176,6 +194,8 @@ pub struct AgentConfig {
     /// port opened by default would show release names to anyone who can reach it and
     /// collide between agents sharing a host.
     pub metrics: Option<SocketAddr>,
+    /// Run once each downloaded release is verified under its final name.
+    pub on_complete: Option<OnComplete>,
 }
 
 /// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`).
@@ -200,7 +220,8 @@ mod tests {
         std::fs::write(
             &path,
             "manager = \"http://m:1\"\ndir = \"/d\"\nname = \"a\"\nport = 7\n\
-             link_rate = \"200Mbit/s\"\nmetrics = \"127.0.0.1:9469\"\n[labels]\nrack = \"a\"\nrole = \"test\"\n",
+             link_rate = \"200Mbit/s\"\nmetrics = \"127.0.0.1:9469\"\n\
+             on_complete = \"/bin/true\"\non_complete_timeout = \"90s\"\n[labels]\nrack = \"a\"\nrole = \"test\"\n",
         )
         .unwrap();
         let file = AgentSettings::from_file(&path).unwrap();
@@ -217,6 +238,9 @@ mod tests {
         assert_eq!(config.metrics, Some("127.0.0.1:9469".parse().unwrap()));
         assert_eq!(config.labels["rack"], "b");
         assert_eq!(config.labels["role"], "test");
+        let hook = config.on_complete.unwrap();
+        assert_eq!(hook.command, "/bin/true");
+        assert_eq!(hook.timeout, std::time::Duration::from_secs(90));
     }
 
     #[test]

@@ -334,6 +334,7 @@ impl Agent {
                 origin_peer_id: release.origin_peer_id.as_deref().and_then(parse_peer_id),
             },
             origin_path: origin_path.clone(),
+            on_complete: self.config.on_complete.clone(),
         };
         let (status_tx, status_rx) = watch::channel(ReleaseStatus::pending());
         let (stop_tx, stop_rx) = watch::channel(false);

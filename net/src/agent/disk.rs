@@ -32,15 +32,16 @@ pub fn is_disk_full(text: &str) -> bool {
         || text.contains("File too large")
 }
 
-/// Removes a release's copy, its `.part` and its resume record (the empty lock file stays,
-/// as [`crate::download`] says). Missing files are fine.
+/// Removes a release's copy, its `.part`, its resume record and its `--on-complete`
+/// marker (the empty lock file stays, as [`crate::download`] says). Missing files are fine.
 pub fn remove_release(dir: &Path, release: &DesiredRelease) -> io::Result<()> {
     let path = release_path(dir, release);
     let part = channel_dir(dir, release).join(format!("{}.part", release.name));
     if let Err(error) = resume::forget(&path) {
         tracing::warn!("{error}");
     }
-    for target in [&path, &part] {
+    let marker = super::on_complete::marker_path(&path);
+    for target in [&path, &part, &marker] {
         let removed = match std::fs::symlink_metadata(target) {
             Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(target),
             Ok(_) => std::fs::remove_file(target),

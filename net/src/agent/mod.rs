@@ -14,6 +14,7 @@
 //! - [`origin`]: seeding a release in place on the host it was published from.
 //! - [`node`]: the one file that knows the runtime's API.
 //! - [`disk`]: paths, free space, deleting.
+//! - [`on_complete`]: `--on-complete PROGRAM`, once per downloaded copy.
 //! - [`metrics`](mod@metrics): the agent's `/metrics`.
 
 pub mod client;
@@ -22,6 +23,7 @@ pub mod daemon;
 pub mod disk;
 pub mod metrics;
 pub mod node;
+pub mod on_complete;
 pub mod origin;
 pub mod release;
 pub mod token;

@@ -12,8 +12,9 @@ use swarm_engine::metainfo::Metainfo;
 use tokio::sync::watch;
 
 use super::client::ManagerClient;
-use super::disk::{channel_dir, free_bytes, is_disk_full};
+use super::disk::{channel_dir, free_bytes, is_disk_full, release_path};
 use super::node::{NodeHandle, NodeHost, NodeSpec, NodeStatus};
+use super::on_complete::{self, OnComplete};
 use super::wire::{DesiredRelease, PlacementState};
 use crate::download;
 use crate::hashing::HashConfig;
@@ -78,6 +79,8 @@ pub struct ReleaseJob {
     pub node: NodeSpec,
     /// Seed the published file at this path as the release's origin, not a download.
     pub origin_path: Option<PathBuf>,
+    /// Run once a download is verified under its final name.
+    pub on_complete: Option<OnComplete>,
 }
 
 /// Runs until `stop` turns true (then stops seeding) or the release fails.
@@ -89,8 +92,12 @@ pub async fn run(
     status.send_replace(ReleaseStatus::pending());
     let start = async {
         match &job.origin_path {
-            Some(path) => super::origin::start(&job, path, &status).await,
-            None => fetch_and_seed(&job, &status).await,
+            Some(path) => super::origin::start(&job, path, &status)
+                .await
+                .map(|node| node.map(|node| (node, None))),
+            None => fetch_and_seed(&job, &status)
+                .await
+                .map(|started| started.map(|(node, metainfo)| (node, Some(metainfo)))),
         }
     };
     let outcome = tokio::select! {
@@ -98,7 +105,17 @@ pub async fn run(
         _ = stop.wait_for(|s| *s) => Ok(None),
     };
     match outcome {
-        Ok(Some(node)) => seed(node, &status, &mut stop).await,
+        Ok(Some((node, downloaded))) => {
+            let mut seed_stop = stop.clone();
+            let seeding = seed(node, &status, &mut seed_stop);
+            let hook = async {
+                tokio::select! {
+                    () = after_download(&job, downloaded, &status) => {}
+                    _ = stop.wait_for(|s| *s) => {}
+                }
+            };
+            tokio::join!(seeding, hook);
+        }
         Ok(None) => {}
         Err(reason) => {
             tracing::warn!(release = job.release.id, name = %job.release.name, %reason, "release failed");
@@ -110,11 +127,27 @@ pub async fn run(
     }
 }
 
-/// Fetches the release; returns its node, seeding, once verified.
+/// Runs the `--on-complete` program for a downloaded release, if there is one; a failure
+/// becomes the verified release's reason. Dropped (the program killed) when told to stop.
+async fn after_download(
+    job: &ReleaseJob,
+    downloaded: Option<Arc<Metainfo>>,
+    status: &watch::Sender<ReleaseStatus>,
+) {
+    let (Some(hook), Some(metainfo)) = (&job.on_complete, downloaded) else {
+        return;
+    };
+    let copy = release_path(&job.dir, &job.release);
+    if let Err(reason) = on_complete::run_once(hook, &job.release, &copy, &metainfo).await {
+        status.send_modify(|s| s.reason = Some(reason));
+    }
+}
+
+/// Fetches the release; returns its node, seeding, and its torrent once verified.
 async fn fetch_and_seed(
     job: &ReleaseJob,
     status: &watch::Sender<ReleaseStatus>,
-) -> Result<Option<NodeHandle>, String> {
+) -> Result<Option<(NodeHandle, Arc<Metainfo>)>, String> {
     let metainfo = Arc::new(torrent(job).await?);
     let out_dir = channel_dir(&job.dir, &job.release);
     let prepared = {
@@ -169,7 +202,7 @@ async fn fetch_and_seed(
     .map_err(|e| e.to_string())??;
     tracing::info!(release = job.release.id, name = %metainfo.name, "release verified");
     publish(status, &node.status(), &metainfo, PlacementState::Verified);
-    Ok(Some(node))
+    Ok(Some((node, metainfo)))
 }
 
 /// Seeds a verified release, keeping its counters fresh, until told to stop or its
