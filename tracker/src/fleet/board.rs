@@ -6,7 +6,7 @@
 use rusqlite::params;
 use swarm_net::agent::wire::{Labels, PlacementState};
 
-use super::rollout::fluid_bound_from;
+use super::rollout::{fluid_bound_from, origin_upload};
 use super::store::{parse_labels, FleetStore, StoreError};
 
 /// One past (or running) rollout with its figures, as the history lists it.
@@ -102,7 +102,9 @@ impl FleetStore {
                     COALESCE(SUM(p.state = 'verified'
                                  OR (p.state = 'deleted' AND p.verified_ms IS NOT NULL)), 0),
                     COALESCE(SUM(p.state = 'failed'), 0),
-                    COUNT(h.link_bps), MIN(h.link_bps), SUM(h.link_bps)
+                    COUNT(h.link_bps), MIN(h.link_bps), SUM(h.link_bps),
+                    COUNT(p.session_from_origin),
+                    SUM(p.from_origin_before + p.session_from_origin)
              FROM fleet_rollouts ro JOIN fleet_releases r ON r.id = ro.release_id
              LEFT JOIN fleet_placements p ON p.release_id = r.id
              LEFT JOIN fleet_hosts h ON h.name = p.host AND h.link_bps > 0
@@ -119,12 +121,13 @@ impl FleetStore {
                 (number(8)?, row.get::<_, i64>(9)?),
                 (row.get::<_, i64>(10)?, number(11)?, number(12)?),
                 (row.get::<_, i64>(13)?, number(14)?, number(15)?),
+                (row.get::<_, i64>(16)?, number(17)?),
             ))
         })?;
         let count = |v: Option<i64>| u32::try_from(v.unwrap_or(0)).unwrap_or(0);
         let unsigned = |v: i64| u64::try_from(v).unwrap_or(0);
         rows.map(|row| {
-            let (ids, names, size, targets, times, origin, counts, links) = row?;
+            let (ids, names, size, targets, times, origin, counts, links, from_origin) = row?;
             let (targeted, verified, failed) = counts;
             let (known, slowest, total) = links;
             let size_bytes = unsigned(size);
@@ -153,7 +156,11 @@ impl FleetStore {
                 verified: count(verified),
                 failed: count(failed),
                 bound_s,
-                origin_uploaded_bytes: unsigned(origin.1),
+                origin_uploaded_bytes: origin_upload(
+                    (targeted > 0 && from_origin.0 == targeted)
+                        .then(|| unsigned(from_origin.1.unwrap_or(0))),
+                    unsigned(origin.1),
+                ),
             })
         })
         .collect()
@@ -307,5 +314,39 @@ mod tests {
         assert_eq!(failed.unwrap().reason.as_deref(), Some("disk full"));
         let (columns, cells) = store.matrix(1).unwrap();
         assert_eq!((columns.len(), cells.len()), (1, 2));
+    }
+
+    #[test]
+    fn history_and_rollout_view_count_the_origin_upload_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FleetStore::open(dir.path()).unwrap();
+        let to = Labels::new();
+        let v1 = store
+            .publish(&release("v1.img", 2_000), b"t", &to, None, None)
+            .unwrap();
+        store.set_origin_upload(v1.rollout_id, 1_500_000).unwrap();
+        let got = |id, from_origin| PlacementReport {
+            from_origin_bytes: from_origin,
+            ..placement(id, PlacementState::Verified, 1_000_000)
+        };
+        let uploads = |store: &FleetStore| {
+            let history = store.rollout_summaries(1).unwrap()[0].origin_uploaded_bytes;
+            let view = store.rollout(v1.rollout_id).unwrap().unwrap();
+            (history, view.origin_uploaded_bytes)
+        };
+        let r = v1.release_id;
+        store
+            .apply_report("a", &report(None, vec![got(r, Some(600_000))]), 3_000)
+            .unwrap();
+        store
+            .apply_report("b", &report(None, vec![got(r, None)]), 3_000)
+            .unwrap();
+        // b does not know the origin: both fall back to what the origin reported.
+        assert_eq!(uploads(&store), (1_500_000, 1_500_000));
+        store
+            .apply_report("b", &report(None, vec![got(r, Some(400_000))]), 4_000)
+            .unwrap();
+        // Every host knows: both are the sum of what the hosts got from the origin.
+        assert_eq!(uploads(&store), (1_000_000, 1_000_000));
     }
 }

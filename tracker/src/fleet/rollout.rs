@@ -64,9 +64,8 @@ impl FleetStore {
         let size_bytes = u64::try_from(size).unwrap_or(0);
         let reported = u64::try_from(up).unwrap_or(0);
         let from_origin: Option<u64> = hosts.iter().map(|h| h.from_origin_bytes).sum();
-        let origin_uploaded_bytes = from_origin
-            .filter(|_| !hosts.is_empty())
-            .unwrap_or(reported);
+        let origin_uploaded_bytes =
+            origin_upload(from_origin.filter(|_| !hosts.is_empty()), reported);
         let makespan_s = finished_ms.map(|f| (f - started_ms).max(0) as f64 / 1000.0);
         let bound_s = fluid_bound_s(size_bytes, bps.and_then(|b| u64::try_from(b).ok()), &links);
         Ok(Some(RolloutView {
@@ -100,6 +99,13 @@ impl FleetStore {
         )?;
         Ok(changed == 1)
     }
+}
+
+/// What the origin sent for a rollout: the sum of what its hosts got from it when every
+/// host knows (`per_host`; it counts per receiver and survives agent restarts), else what
+/// the origin reported sending. The rollout view and the history both use it.
+pub(super) fn origin_upload(per_host: Option<u64>, reported: u64) -> u64 {
+    per_host.unwrap_or(reported)
 }
 
 /// A release's placements.
