@@ -92,8 +92,6 @@ pub enum CloseReason {
     Banned,
     /// Both sides are seeds: nothing to exchange.
     BothSeeds,
-    /// No traffic for too long.
-    Idle,
     /// A handshake, idle or no-progress timeout: the connection held a slot to no use.
     Timeout(String),
     /// The peer crossed a limit (a flood of requests, too many connections).
