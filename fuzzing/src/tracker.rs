@@ -2,8 +2,8 @@
 //! tracker parses, the bencoded answers the client parses, and the manager's agent channel.
 
 use swarm_net::agent::client::take_event;
-use swarm_net::agent::wire::Desired;
 use swarm_net::announce::parse_response;
+use swarm_service::wire::Desired;
 use swarm_tracker::http::announce::AnnounceParams;
 use swarm_tracker::http::scrape;
 

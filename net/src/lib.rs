@@ -18,9 +18,12 @@
 //! - [`announce`]: the HTTP tracker client (BEP 3, BEP 23).
 //! - [`download`]: where a download lives, resuming and the final rename.
 //! - [`resume`]: records of copies verified intact, so they are not hashed on every start.
-//! - [`agent`]: `swarm agent` (releases from the manager, reports) and the fleet protocol.
+//! - [`agent`]: `swarm agent` (releases from the manager, reports), its side of the fleet
+//!   protocol.
 //! - [`metrics`]: Prometheus text of the torrents a process runs, on `/metrics`.
-//! - [`http_server`]: the capped, timed-out HTTP/1.1 accept loop every server here uses.
+//!
+//! The HTTP accept loop of every server, the fleet protocol's types and the fleet token are
+//! shared with the tracker in `swarm_service`.
 
 pub mod addr;
 pub mod agent;
@@ -34,7 +37,6 @@ mod event;
 pub mod hashing;
 pub mod hook;
 pub mod host;
-pub mod http_server;
 pub mod listener;
 pub mod metrics;
 pub mod node;

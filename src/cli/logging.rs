@@ -19,7 +19,8 @@ pub enum LogFormat {
 /// Long-running commands (`seed`, `get`, `tracker`, `demo`) log at info: listening
 /// addresses, registrations, unreachable trackers, peers, bans, completion. Our crates only:
 /// libraries stay at warn.
-pub const LONG_RUNNING_FILTER: &str = "warn,swarm=info,swarm_net=info,swarm_tracker=info";
+pub const LONG_RUNNING_FILTER: &str =
+    "warn,swarm=info,swarm_net=info,swarm_service=info,swarm_tracker=info";
 
 /// The other commands log warnings and errors only.
 pub const SHORT_FILTER: &str = "warn";

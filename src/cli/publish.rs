@@ -14,13 +14,13 @@ use swarm_engine::metainfo::Metainfo;
 use swarm_net::agent::client::ManagerClient;
 use swarm_net::agent::config::host_name;
 use swarm_net::agent::node::{NodeHandle, NodeHost, NodeSpec};
-use swarm_net::agent::token::Token;
-use swarm_net::agent::wire::peer_id_hex;
-use swarm_net::agent::wire::{FleetInfo, OriginAgent, PublishRequest, Published, RolloutView};
 use swarm_net::create::{create_from_content, unix_now, Content, CreateOptions};
 use swarm_net::runner::{peer_id, random_seed};
 use swarm_net::storage::Storage;
 use swarm_net::verify::content_path;
+use swarm_service::token::Token;
+use swarm_service::wire::peer_id_hex;
+use swarm_service::wire::{FleetInfo, OriginAgent, PublishRequest, Published, RolloutView};
 
 use super::agent::label_arg;
 use super::progress::Progress;

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use swarm_engine::units::format_size;
 use swarm_net::agent::client::ManagerClient;
 use swarm_net::agent::node::NodeHandle;
-use swarm_net::agent::wire::{OriginReport, PlacementState, RolloutView};
+use swarm_service::wire::{OriginReport, PlacementState, RolloutView};
 
 /// How often the rollout is polled (publish returns within this of the last report).
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -141,7 +141,7 @@ fn judge(view: &RolloutView) -> Option<Verdict> {
     if view.hosts.is_empty() {
         return Some(Verdict::NoHosts);
     }
-    let verified = |h: &&swarm_net::agent::wire::HostPlacement| {
+    let verified = |h: &&swarm_service::wire::HostPlacement| {
         h.state == PlacementState::Verified
             || (h.state == PlacementState::Deleted && h.verified_ms.is_some())
     };

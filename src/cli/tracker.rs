@@ -51,7 +51,7 @@ pub fn run_tracker(args: TrackerArgs) -> anyhow::Result<Outcome> {
     config.token = args
         .token_file
         .as_deref()
-        .map(swarm_tracker::auth::Token::from_file)
+        .map(swarm_service::token::Token::from_file)
         .transpose()?;
     super::seed::runtime()?
         .block_on(swarm_tracker::run(

@@ -17,7 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 
-pub use swarm_net::agent::token::{Token, TokenError};
+use swarm_service::token::Token;
 
 use crate::state::AppState;
 

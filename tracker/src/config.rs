@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::core::CoreConfig;
 use crate::error::TrackerError;
-use crate::server::ConnectionLimits;
+use swarm_service::http_server::ConnectionLimits;
 
 /// Default [`TrackerConfig::max_upload_bytes`]: 64 GiB, room for the 10-20 GB images the
 /// tool is for.
@@ -42,7 +42,7 @@ pub struct TrackerConfig {
     pub connections: ConnectionLimits,
     /// The fleet token: when set, state-changing calls and agent channels need it
     /// ([`crate::auth`]).
-    pub token: Option<crate::auth::Token>,
+    pub token: Option<swarm_service::token::Token>,
 }
 
 impl TrackerConfig {

@@ -26,7 +26,6 @@ pub mod http;
 pub mod manager;
 pub mod metrics;
 mod public_url;
-pub mod server;
 mod state;
 
 use std::future::Future;
@@ -106,7 +105,7 @@ impl TrackerServer {
     }
 
     /// Every route: tracker, manager, API and metrics. Serve it with
-    /// `into_make_service_with_connect_info::<SocketAddr>()` (or [`server`]'s loop, which
+    /// `into_make_service_with_connect_info::<SocketAddr>()` (or [`swarm_service::http_server`]'s loop, which
     /// adds the same `ConnectInfo`): announces need the peer's address.
     pub fn router(&self) -> Router {
         let guard = middleware::from_fn_with_state(Arc::clone(&self.state), guard::browser_guard);
@@ -231,7 +230,7 @@ pub async fn serve_with_seeder(
         // End the live event streams, or graceful shutdown waits for them forever.
         state.closing.send_replace(true);
     };
-    server::serve(listener, app, limits, shutdown).await;
+    swarm_service::http_server::serve(listener, app, limits, shutdown).await;
     sweeper.abort();
     page_builder.abort();
     Ok(())

@@ -9,7 +9,7 @@
 //! only: anyone can announce any info-hash, and a label per announced hash would let a
 //! hostile client grow the output (and every scraper's database) without bound. They are
 //! rendered from the core at each scrape on a recorder of their own
-//! ([`swarm_net::metrics::render_once`]), so they always match what is registered:
+//! ([`swarm_service::prometheus::render_once`]), so they always match what is registered:
 //! `swarm_tracker_torrent_seeds`, `swarm_tracker_torrent_leechers` (gauges),
 //! `swarm_tracker_torrent_completed_total`,
 //! `swarm_tracker_torrent_reported_uploaded_bytes_total` and
@@ -193,7 +193,7 @@ pub fn registered_torrents(
 }
 
 fn render_torrents(torrents: &[TorrentCounts]) -> String {
-    swarm_net::metrics::render_once(|| {
+    swarm_service::prometheus::render_once(|| {
         describe_gauge!(
             "swarm_tracker_torrent_seeds",
             "Seeds of a registered torrent"

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-
-use super::token::Token;
-use super::wire::Desired;
+use swarm_service::token::Token;
+use swarm_service::wire::Desired;
 
 /// How long one request may take (the channel has an idle limit instead).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);

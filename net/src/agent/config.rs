@@ -21,10 +21,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use swarm_service::token::{Token, TokenError};
+use swarm_service::wire::Labels;
 
 use super::on_complete::{OnComplete, DEFAULT_ON_COMPLETE_TIMEOUT};
-use super::token::{Token, TokenError};
-use super::wire::Labels;
 
 /// Largest config file read.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;

@@ -9,6 +9,8 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use swarm_service::wire::parse_peer_id;
+use swarm_service::wire::{AgentReport, Desired, DesiredRelease, PlacementReport, PlacementState};
 use tokio::sync::{mpsc, watch};
 
 use super::client::{ClientError, ManagerClient};
@@ -17,8 +19,6 @@ use super::disk::{free_bytes, release_path, remove_release};
 use super::metrics::release_sample;
 use super::node::{NodeHost, NodeSpec};
 use super::release::{self, ReleaseJob, ReleaseStatus};
-use super::wire::parse_peer_id;
-use super::wire::{AgentReport, Desired, DesiredRelease, PlacementReport, PlacementState};
 
 /// How often the agent reports.
 pub const REPORT_INTERVAL: Duration = Duration::from_secs(1);

@@ -4,7 +4,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::wire::DesiredRelease;
+use swarm_service::wire::DesiredRelease;
+
 use crate::resume;
 
 /// The directory a release is downloaded into.

@@ -6,10 +6,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use swarm_service::wire::{DesiredRelease, PlacementState};
 use tokio::sync::watch;
 
 use super::node::NodeHost;
-use super::wire::{DesiredRelease, PlacementState};
 use crate::metrics::{MetricsError, MetricsServer, ReleaseSample, Sample, Sampler};
 
 /// Serves `/metrics` on `addr` for `host`'s torrents and the releases `releases` carries.

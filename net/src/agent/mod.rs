@@ -3,11 +3,11 @@
 //! labels are targeted by into `DIR/CHANNEL/FILE` (a `.part` until verified), seeds what it
 //! holds while it is wanted, deletes what retention drops, and reports each release's state
 //! about once a second. After a restart (`kill -9` included) it resumes from what is on
-//! disk: [`crate::download::prepare`] keeps every verified piece of a `.part`.
+//! disk: [`crate::download::prepare`] keeps every verified piece of a `.part`. The
+//! protocol's JSON types and the fleet token are shared with the manager and `swarm publish`
+//! in [`swarm_service::wire`] and [`swarm_service::token`].
 //!
-//! - [`wire`]: the protocol's JSON types, shared with the manager and `swarm publish`.
 //! - [`client`]: the HTTP client (reqwest, rustls) and the live channel.
-//! - [`token`]: the fleet token.
 //! - [`config`]: flags and the TOML config file.
 //! - [`daemon`]: the main loop.
 //! - [`release`]: one release's life.
@@ -26,8 +26,6 @@ pub mod node;
 pub mod on_complete;
 pub mod origin;
 pub mod release;
-pub mod token;
-pub mod wire;
 
 pub use config::{AgentConfig, AgentSettings, ConfigError};
 pub use daemon::{run, AgentError};

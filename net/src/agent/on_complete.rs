@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use swarm_engine::metainfo::Metainfo;
+use swarm_service::wire::DesiredRelease;
 
-use super::wire::DesiredRelease;
 use crate::hook;
 
 /// Default for `--on-complete-timeout`.

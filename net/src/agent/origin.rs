@@ -7,11 +7,11 @@
 use std::path::Path;
 
 use swarm_engine::bitfield::Bitfield;
+use swarm_service::wire::{parse_peer_id, PlacementState};
 use tokio::sync::watch;
 
 use super::node::NodeHandle;
 use super::release::{publish, torrent, ReleaseJob, ReleaseStatus};
-use super::wire::{parse_peer_id, PlacementState};
 use crate::storage::Storage;
 use crate::verify::content_path;
 

@@ -9,13 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use swarm_engine::metainfo::Metainfo;
+use swarm_service::wire::{DesiredRelease, PlacementState};
 use tokio::sync::watch;
 
 use super::client::ManagerClient;
 use super::disk::{channel_dir, free_bytes, is_disk_full, release_path};
 use super::node::{NodeHandle, NodeHost, NodeSpec, NodeStatus};
 use super::on_complete::{self, OnComplete};
-use super::wire::{DesiredRelease, PlacementState};
 use crate::download;
 use crate::hashing::HashConfig;
 use crate::storage::Storage;

@@ -8,7 +8,7 @@
 //!
 //! - [`render`](mod@render): a sample as Prometheus text; the metric names.
 //! - [`server`]: the `/metrics` route on the capped, timed-out accept loop of
-//!   [`crate::http_server`].
+//!   [`swarm_service::http_server`].
 
 pub mod render;
 pub mod server;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use swarm_engine::metainfo::Metainfo;
 use tokio::sync::watch;
 
-pub use render::{render, render_once, ReleaseSample, Sample};
+pub use render::{render, ReleaseSample, Sample};
 pub use server::{MetricsError, MetricsServer};
 
 use crate::host::TorrentStatus;

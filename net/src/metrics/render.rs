@@ -16,13 +16,14 @@
 //! `name`, `info_hash`, `state`): one series per state of each release it holds, 1 for the
 //! state it is in and 0 for the others (pending, downloading, verified, failed, deleted).
 //!
-//! Each scrape renders through a fresh local recorder, so the output is a function of the
-//! sample alone.
+//! Each scrape renders through a fresh local recorder
+//! ([`swarm_service::prometheus::render_once`]), so the output is a function of the sample
+//! alone.
 
-use metrics::{counter, describe_counter, describe_gauge, gauge, with_local_recorder, Label};
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics::{counter, describe_counter, describe_gauge, gauge, Label};
+use swarm_service::prometheus::render_once;
+use swarm_service::wire::PlacementState;
 
-use crate::agent::wire::PlacementState;
 use crate::host::TorrentStatus;
 
 /// What one scrape shows.
@@ -69,15 +70,6 @@ pub fn render(sample: &Sample) -> String {
             record_release(release);
         }
     })
-}
-
-/// Renders what `record` records (with the `metrics` macros) on a recorder made for this
-/// call alone.
-pub fn render_once(record: impl FnOnce()) -> String {
-    let recorder = PrometheusBuilder::new().build_recorder();
-    let handle = recorder.handle();
-    with_local_recorder(&recorder, record);
-    handle.render()
 }
 
 fn describe() {

@@ -1,5 +1,5 @@
 //! `GET /metrics` on an address of its own (`--metrics ADDR`), served by the capped,
-//! timed-out accept loop of [`crate::http_server`] with tighter limits than the tracker's:
+//! timed-out accept loop of [`swarm_service::http_server`] with tighter limits than the tracker's:
 //! a scraper needs one connection, so [`METRICS_LIMITS`] allows a handful.
 
 use std::net::SocketAddr;
@@ -10,11 +10,11 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use swarm_service::http_server::{serve, ConnectionLimits};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use super::{render, Sampler};
-use crate::http_server::{serve, ConnectionLimits};
 
 /// Connections served at once and their timeouts.
 pub const METRICS_LIMITS: ConnectionLimits = ConnectionLimits {

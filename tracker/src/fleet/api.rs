@@ -1,4 +1,4 @@
-//! The fleet's JSON endpoints (see [`swarm_net::agent::wire`] for the bodies): agent
+//! The fleet's JSON endpoints (see [`swarm_service::wire`] for the bodies): agent
 //! reports, publishing a release, reading a rollout, the origin's upload, hosts.
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use swarm_engine::metainfo::Metainfo;
-use swarm_net::agent::wire::{
+use swarm_service::wire::{
     AgentReport, Desired, FleetInfo, Labels, OriginReport, PublishRequest, Published, RolloutView,
 };
 
@@ -17,7 +17,7 @@ use super::report::MAX_HOST_LABELS;
 use super::store::{FleetStore, ReleaseRow, StoreError, MAX_KEEP_RELEASES};
 use super::unix_ms;
 use crate::state::AppState;
-use swarm_net::agent::wire::parse_peer_id;
+use swarm_service::wire::parse_peer_id;
 
 /// Longest host, channel or label name.
 pub const MAX_NAME_CHARS: usize = 128;

@@ -4,7 +4,7 @@
 //! matrix), and which rollout is the newest.
 
 use rusqlite::params;
-use swarm_net::agent::wire::{Labels, PlacementState};
+use swarm_service::wire::{Labels, PlacementState};
 
 use super::rollout::{fluid_bound_from, origin_upload};
 use super::store::{parse_labels, FleetStore, StoreError};
@@ -225,7 +225,7 @@ impl FleetStore {
 mod tests {
     use super::*;
     use crate::fleet::store::ReleaseRow;
-    use swarm_net::agent::wire::{AgentReport, PlacementReport};
+    use swarm_service::wire::{AgentReport, PlacementReport};
 
     fn report(link_bps: Option<u64>, releases: Vec<PlacementReport>) -> AgentReport {
         AgentReport {

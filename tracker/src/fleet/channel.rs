@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
-use swarm_net::agent::wire::Desired;
+use swarm_service::wire::Desired;
 
 use super::api::{blocking, check_name, FleetApiError};
 use crate::state::AppState;

@@ -2,7 +2,7 @@
 //! hosts their labels target, channels keep the newest `keep` releases, and rollouts
 //! record how each host fared. Everything lives in SQLite ([`store`]); agents hold one live
 //! channel each ([`channel`], server-sent events of their desired state) and post reports
-//! about once a second ([`api`]). The protocol's types are in [`swarm_net::agent::wire`].
+//! about once a second ([`api`]). The protocol's types are in [`swarm_service::wire`].
 //! The fleet page ([`page`]) shows it all live.
 
 pub mod api;

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use swarm_net::agent::wire::{
+use swarm_service::wire::{
     labels_match, AgentReport, Desired, DesiredRelease, OriginSeed, PlacementReport, PlacementState,
 };
 
@@ -286,7 +286,7 @@ fn desired(connection: &Connection, host: &str) -> Result<Desired, StoreError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use swarm_net::agent::wire::{Labels, OriginAgent};
+    use swarm_service::wire::{Labels, OriginAgent};
 
     use super::*;
     use crate::fleet::store::ReleaseRow;

@@ -8,7 +8,7 @@
 //! its upload and download).
 
 use rusqlite::{params, OptionalExtension};
-use swarm_net::agent::wire::{
+use swarm_service::wire::{
     HostPlacement, OriginPlacement, PlacementState, RolloutView, StateCounts,
 };
 

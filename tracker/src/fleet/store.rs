@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use swarm_net::agent::wire::{labels_match, Labels, OriginAgent};
+use swarm_service::wire::{labels_match, Labels, OriginAgent};
 
 use crate::manager::registry::REGISTRY_FILE;
 

@@ -8,10 +8,11 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 use swarm_engine::metainfo::InfoHash;
+use swarm_service::token::Token;
 
 use super::registry::TorrentRecord;
 use super::seed::SeedView;
-use crate::auth::{holds_token, Token};
+use crate::auth::holds_token;
 use crate::core::{Peer, Swarm, SwarmTotals};
 use crate::state::AppState;
 

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use swarm_tracker::server::ConnectionLimits;
+use swarm_service::http_server::ConnectionLimits;
 
 use crate::support::*;
 

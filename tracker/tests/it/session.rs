@@ -3,7 +3,7 @@
 //! cookie is what the page's buttons send: state changes and content paths need it, reads
 //! of the pages do not.
 
-use swarm_tracker::auth::Token;
+use swarm_service::token::Token;
 
 use crate::support::*;
 

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use swarm_net::agent::wire::{HostPlacement, PlacementState, RolloutView};
+use swarm_service::wire::{HostPlacement, PlacementState, RolloutView};
 
 use crate::fleet::board::{PlacementCell, ReleaseColumn, RolloutSummary};
 use crate::fleet::store::{FleetStore, HostRow, StoreError};
@@ -115,7 +115,7 @@ pub fn counts_verified(state: PlacementState, verified_ms: Option<i64>) -> bool 
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use swarm_net::agent::wire::{AgentReport, Labels, PlacementReport};
+    use swarm_service::wire::{AgentReport, Labels, PlacementReport};
 
     fn report(down_bps: u64, release_id: Option<i64>) -> AgentReport {
         AgentReport {

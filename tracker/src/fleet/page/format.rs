@@ -2,7 +2,7 @@
 //! page and `swarm publish` do), durations, clock times in UTC, labels.
 
 use swarm_engine::units::format_unix_time;
-use swarm_net::agent::wire::Labels;
+use swarm_service::wire::Labels;
 
 pub use crate::manager::page::human_bytes as bytes;
 

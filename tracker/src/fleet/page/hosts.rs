@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use swarm_net::agent::wire::{HostPlacement, PlacementState};
+use swarm_service::wire::{HostPlacement, PlacementState};
 
 use super::board::{counts_verified, Board};
 use super::format;

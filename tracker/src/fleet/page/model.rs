@@ -2,7 +2,7 @@
 //! written out ([`super::format`]), plus the raw numbers the script sorts and charts by.
 //! Host rows and matrix cells are in [`super::hosts`].
 
-use swarm_net::agent::wire::{PlacementState, RolloutView};
+use swarm_service::wire::{PlacementState, RolloutView};
 
 use super::board::{counts_verified, Board};
 use super::format;
