@@ -9,7 +9,7 @@ use serde_json::Value;
 use swarm_testsupport::content::{same_file, write_large};
 use swarm_testsupport::tools::tmpfs;
 
-use super::fleet_rig::{host, Fleet};
+use super::fleet_rig::{placement, Fleet};
 use super::support::{http, s, swarm_in, wait_for, write_random};
 
 #[test]
@@ -40,7 +40,7 @@ fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
         let copy = fleet.agent_dir(name).join("nightly/v1.img");
         assert_eq!(std::fs::read(&copy).unwrap(), v1_bytes, "{name}");
         assert!(!fleet.agent_dir(name).join("nightly/v1.img.part").exists());
-        let placement = host(&view, name);
+        let placement = placement(&view, name);
         let (origin, peers) = (
             &placement["from_origin_bytes"],
             &placement["from_peers_bytes"],
@@ -55,7 +55,7 @@ fn publish_rolls_out_to_labelled_agents_and_retention_deletes() {
     }
     let sum: u64 = ["a1", "a2"]
         .iter()
-        .map(|n| host(&view, n)["from_origin_bytes"].as_u64().unwrap())
+        .map(|n| placement(&view, n)["from_origin_bytes"].as_u64().unwrap())
         .sum();
     assert_eq!(view["origin_uploaded_bytes"].as_u64(), Some(sum), "{view}");
     assert!(
@@ -163,13 +163,13 @@ fn killed_agent_resumes_and_restarted_manager_keeps_the_rollout() {
     );
     wait_for("s1 halfway", Duration::from_secs(60), || {
         fleet.rollout(1).is_some_and(|v| {
-            let have = host(&v, "s1")["have_bytes"].as_u64().unwrap_or(0);
+            let have = placement(&v, "s1")["have_bytes"].as_u64().unwrap_or(0);
             have > size / 4 && have < size
         })
     });
     fleet.kill_agent("s1"); // SIGKILL
     let before = fleet.rollout(1).unwrap();
-    let had = host(&before, "s1")["have_bytes"].as_u64().unwrap();
+    let had = placement(&before, "s1")["have_bytes"].as_u64().unwrap();
     // The manager goes down and comes back mid-rollout.
     fleet.tracker = None;
     fleet.start_tracker();
@@ -187,7 +187,7 @@ fn killed_agent_resumes_and_restarted_manager_keeps_the_rollout() {
             bytes
         );
     }
-    let s1 = host(&view, "s1");
+    let s1 = placement(&view, "s1");
     let resumed = s1["session_downloaded_bytes"].as_u64().unwrap();
     assert!(
         resumed <= size - had + (1 << 20),
@@ -254,7 +254,7 @@ fn agent_on_complete_runs_once_per_copy_and_a_failure_is_reported() {
         Duration::from_secs(10),
         || {
             fleet.rollout(1).is_some_and(|v| {
-                let h2 = host(&v, "h2");
+                let h2 = placement(&v, "h2");
                 h2["state"] == "verified"
                     && h2["reason"]
                         .as_str()
@@ -279,9 +279,9 @@ fn agent_on_complete_runs_once_per_copy_and_a_failure_is_reported() {
         Duration::from_secs(10),
         || {
             fleet.rollout(1).is_some_and(|v| {
-                ["h1", "h2"]
-                    .iter()
-                    .all(|n| host(&v, n)["state"] == "verified" && host(&v, n)["reason"].is_null())
+                ["h1", "h2"].iter().all(|n| {
+                    placement(&v, n)["state"] == "verified" && placement(&v, n)["reason"].is_null()
+                })
             })
         },
     );
@@ -357,7 +357,7 @@ fn publish_hands_the_seeding_to_the_agent_on_the_origin_host() {
     }
     let from_origin: u64 = ["t1", "t2"]
         .iter()
-        .map(|n| host(&view, n)["from_origin_bytes"].as_u64().unwrap())
+        .map(|n| placement(&view, n)["from_origin_bytes"].as_u64().unwrap())
         .sum();
     assert!(
         from_origin >= 3 << 20,

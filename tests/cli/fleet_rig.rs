@@ -45,18 +45,8 @@ impl Fleet {
 
     /// (Re)starts the tracker on the same address and data directory.
     pub fn start_tracker(&mut self) {
-        let data = self.root.join("manager");
-        let args = [
-            "tracker",
-            "--listen",
-            &self.addr.to_string(),
-            "--data",
-            s(&data),
-            "--interval",
-            "2",
-            "--token-file",
-            s(&self.token),
-        ];
+        let (listen, data) = (self.addr.to_string(), self.root.join("manager"));
+        let args = manager_argv(&listen, &data, &self.token);
         let log = self.root.join(format!("tracker-{}.log", free_port()));
         self.tracker = Some(spawn(&args, &log));
         let addr = self.addr;
@@ -143,16 +133,7 @@ impl Fleet {
         channel: &'a str,
         extra: &[&str],
     ) -> Vec<&'a str> {
-        let mut args = vec![
-            "publish",
-            s(file),
-            "--manager",
-            &self.url,
-            "--channel",
-            channel,
-            "--token-file",
-            s(&self.token),
-        ];
+        let mut args = publish_argv(file, &self.url, channel, &self.token);
         if !extra.contains(&"--piece-size") {
             args.extend(["--piece-size", "64KiB"]);
         }
@@ -181,9 +162,45 @@ impl Fleet {
     }
 }
 
+/// `swarm tracker --listen ADDR --data DIR --interval 2 --token-file TOKEN`: the manager
+/// of a fleet test, on loopback or in namespaces.
+pub fn manager_argv<'a>(listen: &'a str, data: &'a Path, token: &'a Path) -> [&'a str; 9] {
+    [
+        "tracker",
+        "--listen",
+        listen,
+        "--data",
+        s(data),
+        "--interval",
+        "2",
+        "--token-file",
+        s(token),
+    ]
+}
+
+/// `swarm publish FILE --manager URL --channel CHANNEL --token-file TOKEN`: how every
+/// publish of a fleet test starts, on loopback or in namespaces.
+pub fn publish_argv<'a>(
+    file: &'a Path,
+    url: &'a str,
+    channel: &'a str,
+    token: &'a Path,
+) -> Vec<&'a str> {
+    vec![
+        "publish",
+        s(file),
+        "--manager",
+        url,
+        "--channel",
+        channel,
+        "--token-file",
+        s(token),
+    ]
+}
+
 /// Host `name`'s placement in a rollout view.
 #[track_caller]
-pub fn host<'a>(view: &'a Value, name: &str) -> &'a Value {
+pub fn placement<'a>(view: &'a Value, name: &str) -> &'a Value {
     view["hosts"]
         .as_array()
         .and_then(|h| h.iter().find(|h| h["host"] == name))

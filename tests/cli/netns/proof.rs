@@ -1,26 +1,23 @@
 //! The proof on a namespaced network: `scripts/netns-run` builds one network namespace per
 //! host with tc-shaped links, runs the real tracker, origin and peers, and writes a run
-//! record; the simulator predicts the same scenario. Runs only with `SWARM_NETNS_TESTS=1`
-//! (as root: `.ci/run` sets it); see [`swarm_testsupport::tools::netns`].
+//! record; the simulator predicts the same scenario.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 use swarm_engine::record::RunRecord;
 
+use super::one_at_a_time;
+
 const SCENARIO: &str = "scenarios/netns-small.toml";
 const FAULTS: &str = "scenarios/netns-faults.toml";
-
-/// One real run at a time: two would share the machine's two cores and skew both.
-static REAL_RUNS: Mutex<()> = Mutex::new(());
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn measured(scenario: &str, strategy: &str, out: &Path) -> RunRecord {
-    let _one_at_a_time = REAL_RUNS.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let status = Command::new(root().join("scripts/netns-run"))
         .args([
             scenario,

@@ -3,28 +3,18 @@
 //! every one a real process of the built binary. Sized for two cores: tens of MiB at tens
 //! of Mbit/s, so the links, not the CPU, set the pace. One case at a time.
 //!
-//! Runs only with `SWARM_NETNS_TESTS=1` (as root; `.ci/run` sets it). The measurements of
-//! issue 11's targets are `#[ignore]`d here ([`bench`]): see their docs for the commands.
+//! The measurements of issue 11's targets are `#[ignore]`d ([`super::fleet_bench`]): see
+//! their docs for the commands.
 
-#![allow(clippy::unwrap_used)] // in tests, a failed unwrap is a failed test
-
-#[path = "netns/fleet_bench.rs"]
-mod bench;
-#[path = "netns/fleet_lab.rs"]
-mod fleet_lab;
-#[path = "netns/lab.rs"]
-mod lab;
-
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use fleet_lab::{placement, FleetLab, Spec};
 use swarm_testsupport::content::same_file;
 use swarm_testsupport::process::wait_for;
 use swarm_testsupport::tools;
 
-/// One fleet at a time: two would share the two cores and skew each other.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+use super::fleet_lab::{FleetLab, Spec};
+use super::one_at_a_time;
+use crate::fleet_rig::placement;
 
 const MBIT: u64 = 1_000_000;
 const MIB: usize = 1 << 20;
@@ -43,7 +33,7 @@ fn fleet(mbit: u64) -> Option<FleetLab> {
 
 #[test]
 fn a_labelled_rollout_reaches_exactly_its_set_and_retention_deletes_the_old_release() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let Some(fleet) = fleet(100) else { return };
     let b_before = fleet.lab.counters();
     let v1 = fleet.content("v1.img", 24 * MIB, 1);
@@ -116,7 +106,7 @@ fn a_labelled_rollout_reaches_exactly_its_set_and_retention_deletes_the_old_rele
 
 #[test]
 fn a_killed_agent_resumes_without_fetching_its_verified_pieces_again() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     // 32 MiB at 40 Mbit/s: about 7 s per copy, time to kill one mid-transfer.
     let Some(mut fleet) = fleet(40) else { return };
     let size = 32 * MIB as u64;
@@ -168,7 +158,7 @@ fn a_killed_agent_resumes_without_fetching_its_verified_pieces_again() {
 
 #[test]
 fn a_full_disk_fails_its_host_by_name_while_the_others_finish() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let Some(mut fleet) = fleet(100) else { return };
     let tiny = fleet.agent("a1");
     fleet.kill_agent(tiny);
@@ -194,7 +184,7 @@ fn a_full_disk_fails_its_host_by_name_while_the_others_finish() {
 
 #[test]
 fn a_wrong_token_is_refused_with_401_and_changes_nothing() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let Some(mut fleet) = fleet(100) else { return };
     let wrong = fleet.root.path().join("wrong-token");
     std::fs::write(&wrong, "not-the-fleet-token-at-all\n").unwrap();
@@ -265,7 +255,7 @@ fn last_seen(fleet: &FleetLab, name: &str) -> Option<i64> {
 
 #[test]
 fn a_manager_restarted_mid_rollout_loses_nothing_and_the_rollout_completes() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let Some(mut fleet) = fleet(40) else { return };
     let size = 32 * MIB as u64;
     let image = fleet.content("mid.img", size as usize, 6);

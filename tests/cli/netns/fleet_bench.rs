@@ -2,7 +2,7 @@
 //! of disk and both cores; run it on a quiet machine with a release build):
 //!
 //! ```text
-//! SWARM_NETNS_TESTS=1 cargo test --release --test fleet_netns -- --ignored --nocapture
+//! SWARM_NETNS_TESTS=1 cargo test --release --test cli netns::fleet_bench -- --ignored --nocapture
 //! ```
 //!
 //! 1 GiB (`SWARM_BENCH_MIB` to change it) from the origin to 12 agents, every link
@@ -15,10 +15,12 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::fleet_lab::{FleetLab, Spec};
+use super::one_at_a_time;
 
 #[test]
 #[ignore = "a measurement: minutes, 13 GiB of disk"]
 fn rollout_of_1_gib_to_12_agents_at_200_mbit() {
+    let _one = one_at_a_time();
     if swarm_testsupport::tools::netns().is_none() {
         return;
     }

@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::lab::{curl, spawn_in, Host, Lab};
 use swarm_testsupport::content::write_large;
 use swarm_testsupport::process::{wait_for, Reaper};
+
+use super::lab::{curl, spawn_in, Host, Lab};
+use crate::fleet_rig::{manager_argv, publish_argv};
+use crate::support::s;
 
 /// The manager's port.
 pub const MANAGER_PORT: u16 = 6969;
@@ -144,17 +147,7 @@ impl FleetLab {
     pub fn start_manager(&mut self) {
         let listen = format!("{}:{MANAGER_PORT}", self.manager.ip);
         let data = self.root.path().join("manager");
-        let args = [
-            "tracker",
-            "--listen",
-            &listen,
-            "--data",
-            s(&data),
-            "--interval",
-            "2",
-            "--token-file",
-            s(&self.token),
-        ];
+        let args = manager_argv(&listen, &data, &self.token);
         let log = self.log("manager");
         self.manager_proc = Some(spawn_in(&self.manager.ns, &self.swarm, &args, &log, &log));
         wait_for("the manager", Duration::from_secs(20), || {
@@ -291,22 +284,15 @@ impl FleetLab {
         extra: &[&str],
     ) -> Reaper {
         let origin_rate = format!("{}bps", self.spec.origin_bps);
-        let mut args = vec![
-            "publish",
-            s(file),
-            "--manager",
-            &self.url,
-            "--channel",
-            channel,
-            "--token-file",
-            s(token),
+        let mut args = publish_argv(file, &self.url, channel, token);
+        args.extend_from_slice(&[
             "--piece-size",
             self.spec.piece_size,
             "--origin-rate",
             &origin_rate,
             "--wait",
             "--json",
-        ];
+        ]);
         args.extend_from_slice(extra);
         let name = file.file_name().unwrap().to_str().unwrap();
         let out = self.log(&format!("publish-{name}.json"));
@@ -351,17 +337,4 @@ impl FleetLab {
             .filter(|&i| self.agents[i].label == label)
             .collect()
     }
-}
-
-/// One host's placement in a rollout view.
-pub fn placement<'a>(view: &'a Value, name: &str) -> &'a Value {
-    view["hosts"]
-        .as_array()
-        .and_then(|h| h.iter().find(|h| h["host"] == name))
-        .unwrap_or_else(|| panic!("{name} not in {view}"))
-}
-
-/// A path as `&str` (the lab's paths are UTF-8).
-pub fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
