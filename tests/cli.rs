@@ -3,8 +3,7 @@
 //! The interop tests need `/usr/bin/python3` with Debian's `python3-libtorrent` and
 //! `mktorrent` (`.ci/run` installs both). Without them a test prints why and passes, except
 //! under CI (`CI` set), where a missing tool is a failure. The tests on namespaced hosts
-//! ([`netns`]) run only with `SWARM_NETNS_TESTS=1`; `cargo test --test cli netns::` runs
-//! them alone.
+//! are the other test binary, `tests/netns.rs`.
 
 #![allow(clippy::unwrap_used)] // in tests, a failed unwrap is a failed test
 
@@ -28,8 +27,6 @@ mod interop;
 mod logs;
 #[path = "cli/metrics.rs"]
 mod metrics;
-#[path = "cli/netns/mod.rs"]
-mod netns;
 #[path = "cli/resume.rs"]
 mod resume;
 #[path = "cli/scenarios_doc.rs"]

@@ -3,16 +3,36 @@
 //! `SWARM_NETNS_TESTS=1` (as root: `.ci/run` sets it); see
 //! [`swarm_testsupport::tools::netns`]. Without it each prints why and passes.
 //!
+//! They are a test binary of their own, apart from `tests/cli.rs`, on purpose: they check
+//! timings (makespan against the bound, the simulator's prediction), so they need the
+//! machine to themselves, and cargo runs one test binary after another while the tests of
+//! one binary run side by side. Within this binary, [`one_at_a_time`] serializes them.
+//!
 //! - [`proof`]: `scripts/netns-run` against the simulator's prediction of the same scenario.
 //! - [`fleet`]: the manager, an origin and agents in two label sets (issue 11's tests);
 //!   [`fleet_bench`], its measurement (`#[ignore]`d).
 //! - [`lab`]: namespaces, shaping and byte counters; [`fleet_lab`]: a fleet on a lab.
 
+#![allow(clippy::unwrap_used)] // in tests, a failed unwrap is a failed test
+
+#[path = "netns/fleet.rs"]
 mod fleet;
+#[path = "netns/fleet_bench.rs"]
 mod fleet_bench;
+#[path = "netns/fleet_lab.rs"]
 mod fleet_lab;
+#[path = "netns/lab.rs"]
 mod lab;
+#[path = "netns/proof.rs"]
 mod proof;
+
+// The CLI suite's process and fleet helpers; this binary uses only some of them.
+#[allow(dead_code)]
+#[path = "cli/fleet_rig.rs"]
+mod fleet_rig;
+#[allow(dead_code, unused_imports)]
+#[path = "cli/support.rs"]
+mod support;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -2,7 +2,7 @@
 //! of disk and both cores; run it on a quiet machine with a release build):
 //!
 //! ```text
-//! SWARM_NETNS_TESTS=1 cargo test --release --test cli netns::fleet_bench -- --ignored --nocapture
+//! SWARM_NETNS_TESTS=1 cargo test --release --test netns fleet_bench -- --ignored --nocapture
 //! ```
 //!
 //! 1 GiB (`SWARM_BENCH_MIB` to change it) from the origin to 12 agents, every link
