@@ -241,14 +241,14 @@ impl Agent {
 
     /// Publishes every release's state for `/metrics`.
     fn publish_releases(&self) {
-        let running = self
-            .tasks
-            .values()
-            .map(|task| release_sample(&task.release, task.status.borrow().state));
+        let running = self.tasks.values().map(|task| {
+            let status = task.status.borrow();
+            release_sample(&task.release, status.state, status.from_origin_bytes)
+        });
         let deleted = self
             .deleted
             .values()
-            .map(|release| release_sample(release, PlacementState::Deleted));
+            .map(|release| release_sample(release, PlacementState::Deleted, None));
         self.releases.send_replace(running.chain(deleted).collect());
     }
 

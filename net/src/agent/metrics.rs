@@ -25,13 +25,19 @@ pub async fn start(
     MetricsServer::start(addr, sampler).await
 }
 
-/// How `/metrics` shows `release` in `state`.
-pub fn release_sample(release: &DesiredRelease, state: PlacementState) -> ReleaseSample {
+/// How `/metrics` shows `release` in `state`, having received `from_origin_bytes` from
+/// the origin (`None`: the origin is not known).
+pub fn release_sample(
+    release: &DesiredRelease,
+    state: PlacementState,
+    from_origin_bytes: Option<u64>,
+) -> ReleaseSample {
     ReleaseSample {
         id: release.id,
         channel: release.channel.clone(),
         name: release.name.clone(),
         info_hash: release.info_hash.clone(),
         state,
+        from_origin_bytes,
     }
 }

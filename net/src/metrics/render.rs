@@ -14,7 +14,10 @@
 //!
 //! An agent adds `swarm_agent_release_state` (gauge, labels `release_id`, `channel`,
 //! `name`, `info_hash`, `state`): one series per state of each release it holds, 1 for the
-//! state it is in and 0 for the others (pending, downloading, verified, failed, deleted).
+//! state it is in and 0 for the others (pending, downloading, verified, failed, deleted);
+//! and `swarm_agent_release_from_origin_bytes_total` (counter, labels `release_id`,
+//! `channel`, `name`, `info_hash`): of the payload bytes received for the release since the
+//! agent started, those that came from the origin, when the origin is known.
 //!
 //! Each scrape renders through a fresh local recorder
 //! ([`swarm_service::prometheus::render_once`]), so the output is a function of the sample
@@ -48,6 +51,9 @@ pub struct ReleaseSample {
     pub info_hash: String,
     /// Where it is on this host.
     pub state: PlacementState,
+    /// Of the bytes received since the agent started, those from the origin (`None`: the
+    /// origin is not known).
+    pub from_origin_bytes: Option<u64>,
 }
 
 /// Every state a release can be in, in the order series are written.
@@ -97,6 +103,10 @@ fn describe() {
         "swarm_agent_release_state",
         "1 for the state each release is in on this host, 0 for the others"
     );
+    describe_counter!(
+        "swarm_agent_release_from_origin_bytes_total",
+        "Payload bytes received from the origin for each release since the agent started"
+    );
 }
 
 fn record_torrent(torrent: &TorrentStatus) {
@@ -117,16 +127,20 @@ fn record_torrent(torrent: &TorrentStatus) {
 }
 
 fn record_release(release: &ReleaseSample) {
+    let labels = vec![
+        Label::new("release_id", release.id.to_string()),
+        Label::new("channel", release.channel.clone()),
+        Label::new("name", release.name.clone()),
+        Label::new("info_hash", release.info_hash.clone()),
+    ];
     for state in STATES {
-        let labels = vec![
-            Label::new("release_id", release.id.to_string()),
-            Label::new("channel", release.channel.clone()),
-            Label::new("name", release.name.clone()),
-            Label::new("info_hash", release.info_hash.clone()),
-            Label::new("state", state.as_str()),
-        ];
+        let mut labels = labels.clone();
+        labels.push(Label::new("state", state.as_str()));
         let value = if state == release.state { 1.0 } else { 0.0 };
         gauge!("swarm_agent_release_state", labels).set(value);
+    }
+    if let Some(bytes) = release.from_origin_bytes {
+        counter!("swarm_agent_release_from_origin_bytes_total", labels).absolute(bytes);
     }
 }
 
@@ -198,10 +212,16 @@ mod tests {
             name: "v1.img".into(),
             info_hash: "cd".repeat(20),
             state: PlacementState::Downloading,
+            from_origin_bytes: Some(4096),
+        };
+        let unknown = ReleaseSample {
+            id: 8,
+            from_origin_bytes: None,
+            ..release.clone()
         };
         let text = render(&Sample {
             torrents: Vec::new(),
-            releases: vec![release],
+            releases: vec![release, unknown],
         });
         let series = |state: &str| {
             format!(
@@ -214,6 +234,19 @@ mod tests {
         for state in ["pending", "verified", "failed", "deleted"] {
             assert_eq!(value(&text, &series(state)), Some(0.0), "{state}: {text}");
         }
+        let from_origin = format!(
+            "swarm_agent_release_from_origin_bytes_total{{release_id=\"7\",channel=\"nightly\",\
+             name=\"v1.img\",info_hash=\"{}\"}}",
+            "cd".repeat(20)
+        );
+        assert_eq!(value(&text, &from_origin), Some(4096.0), "{text}");
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("swarm_agent_release_from_origin_bytes_total{"))
+                .count(),
+            1,
+            "a release whose origin is unknown has no such series: {text}"
+        );
     }
 
     #[test]
