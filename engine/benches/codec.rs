@@ -8,7 +8,10 @@
 //! `encode_piece_header` is what a runtime that sends the block as a second buffer pays.
 
 use bytes::{Bytes, BytesMut};
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    black_box, criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
+};
 use swarm_engine::piece::BLOCK_LENGTH;
 use swarm_engine::wire::{encode_piece_header, Decoder, Message};
 
@@ -23,11 +26,17 @@ fn piece(index: u32, block: u32) -> Message {
     }
 }
 
+type Group<'a> = BenchmarkGroup<'a, WallTime>;
+
+fn encode_into(dst: &mut BytesMut, messages: &[Message]) {
+    for message in messages {
+        message.encode(dst);
+    }
+}
+
 fn encode_all(messages: &[Message]) -> Vec<u8> {
     let mut buf = BytesMut::new();
-    for message in messages {
-        message.encode(&mut buf);
-    }
+    encode_into(&mut buf, messages);
     buf.to_vec()
 }
 
@@ -75,35 +84,44 @@ fn decode_slice(decoder: &Decoder, bytes: &[u8]) -> usize {
     count
 }
 
+/// `decode_bytesmut`: `stream` decoded from a fresh `BytesMut` each round (zero-copy payloads).
+fn bench_decode_bytesmut(group: &mut Group, stream: &[u8]) {
+    let mut decoder = Decoder::new(PIECE_COUNT);
+    group.bench_function("decode_bytesmut", |b| {
+        b.iter_batched(
+            || BytesMut::from(stream),
+            |buf| decode_stream(&mut decoder, buf),
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+/// `name`: every one of `messages` encoded into one reused buffer of `capacity` bytes.
+fn bench_encode(group: &mut Group, name: &str, messages: &[Message], capacity: usize) {
+    let mut dst = BytesMut::with_capacity(capacity);
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            dst.clear();
+            encode_into(&mut dst, messages);
+            black_box(dst.len())
+        })
+    });
+}
+
 fn bench_pieces(c: &mut Criterion) {
     let pieces: Vec<Message> = (0..PIECES_PER_BATCH).map(|i| piece(i / 4, i % 4)).collect();
     let stream = encode_all(&pieces);
     let mut group = c.benchmark_group("piece_16KiB");
     group.throughput(Throughput::Bytes(stream.len() as u64));
 
-    let mut decoder = Decoder::new(PIECE_COUNT);
-    group.bench_function("decode_bytesmut", |b| {
-        b.iter_batched(
-            || BytesMut::from(&stream[..]),
-            |buf| decode_stream(&mut decoder, buf),
-            BatchSize::LargeInput,
-        )
-    });
+    bench_decode_bytesmut(&mut group, &stream);
     let decoder = Decoder::new(PIECE_COUNT);
     group.bench_function("decode_frame_copying", |b| {
         b.iter(|| decode_slice(&decoder, black_box(&stream)))
     });
 
+    bench_encode(&mut group, "encode_whole", &pieces, stream.len());
     let mut dst = BytesMut::with_capacity(stream.len());
-    group.bench_function("encode_whole", |b| {
-        b.iter(|| {
-            dst.clear();
-            for message in &pieces {
-                message.encode(&mut dst);
-            }
-            black_box(dst.len())
-        })
-    });
     group.bench_function("encode_header_only", |b| {
         b.iter(|| {
             dst.clear();
@@ -126,24 +144,8 @@ fn bench_mixed(c: &mut Criterion) {
     let stream = encode_all(&messages);
     let mut group = c.benchmark_group("mixed_stream");
     group.throughput(Throughput::Bytes(stream.len() as u64));
-    let mut decoder = Decoder::new(PIECE_COUNT);
-    group.bench_function("decode_bytesmut", |b| {
-        b.iter_batched(
-            || BytesMut::from(&stream[..]),
-            |buf| decode_stream(&mut decoder, buf),
-            BatchSize::LargeInput,
-        )
-    });
-    let mut dst = BytesMut::with_capacity(stream.len());
-    group.bench_function("encode", |b| {
-        b.iter(|| {
-            dst.clear();
-            for message in &messages {
-                message.encode(&mut dst);
-            }
-            black_box(dst.len())
-        })
-    });
+    bench_decode_bytesmut(&mut group, &stream);
+    bench_encode(&mut group, "encode", &messages, stream.len());
     group.finish();
 
     let small: Vec<Message> = messages

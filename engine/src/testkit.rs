@@ -273,27 +273,12 @@ impl Swarm {
             self.driver
                 .handle(&mut self.nodes[from], gone, &mut runtime);
         }
-        let (ours, theirs) = (ConnId(world.next_conn), ConnId(world.next_conn + 1));
-        world.next_conn += 2;
-        world.links.insert((from, ours), (to, theirs));
-        world.links.insert((to, theirs), (from, ours));
         let source = PeerAddr {
-            port: 40_000 + (world.next_conn % 20_000) as u16,
+            port: 40_000 + ((world.next_conn + 2) % 20_000) as u16,
             ..world.hosts[from].addr
         };
-        let (at, addr) = (world.now + world.latency, world.hosts[to].addr);
-        let outbound = Input::Connected {
-            conn: ours,
-            addr,
-            direction: Direction::Outbound,
-        };
-        world.schedule(at, from, outbound);
-        let inbound = Input::Connected {
-            conn: theirs,
-            addr: source,
-            direction: Direction::Inbound,
-        };
-        world.schedule(at, to, inbound);
+        let addr = world.hosts[to].addr;
+        world.link(from, to, addr, source);
     }
 
     /// Whether node `index` holds exactly the original content.
@@ -447,24 +432,30 @@ impl World {
             self.schedule(now, index, Input::ConnectFailed { addr });
             return;
         };
+        let our_addr = self.hosts[index].addr;
+        self.link(index, remote, addr, our_addr);
+    }
+
+    /// A new connection from node `from` (seen by `to` as coming from `source`) to node `to`
+    /// (dialled at `addr`): both ends learn of it one latency from now.
+    fn link(&mut self, from: usize, to: usize, addr: PeerAddr, source: PeerAddr) {
         let (ours, theirs) = (ConnId(self.next_conn), ConnId(self.next_conn + 1));
         self.next_conn += 2;
-        self.links.insert((index, ours), (remote, theirs));
-        self.links.insert((remote, theirs), (index, ours));
-        let at = now + self.latency;
-        let our_addr = self.hosts[index].addr;
+        self.links.insert((from, ours), (to, theirs));
+        self.links.insert((to, theirs), (from, ours));
+        let at = self.now + self.latency;
         let outbound = Input::Connected {
             conn: ours,
             addr,
             direction: Direction::Outbound,
         };
-        self.schedule(at, index, outbound);
+        self.schedule(at, from, outbound);
         let inbound = Input::Connected {
             conn: theirs,
-            addr: our_addr,
+            addr: source,
             direction: Direction::Inbound,
         };
-        self.schedule(at, remote, inbound);
+        self.schedule(at, to, inbound);
     }
 }
 
@@ -514,9 +505,11 @@ impl PickerBench {
             Bitfield::new(pieces),
             NodeConfig::new([7; 20]),
         );
-        world.shared.config.random_first_pieces = 0; // measure the steady state: rarest first
-        let mut picker =
-            crate::actors::picker::Picker::new(world.shared.geometry, world.shared.verified());
+        world.commons.shared.config.random_first_pieces = 0; // measure the steady state: rarest first
+        let mut picker = crate::actors::picker::Picker::new(
+            world.commons.shared.geometry,
+            world.commons.shared.verified(),
+        );
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
         for conn in 0..peers {
             let mut bitfield = Bitfield::new(pieces);

@@ -90,23 +90,50 @@ fn split_number(text: &str) -> Option<(Decimal, &str)> {
     Some((Decimal { mantissa, scale }, rest.trim_start()))
 }
 
+impl UnitsError {
+    fn bad_number(text: &str, kind: &'static str) -> Self {
+        Self::BadNumber {
+            text: text.into(),
+            kind,
+        }
+    }
+
+    fn unknown_unit(text: &str, unit: &str, kind: &'static str, expected: &'static str) -> Self {
+        Self::UnknownUnit {
+            text: text.into(),
+            unit: unit.into(),
+            kind,
+            expected,
+        }
+    }
+
+    fn overflow(text: &str) -> Self {
+        Self::Overflow { text: text.into() }
+    }
+}
+
+/// Trims `text` and splits it into its leading number and the unit after it: the first
+/// step of reading a size or a rate.
+fn number_and_unit<'a>(
+    text: &'a str,
+    kind: &'static str,
+) -> Result<(Decimal, &'a str), UnitsError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(UnitsError::Empty { kind });
+    }
+    split_number(trimmed).ok_or_else(|| UnitsError::bad_number(text, kind))
+}
+
 fn to_u64(value: Option<u128>, text: &str) -> Result<u64, UnitsError> {
     value
         .and_then(|v| u64::try_from(v).ok())
-        .ok_or_else(|| UnitsError::Overflow { text: text.into() })
+        .ok_or_else(|| UnitsError::overflow(text))
 }
 
 /// Reads a size in bytes: `256KiB`, `16MiB`, `10GiB`, `1GB`, `4M`, `1048576`.
 pub fn parse_size(text: &str) -> Result<u64, UnitsError> {
-    const KIND: &str = "size";
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(UnitsError::Empty { kind: KIND });
-    }
-    let (number, unit) = split_number(trimmed).ok_or_else(|| UnitsError::BadNumber {
-        text: text.into(),
-        kind: KIND,
-    })?;
+    let (number, unit) = number_and_unit(text, "size")?;
     let factor: u128 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kb" => 1_000,
@@ -117,14 +144,7 @@ pub fn parse_size(text: &str) -> Result<u64, UnitsError> {
         "m" | "mib" => 1 << 20,
         "g" | "gib" => 1 << 30,
         "t" | "tib" => 1 << 40,
-        _ => {
-            return Err(UnitsError::UnknownUnit {
-                text: text.into(),
-                unit: unit.into(),
-                kind: KIND,
-                expected: SIZE_UNITS,
-            })
-        }
+        _ => return Err(UnitsError::unknown_unit(text, unit, "size", SIZE_UNITS)),
     };
     to_u64(number.times(factor), text)
 }
@@ -146,15 +166,7 @@ pub fn format_size(bytes: u64) -> String {
 
 /// Reads a rate in bits per second: `1Gbps`, `100Mbps`, `500Mbit`, `125MB/s`, `0`.
 pub fn parse_rate(text: &str) -> Result<u64, UnitsError> {
-    const KIND: &str = "rate";
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(UnitsError::Empty { kind: KIND });
-    }
-    let (number, unit) = split_number(trimmed).ok_or_else(|| UnitsError::BadNumber {
-        text: text.into(),
-        kind: KIND,
-    })?;
+    let (number, unit) = number_and_unit(text, "rate")?;
     if unit.is_empty() {
         if number.mantissa == 0 {
             return Ok(0);
@@ -164,12 +176,7 @@ pub fn parse_rate(text: &str) -> Result<u64, UnitsError> {
             example: "100Mbps or 125MB/s",
         });
     }
-    let unknown = || UnitsError::UnknownUnit {
-        text: text.into(),
-        unit: unit.into(),
-        kind: KIND,
-        expected: RATE_UNITS,
-    };
+    let unknown = || UnitsError::unknown_unit(text, unit, "rate", RATE_UNITS);
     let (prefix, base) = split_rate_prefix(unit);
     let binary = base.starts_with("iB") || base.starts_with("ib");
     let base = if binary { &base[1..] } else { base };
@@ -240,10 +247,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitsError> {
     }
     let mut total_ns: u128 = 0;
     while !rest.is_empty() {
-        let (number, after) = split_number(rest).ok_or_else(|| UnitsError::BadNumber {
-            text: text.into(),
-            kind: KIND,
-        })?;
+        let (number, after) =
+            split_number(rest).ok_or_else(|| UnitsError::bad_number(text, KIND))?;
         let unit_end = after
             .find(|c: char| c.is_ascii_digit() || c == '.' || c.is_whitespace())
             .unwrap_or(after.len());
@@ -261,21 +266,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitsError> {
             "s" | "sec" => 1_000_000_000,
             "m" | "min" => 60_000_000_000,
             "h" => 3_600_000_000_000,
-            _ => {
-                return Err(UnitsError::UnknownUnit {
-                    text: text.into(),
-                    unit: unit.into(),
-                    kind: KIND,
-                    expected: DURATION_UNITS,
-                })
-            }
+            _ => return Err(UnitsError::unknown_unit(text, unit, KIND, DURATION_UNITS)),
         };
-        let part = number
+        total_ns = number
             .times(ns_per_unit)
-            .ok_or_else(|| UnitsError::Overflow { text: text.into() })?;
-        total_ns = total_ns
-            .checked_add(part)
-            .ok_or_else(|| UnitsError::Overflow { text: text.into() })?;
+            .and_then(|part| total_ns.checked_add(part))
+            .ok_or_else(|| UnitsError::overflow(text))?;
         rest = next.trim_start();
     }
     let secs = to_u64(Some(total_ns / 1_000_000_000), text)?;

@@ -41,6 +41,31 @@ pub(crate) enum ReadError {
     Shrank { path: PathBuf },
 }
 
+/// `From<ReadError>` for an error enum of this crate that has the variants
+/// `Io { action, path, source }` and `Changed { path }` (a file that shrank is one that
+/// changed under the caller, who says what it was doing in the message).
+macro_rules! from_read_error {
+    ($error:ident) => {
+        impl From<$crate::content::ReadError> for $error {
+            fn from(error: $crate::content::ReadError) -> Self {
+                match error {
+                    $crate::content::ReadError::Io {
+                        action,
+                        path,
+                        source,
+                    } => $error::Io {
+                        action,
+                        path,
+                        source,
+                    },
+                    $crate::content::ReadError::Shrank { path } => $error::Changed { path },
+                }
+            }
+        }
+    };
+}
+pub(crate) use from_read_error;
+
 /// The files of one torrent as they are on disk. Cloning is cheap (the file lists are
 /// shared); each clone opens files for itself.
 #[derive(Debug)]

@@ -25,7 +25,7 @@ use swarm_engine::metainfo::{
 use swarm_engine::piece::Geometry;
 use swarm_engine::units::format_size;
 
-use crate::content::{DiskContent, ReadError, ShortData};
+use crate::content::{from_read_error, DiskContent, ShortData};
 use crate::hashing::{hash_pieces, HashConfig, PieceDigest};
 
 /// Smallest piece length chosen automatically.
@@ -129,22 +129,7 @@ pub enum CreateError {
     Metainfo(#[from] MetainfoError),
 }
 
-impl From<ReadError> for CreateError {
-    fn from(error: ReadError) -> Self {
-        match error {
-            ReadError::Io {
-                action,
-                path,
-                source,
-            } => CreateError::Io {
-                action,
-                path,
-                source,
-            },
-            ReadError::Shrank { path } => CreateError::Changed { path },
-        }
-    }
-}
+from_read_error!(CreateError);
 
 /// The piece length for `total_length` bytes: the smallest power of two from 256 KiB that
 /// keeps the count at or below [`AUTO_MAX_PIECES`], at most 16 MiB. A 10 GiB image gets

@@ -100,16 +100,16 @@ pub fn prepare(
         }
         Ok(verified)
     };
+    let prepared = |content_path: &Path, verified, trusted_record| Prepared {
+        content_path: content_path.to_path_buf(),
+        final_path: final_path.clone(),
+        verified,
+        trusted_record,
+        metainfo: shared.clone(),
+        _lock: lock.clone(),
+    };
     if part.exists() {
-        let verified = check(&part)?;
-        return Ok(Prepared {
-            content_path: part,
-            final_path,
-            verified,
-            trusted_record: None,
-            metainfo: shared,
-            _lock: lock,
-        });
+        return Ok(prepared(&part, check(&part)?, None));
     }
     if final_path.exists() {
         let trusted = match resume::is_intact(metainfo, &final_path) {
@@ -119,14 +119,8 @@ pub fn prepare(
                 false
             }
         };
-        let complete = |trusted_record| Prepared {
-            content_path: final_path.clone(),
-            final_path: final_path.clone(),
-            verified: Bitfield::full(pieces),
-            trusted_record,
-            metainfo: shared.clone(),
-            _lock: lock.clone(),
-        };
+        let complete =
+            |trusted_record| prepared(&final_path, Bitfield::full(pieces), trusted_record);
         if trusted {
             return Ok(complete(resume::record_path(&final_path).ok()));
         }
@@ -144,24 +138,9 @@ pub fn prepare(
             path: final_path.clone(),
             source,
         })?;
-        let verified = check(&part)?;
-        return Ok(Prepared {
-            content_path: part,
-            final_path,
-            verified,
-            trusted_record: None,
-            metainfo: shared,
-            _lock: lock,
-        });
+        return Ok(prepared(&part, check(&part)?, None));
     }
-    Ok(Prepared {
-        content_path: part,
-        final_path,
-        verified: Bitfield::new(pieces),
-        trusted_record: None,
-        metainfo: shared,
-        _lock: lock,
-    })
+    Ok(prepared(&part, Bitfield::new(pieces), None))
 }
 
 /// Takes the exclusive lock for downloading `name` into `dir`, or says that it is taken.

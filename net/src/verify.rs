@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use swarm_engine::metainfo::Metainfo;
 
-use crate::content::{DiskContent, ReadError, ShortData};
+use crate::content::{from_read_error, DiskContent, ShortData};
 use crate::hashing::{hash_pieces, HashConfig, PieceDigest};
 
 /// The result of checking a copy.
@@ -91,22 +91,7 @@ pub enum VerifyError {
     Changed { path: PathBuf },
 }
 
-impl From<ReadError> for VerifyError {
-    fn from(error: ReadError) -> Self {
-        match error {
-            ReadError::Io {
-                action,
-                path,
-                source,
-            } => VerifyError::Io {
-                action,
-                path,
-                source,
-            },
-            ReadError::Shrank { path } => VerifyError::Changed { path },
-        }
-    }
-}
+from_read_error!(VerifyError);
 
 /// Where the content is, by the rule in the module documentation: `path` itself, or for a
 /// single-file torrent `path/NAME` when `path` is a directory.

@@ -17,7 +17,7 @@ use swarm_engine::time::Time;
 use crate::faults::{timed_faults, FaultEvent};
 use crate::net::{End, Net, NetOutput};
 use crate::record::NodeOutcome;
-use crate::run_loop::{drive, next_of, trace_net, Driven, EventQueue, Source, World};
+use crate::run_loop::{drive, next_of, step_net, Driven, EventQueue, Source, Traced, World};
 use crate::scenario::{Scenario, Strategy};
 use crate::trace::Trace;
 use crate::{Progress, RunLimits};
@@ -36,10 +36,9 @@ enum BaselineEvent {
     Fault(FaultEvent),
 }
 
-impl BaselineEvent {
-    /// A small code for the trace, and the node it concerns (0 for the origin's own).
-    fn code_and_node(self) -> (u64, usize) {
-        match self {
+impl Traced for BaselineEvent {
+    fn code_and_node(&self) -> (u64, usize) {
+        match *self {
             BaselineEvent::Join(i) => (2, i),
             BaselineEvent::FlowStart(i) => (7, i),
             BaselineEvent::Fault(FaultEvent::PeerCrash(i)) => (4, i),
@@ -146,17 +145,13 @@ impl World for Baseline<'_> {
     fn step(&mut self, source: Source, n: u64, trace: &mut Trace) {
         let start_next = match source {
             Source::Net => {
-                let output = self.net.step(&mut self.seq);
-                trace_net(trace, n, self.now, &output);
+                let output = step_net(&mut self.net, &mut self.seq, trace, n, self.now);
                 self.on_net(output)
             }
             Source::Queue => {
-                let Some(event) = self.events.pop() else {
+                let Some(event) = self.events.pop_traced(trace, n, self.now) else {
                     return;
                 };
-                let (kind, node) = event.code_and_node();
-                let description = trace.wants(n).then(|| format!("{event:?}"));
-                trace.event(n, self.now, 16 + kind, node as u64, 0, description);
                 self.handle(event)
             }
         };

@@ -73,8 +73,26 @@ impl<E> EventQueue<E> {
     }
 
     /// The earliest event.
-    pub fn pop(&mut self) -> Option<E> {
+    fn pop(&mut self) -> Option<E> {
         self.heap.pop().map(|Reverse(e)| e.event)
+    }
+}
+
+/// A strategy's event as the trace sees it.
+pub(crate) trait Traced: std::fmt::Debug {
+    /// A small code for the variant (traced as kind 16 and up), and the node it concerns (0
+    /// for the origin's own).
+    fn code_and_node(&self) -> (u64, usize);
+}
+
+impl<E: Traced> EventQueue<E> {
+    /// The earliest event, folded into the trace as event number `n` at `t`.
+    pub fn pop_traced(&mut self, trace: &mut Trace, n: u64, t: Time) -> Option<E> {
+        let event = self.pop()?;
+        let (kind, node) = event.code_and_node();
+        let description = trace.wants(n).then(|| format!("{event:?}"));
+        trace.event(n, t, 16 + kind, node as u64, 0, description);
+        Some(event)
     }
 }
 
@@ -97,15 +115,24 @@ pub(crate) fn next_of<E, M>(queue: &EventQueue<E>, net: &Net<M>) -> Option<(Time
     }
 }
 
-/// Folds a network stage into the trace (kinds 0–2; strategy events use 16 and up).
-pub(crate) fn trace_net(trace: &mut Trace, n: u64, t: Time, output: &NetOutput) {
-    let (kind, node, end) = match *output {
+/// Runs the next stage of `net`, folded into the trace as event number `n` at `t` (kinds
+/// 0–2; strategy events use 16 and up).
+pub(crate) fn step_net<M>(
+    net: &mut Net<M>,
+    seq: &mut u64,
+    trace: &mut Trace,
+    n: u64,
+    t: Time,
+) -> NetOutput {
+    let output = net.step(seq);
+    let (kind, node, end) = match output {
         NetOutput::Nothing => (0, 0, 0),
         NetOutput::Sent { node, end } => (1, node, end),
         NetOutput::Delivered { node, end, .. } => (2, node, end),
     };
     let description = trace.wants(n).then(|| format!("net {output:?}"));
     trace.event(n, t, kind, node as u64, end, description);
+    output
 }
 
 /// A strategy on the network model, as the loop drives it.

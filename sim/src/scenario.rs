@@ -289,6 +289,18 @@ pub enum Fault {
     },
 }
 
+impl Fault {
+    /// The node the fault happens to, for the kinds that name one.
+    pub fn node_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Fault::PeerCrash { node, .. }
+            | Fault::CorruptPeer { node }
+            | Fault::LinkDegraded { node, .. } => Some(node),
+            Fault::OriginRestart { .. } | Fault::TrackerOutage { .. } => None,
+        }
+    }
+}
+
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {

@@ -6,7 +6,7 @@
 
 use swarm_engine::units::parse_size;
 
-use crate::scenario::{Fault, NodeSpec, Scenario, ScenarioError, MAX_PEERS};
+use crate::scenario::{NodeSpec, Scenario, ScenarioError, MAX_PEERS};
 
 /// What a sweep varies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,29 +138,11 @@ fn with_peers(base: &Scenario, n: usize) -> Result<Scenario, ScenarioError> {
         .faults
         .iter()
         .map(|f| {
-            Ok(match f.clone() {
-                Fault::PeerCrash { node, at } => Fault::PeerCrash {
-                    node: rename(&node)?,
-                    at,
-                },
-                Fault::CorruptPeer { node } => Fault::CorruptPeer {
-                    node: rename(&node)?,
-                },
-                Fault::LinkDegraded {
-                    node,
-                    at,
-                    duration,
-                    upload_bps,
-                    download_bps,
-                } => Fault::LinkDegraded {
-                    node: rename(&node)?,
-                    at,
-                    duration,
-                    upload_bps,
-                    download_bps,
-                },
-                other => other,
-            })
+            let mut fault = f.clone();
+            if let Some(node) = fault.node_mut() {
+                *node = rename(node)?;
+            }
+            Ok(fault)
         })
         .collect::<Result<_, ScenarioError>>()?;
     Ok(Scenario {
@@ -173,6 +155,7 @@ fn with_peers(base: &Scenario, n: usize) -> Result<Scenario, ScenarioError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Fault;
 
     const TWO_RACKS: &str = r#"
 file_size = "64MiB"

@@ -1,5 +1,6 @@
 //! The manager's seeds, run by swarm-net: the tracker crate does not link the peer-to-peer
-//! runtime, so `swarm tracker` injects this [`SeedStarter`].
+//! runtime, so `swarm tracker` injects this [`SeedStarter`]. The tracker's integration tests
+//! compile this same file (`tracker/tests/it/support.rs`): it uses nothing but the two crates.
 
 use swarm_net::origin::{serve_origin, OriginJob};
 use swarm_tracker::{SeedJob, SeedReport, SeedRun, SeedStarter};

@@ -117,12 +117,17 @@ pub fn seed(cwd: &Path, torrent: &str, path: &str) -> (Background, u16) {
         ],
         &[],
     );
+    let port = seeding_port(&mut seed);
+    (seed, port)
+}
+
+/// Waits for a seed's `seeding ... on port N; ...` line; returns N.
+#[track_caller]
+pub fn seeding_port(seed: &mut Background) -> u16 {
     let line = seed.wait_for("seeding ");
-    let port = line
-        .split("on port ")
+    line.split("on port ")
         .nth(1)
         .and_then(|rest| rest.split(';').next())
         .and_then(|port| port.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
-    (seed, port)
+        .unwrap_or_else(|| panic!("no port in {line:?}"))
 }

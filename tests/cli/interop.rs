@@ -64,18 +64,24 @@ fn assert_same_as_libtorrent(dir: &Path, torrent: &str, lt: &Value) {
     assert_eq!(swarm_files(&info), lt_files(lt), "{torrent}: files");
 }
 
+/// What a torrent is made of in `dir`: the tree `tree` when `multi`, else the file `image.raw`
+/// of `len` random bytes from `seed`. Returns its name.
+fn content_in(dir: &Path, multi: bool, len: usize, seed: u64) -> &'static str {
+    if multi {
+        make_tree(&dir.join("tree"));
+        "tree"
+    } else {
+        write_random(&dir.join("image.raw"), len, seed);
+        "image.raw"
+    }
+}
+
 fn swarm_torrent_loads_in_libtorrent(multi: bool) {
     let Some(python) = libtorrent_python() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let content = if multi {
-        make_tree(&dir.path().join("tree"));
-        "tree"
-    } else {
-        write_random(&dir.path().join("image.raw"), 1_000_003, 11);
-        "image.raw"
-    };
+    let content = content_in(dir.path(), multi, 1_000_003, 11);
     let hash = swarm_in(
         dir.path(),
         &[
@@ -128,13 +134,7 @@ fn mktorrent_torrent_reads_in_swarm(multi: bool) {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let content = if multi {
-        make_tree(&dir.path().join("tree"));
-        "tree"
-    } else {
-        write_random(&dir.path().join("image.raw"), 777_777, 12);
-        "image.raw"
-    };
+    let content = content_in(dir.path(), multi, 777_777, 12);
     let status = Command::new(mktorrent)
         .current_dir(dir.path())
         .args(["-a", "http://tracker.example/announce", "-l", "15", "-p"])

@@ -7,7 +7,7 @@ use std::fs;
 use serde_json::Value;
 
 use crate::background::Background;
-use crate::support::{s, swarm_in, write_random};
+use crate::support::{get_args, s, swarm_in, write_random};
 
 /// `swarm GLOBAL... tracker` on a free loopback port, until it says it listens; returns it
 /// and that line.
@@ -57,18 +57,7 @@ fn get_logs_an_unreachable_tracker_and_rust_log_overrides_the_level() {
     let dir = tempfile::tempdir().unwrap();
     torrent(dir.path());
     // Nothing listens on port 1 of loopback.
-    let args = [
-        "get",
-        "img.torrent",
-        "-o",
-        "out",
-        "--port",
-        "0",
-        "--listen",
-        "127.0.0.1",
-        "--tracker",
-        "http://127.0.0.1:1/announce",
-    ];
+    let args = get_args("out", &["--tracker", "http://127.0.0.1:1/announce"]);
     let mut get = Background::start(dir.path(), &args, &[]);
     let line = get.wait_for("announce failed");
     assert!(line.contains("tracker unreachable"), "{line}");
@@ -81,18 +70,7 @@ fn get_logs_an_unreachable_tracker_and_rust_log_overrides_the_level() {
     // With RUST_LOG=warn the info lines are gone; a complete copy says so and seeds.
     fs::create_dir_all(dir.path().join("quiet")).unwrap();
     fs::copy(dir.path().join("img"), dir.path().join("quiet/img")).unwrap();
-    let quiet_args = [
-        "get",
-        "img.torrent",
-        "-o",
-        "quiet",
-        "--port",
-        "0",
-        "--listen",
-        "127.0.0.1",
-        "--peer",
-        "127.0.0.1:1",
-    ];
+    let quiet_args = get_args("quiet", &["--peer", "127.0.0.1:1"]);
     let mut quiet = Background::start(dir.path(), &quiet_args, &[("RUST_LOG", "warn")]);
     quiet.wait_for("seeding; Ctrl-C stops");
     assert!(!quiet.stderr.contains("INFO"), "{}", quiet.stderr);

@@ -7,8 +7,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::background::Background;
-use crate::support::{s, swarm_in, write_random};
+use crate::background::{seeding_port, Background};
+use crate::support::{get_args, s, swarm_in, write_random};
 
 /// How long a test waits for a metric to reach its value.
 const METRIC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -95,14 +95,7 @@ fn seed_and_get_count_the_transfer_in_their_metrics() {
         &[],
     );
     let seed_metrics = metrics_addr(&mut seed);
-    let line = seed.wait_for("seeding ");
-    let port = line
-        .split("on port ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .unwrap_or_else(|| panic!("no port in {line:?}"))
-        .trim()
-        .to_string();
+    let port = seeding_port(&mut seed);
     let text = get(seed_metrics, "/metrics");
     assert_eq!(
         value(&text, "swarm_torrent_verified_pieces"),
@@ -117,20 +110,7 @@ fn seed_and_get_count_the_transfer_in_their_metrics() {
     let peer = format!("127.0.0.1:{port}");
     let mut get_ = Background::start(
         dir.path(),
-        &[
-            "get",
-            "img.torrent",
-            "-o",
-            "out",
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--peer",
-            &peer,
-            "--metrics",
-            "127.0.0.1:0",
-        ],
+        &get_args("out", &["--peer", &peer, "--metrics", "127.0.0.1:0"]),
         &[],
     );
     let get_metrics = metrics_addr(&mut get_);
@@ -186,18 +166,7 @@ fn a_taken_metrics_address_is_refused_naming_it() {
     let addr = taken.local_addr().unwrap().to_string();
     let run = swarm_in(
         dir.path(),
-        &[
-            "get",
-            "img.torrent",
-            "-o",
-            "out",
-            "--port",
-            "0",
-            "--peer",
-            "127.0.0.1:1",
-            "--metrics",
-            &addr,
-        ],
+        &get_args("out", &["--peer", "127.0.0.1:1", "--metrics", &addr]),
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(

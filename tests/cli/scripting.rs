@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::background::{seed, Background};
-use crate::support::{s, swarm_in, write_random, Run};
+use crate::support::{get_args, s, swarm_in, write_random, Run};
 
 /// Writes an executable shell script `name` into `dir`.
 fn script(dir: &Path, name: &str, body: &str) -> String {
@@ -76,22 +76,17 @@ fn get_json_prints_events_and_a_summary_and_runs_the_hook_with_the_path() {
     let peer = format!("127.0.0.1:{port}");
     let run = swarm_in(
         dir.path(),
-        &[
-            "get",
-            "img.torrent",
-            "-o",
+        &get_args(
             "out",
-            "--peer",
-            &peer,
-            "--port",
-            "0",
-            "--listen",
-            "127.0.0.1",
-            "--exit-when-done",
-            "--json",
-            "--on-complete",
-            &hook,
-        ],
+            &[
+                "--peer",
+                &peer,
+                "--exit-when-done",
+                "--json",
+                "--on-complete",
+                &hook,
+            ],
+        ),
     )
     .expect(0);
     assert_eq!(fs::read(dir.path().join("out/img")).unwrap(), bytes);
@@ -188,19 +183,7 @@ fn an_interrupted_get_json_ends_with_an_incomplete_summary_and_exits_1() {
     content(dir.path(), 100_000);
     let stdout = fs::File::create(dir.path().join("stdout")).unwrap();
     // Nothing listens on port 1: no peer ever sends a piece.
-    let args = [
-        "get",
-        "img.torrent",
-        "-o",
-        "out",
-        "--port",
-        "0",
-        "--listen",
-        "127.0.0.1",
-        "--peer",
-        "127.0.0.1:1",
-        "--json",
-    ];
+    let args = get_args("out", &["--peer", "127.0.0.1:1", "--json"]);
     let mut get = Background::start_to(dir.path(), &args, &[], stdout.into());
     get.wait_for("INFO swarm::cli::get: listening");
     assert_eq!(get.terminate(), 1, "{}", get.stderr);

@@ -138,6 +138,23 @@ pub fn get_json(addr: SocketAddr, path: &str) -> Option<Value> {
 }
 
 /// `path` as a `&str` for argument lists.
+/// `get img.torrent -o OUT --listen 127.0.0.1 --port 0 EXTRA...`: a download into `out`, on a
+/// free loopback port, of the torrent `img.torrent` in the working directory.
+pub fn get_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "get",
+        "img.torrent",
+        "-o",
+        out,
+        "--listen",
+        "127.0.0.1",
+        "--port",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 pub fn s(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
 }

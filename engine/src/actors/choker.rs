@@ -89,45 +89,32 @@ impl Choker {
             .take(Self::slots(ctx))
             .map(|c| c.conn)
             .collect();
-        let before: BTreeSet<ConnId> = self
-            .unchoked
-            .iter()
-            .copied()
-            .chain(self.optimistic)
-            .collect();
+        let before = self.unchoked_now();
         if self.optimistic.is_some_and(|c| chosen.contains(&c)) {
             self.optimistic = None;
         }
         self.unchoked = chosen;
-        let after: BTreeSet<ConnId> = self
-            .unchoked
-            .iter()
-            .copied()
-            .chain(self.optimistic)
-            .collect();
-        self.send_changes(&before, &after, ctx);
+        self.send_changes(&before, &self.unchoked_now(), ctx);
     }
 
     fn rotate_optimistic(&mut self, candidates: Vec<ChokeCandidate>, ctx: &mut Ctx<'_>) {
-        let before: BTreeSet<ConnId> = self
-            .unchoked
-            .iter()
-            .copied()
-            .chain(self.optimistic)
-            .collect();
+        let before = self.unchoked_now();
         let choked: Vec<ConnId> = candidates
             .iter()
             .filter(|c| c.interested && !self.unchoked.contains(&c.conn))
             .map(|c| c.conn)
             .collect();
         self.optimistic = choked.choose(ctx.rng).copied();
-        let after: BTreeSet<ConnId> = self
-            .unchoked
+        self.send_changes(&before, &self.unchoked_now(), ctx);
+    }
+
+    /// Everyone unchoked now: the regular slots and the optimistic one.
+    fn unchoked_now(&self) -> BTreeSet<ConnId> {
+        self.unchoked
             .iter()
             .copied()
             .chain(self.optimistic)
-            .collect();
-        self.send_changes(&before, &after, ctx);
+            .collect()
     }
 
     fn send_changes(&self, before: &BTreeSet<ConnId>, after: &BTreeSet<ConnId>, ctx: &mut Ctx<'_>) {

@@ -36,8 +36,8 @@ fn unchoked(messages: Vec<Envelope>, set: &mut BTreeSet<u64>) {
 #[test]
 fn at_most_n_plus_one_unchoked_and_fastest_uploaders_win() {
     let mut world = TestWorld::new(4, Bitfield::new(4), NodeConfig::new([1; 20]));
-    world.shared.config.upload_slots = 4;
-    let slots = world.shared.config.upload_slots;
+    world.commons.shared.config.upload_slots = 4;
+    let slots = world.commons.shared.config.upload_slots;
     let mut choker = Choker::default();
     let mut open = BTreeSet::new();
     for conn in 0..10 {
@@ -74,7 +74,7 @@ fn at_most_n_plus_one_unchoked_and_fastest_uploaders_win() {
 #[test]
 fn snubbed_peers_rank_last() {
     let mut world = TestWorld::new(4, Bitfield::new(4), NodeConfig::new([1; 20]));
-    world.shared.config.upload_slots = 1;
+    world.commons.shared.config.upload_slots = 1;
     let mut choker = Choker::default();
     let mut fast_but_snubbed = candidate(1, 1e9);
     fast_but_snubbed.snubbed = true;

@@ -11,6 +11,7 @@ use crate::wire::{Handshake, Message};
 
 fn both_seeds_closes(world: &TestWorld) -> usize {
     world
+        .commons
         .commands
         .iter()
         .filter(|c| {
@@ -43,15 +44,15 @@ fn duplicate_haves_count_once_so_both_seeds_does_not_fire_early() {
         let have = Frame::Message(Message::Have { piece: 1 });
         peer.handle(PeerMsg::Frame(have), &mut world.ctx());
     }
-    let piece = world.shared.geometry.piece(1).expect("piece 1");
+    let piece = world.commons.shared.geometry.piece(1).expect("piece 1");
     let proof = PieceVerified::check(piece, &[7; 20], &[7; 20]).expect("equal digests");
-    world.shared.mark_verified(proof);
+    world.commons.shared.mark_verified(proof);
     peer.handle(PeerMsg::Have(piece), &mut world.ctx());
-    assert_eq!(both_seeds_closes(&world), 0, "{:?}", world.commands);
+    assert_eq!(both_seeds_closes(&world), 0, "{:?}", world.commons.commands);
     assert!(!peer.is_closed());
     // The remote really completes: now both are seeds.
     let have = Frame::Message(Message::Have { piece: 0 });
     peer.handle(PeerMsg::Frame(have), &mut world.ctx());
     peer.handle(PeerMsg::Have(piece), &mut world.ctx());
-    assert_eq!(both_seeds_closes(&world), 1, "{:?}", world.commands);
+    assert_eq!(both_seeds_closes(&world), 1, "{:?}", world.commons.commands);
 }

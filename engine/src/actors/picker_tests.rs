@@ -15,7 +15,10 @@ use crate::piece::BlockRef;
 
 fn world(pieces: u32) -> (TestWorld, Picker) {
     let world = TestWorld::new(pieces, Bitfield::new(pieces), NodeConfig::new([9; 20]));
-    let picker = Picker::new(world.shared.geometry, world.shared.verified());
+    let picker = Picker::new(
+        world.commons.shared.geometry,
+        world.commons.shared.verified(),
+    );
     (world, picker)
 }
 
@@ -112,7 +115,7 @@ proptest! {
 #[test]
 fn rarest_piece_is_picked_first_after_random_start() {
     let (mut world, mut picker) = world(6);
-    world.shared.config.random_first_pieces = 0;
+    world.commons.shared.config.random_first_pieces = 0;
     let mut common = Bitfield::full(6);
     common.clear(4);
     for conn in 0..3 {

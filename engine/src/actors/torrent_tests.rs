@@ -33,7 +33,7 @@ fn connect(world: &mut TestWorld, torrent: &mut Torrent, conn: u64, addr: PeerAd
 
 /// Every block of `piece` arrives from `senders[i % len]`, is written, and the hash fails.
 fn fail_piece(world: &mut TestWorld, torrent: &mut Torrent, piece: u32, senders: &[u64]) {
-    let geometry = world.shared.geometry;
+    let geometry = world.commons.shared.geometry;
     let piece = geometry.piece(piece).expect("in range");
     let blocks = geometry.blocks_in_piece(piece);
     for i in 0..blocks {
@@ -52,6 +52,7 @@ fn fail_piece(world: &mut TestWorld, torrent: &mut Torrent, piece: u32, senders:
         torrent.handle(TorrentMsg::BlockWritten { block, result }, &mut world.ctx());
     }
     assert!(world
+        .commons
         .commands
         .iter()
         .any(|c| *c == Command::HashPiece { piece }));
@@ -61,6 +62,7 @@ fn fail_piece(world: &mut TestWorld, torrent: &mut Torrent, piece: u32, senders:
 
 fn banned(world: &TestWorld) -> Vec<PeerAddr> {
     world
+        .commons
         .commands
         .iter()
         .filter_map(|c| match c {
@@ -92,7 +94,7 @@ fn sender_that_left_is_still_blamed_and_the_completer_is_not_struck() {
     for piece in 0..2 {
         connect(&mut world, &mut torrent, 10 + piece, liar);
         connect(&mut world, &mut torrent, 20 + piece, honest);
-        let geometry = world.shared.geometry;
+        let geometry = world.commons.shared.geometry;
         let p = geometry.piece(piece as u32).expect("in range");
         let first = geometry.block(p, 0).expect("in range");
         let data = Bytes::from(vec![0; first.length as usize]);
@@ -161,16 +163,17 @@ fn ban_is_by_ip_and_a_redial_from_a_new_port_is_closed_at_once() {
         },
     );
     assert_eq!(closed_as_banned(&world.take_messages()), vec![ConnId(2)]);
-    world.commands.clear();
+    world.commons.commands.clear();
     let other_port = PeerAddr { port: 6881, ..liar };
     torrent.handle(TorrentMsg::AddPeers(vec![other_port]), &mut world.ctx());
     assert!(
         !world
+            .commons
             .commands
             .iter()
             .any(|c| matches!(c, Command::Connect { .. })),
         "dialled a banned IP: {:?}",
-        world.commands
+        world.commons.commands
     );
 }
 

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::bitfield::Bitfield;
@@ -301,25 +302,44 @@ pub(crate) struct Ctx<'a> {
     timers: &'a mut TimerTable,
 }
 
-impl<'a> Ctx<'a> {
-    pub fn new(
-        now: Time,
-        rng: &'a mut ChaCha8Rng,
-        shared: &'a mut Shared,
-        queue: &'a mut VecDeque<Envelope>,
-        commands: &'a mut VecDeque<Command>,
-        timers: &'a mut TimerTable,
-    ) -> Self {
-        Ctx {
-            now,
-            rng,
+/// Everything a [`Ctx`] lends the actors of one node: its only RNG, the shared state, the
+/// message queue, the command buffer and the timers. A node owns one; so does the world of
+/// a single actor's unit tests.
+#[derive(Debug)]
+pub(crate) struct Commons {
+    pub rng: ChaCha8Rng,
+    pub shared: Shared,
+    pub queue: VecDeque<Envelope>,
+    pub commands: VecDeque<Command>,
+    pub timers: TimerTable,
+}
+
+impl Commons {
+    /// Empty queues and timers around `shared`, with the RNG seeded from `rng_seed`.
+    pub fn new(shared: Shared, rng_seed: u64) -> Self {
+        Commons {
+            rng: ChaCha8Rng::seed_from_u64(rng_seed),
             shared,
-            queue,
-            commands,
-            timers,
+            queue: VecDeque::new(),
+            commands: VecDeque::new(),
+            timers: TimerTable::default(),
         }
     }
 
+    /// The actors' view of all this at `now`.
+    pub fn ctx(&mut self, now: Time) -> Ctx<'_> {
+        Ctx {
+            now,
+            rng: &mut self.rng,
+            shared: &mut self.shared,
+            queue: &mut self.queue,
+            commands: &mut self.commands,
+            timers: &mut self.timers,
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
     pub fn config(&self) -> &NodeConfig {
         &self.shared.config
     }
@@ -365,16 +385,11 @@ impl<'a> Ctx<'a> {
 #[cfg(any(test, feature = "testkit"))]
 pub(crate) mod test_world {
     use super::*;
-    use rand::SeedableRng;
 
-    /// Owns everything a [`Ctx`] borrows.
+    /// Owns everything a [`Ctx`] borrows, and the clock.
     pub struct TestWorld {
         pub now: Time,
-        pub rng: ChaCha8Rng,
-        pub shared: Shared,
-        pub queue: VecDeque<Envelope>,
-        pub commands: VecDeque<Command>,
-        pub timers: TimerTable,
+        pub commons: Commons,
     }
 
     impl TestWorld {
@@ -382,30 +397,20 @@ pub(crate) mod test_world {
         pub fn new(pieces: u32, verified: Bitfield, config: NodeConfig) -> Self {
             let geometry =
                 Geometry::new(u64::from(pieces) * 32 * 1024, 32 * 1024).expect("geometry");
+            let shared = Shared::new(InfoHash([1; 20]), config, geometry, verified);
             TestWorld {
                 now: Time::ZERO,
-                rng: ChaCha8Rng::seed_from_u64(1),
-                shared: Shared::new(InfoHash([1; 20]), config, geometry, verified),
-                queue: VecDeque::new(),
-                commands: VecDeque::new(),
-                timers: TimerTable::default(),
+                commons: Commons::new(shared, 1),
             }
         }
 
         pub fn ctx(&mut self) -> Ctx<'_> {
-            Ctx::new(
-                self.now,
-                &mut self.rng,
-                &mut self.shared,
-                &mut self.queue,
-                &mut self.commands,
-                &mut self.timers,
-            )
+            self.commons.ctx(self.now)
         }
 
         /// Messages sent so far, emptied.
         pub fn take_messages(&mut self) -> Vec<Envelope> {
-            self.queue.drain(..).collect()
+            self.commons.queue.drain(..).collect()
         }
     }
 }

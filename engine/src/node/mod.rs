@@ -19,11 +19,8 @@ pub mod driver;
 pub mod io;
 pub mod timers;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use crate::actors::choker::Choker;
 use crate::actors::peer::Peer;
@@ -35,7 +32,7 @@ use crate::piece::Geometry;
 use crate::time::Time;
 
 use self::config::NodeConfig;
-use self::ctx::{ChokerMsg, Ctx, Envelope, PeerMsg, PickerMsg, Shared, TorrentMsg};
+use self::ctx::{ChokerMsg, Commons, Envelope, PeerMsg, PickerMsg, Shared, TorrentMsg};
 use self::io::{CloseReason, Command, ConnId, Input};
 use self::timers::{TimerKey, TimerTable};
 
@@ -68,11 +65,7 @@ pub struct NodeStats {
 /// One torrent on one host.
 #[derive(Debug)]
 pub struct Node {
-    shared: Shared,
-    rng: ChaCha8Rng,
-    timers: TimerTable,
-    queue: VecDeque<Envelope>,
-    commands: VecDeque<Command>,
+    commons: Commons,
     torrent: Torrent,
     picker: Picker,
     choker: Choker,
@@ -86,11 +79,10 @@ impl Node {
         let complete = verified.is_full();
         let picker = Picker::new(spec.geometry, &verified);
         Node {
-            shared: Shared::new(spec.info_hash, config, spec.geometry, verified),
-            rng: ChaCha8Rng::seed_from_u64(rng_seed),
-            timers: TimerTable::default(),
-            queue: VecDeque::new(),
-            commands: VecDeque::new(),
+            commons: Commons::new(
+                Shared::new(spec.info_hash, config, spec.geometry, verified),
+                rng_seed,
+            ),
             torrent: Torrent::new(spec.piece_hashes, complete),
             picker,
             choker: Choker::default(),
@@ -100,35 +92,38 @@ impl Node {
 
     /// Whether every piece is verified.
     pub fn is_complete(&self) -> bool {
-        self.shared.is_complete()
+        self.commons.shared.is_complete()
     }
 
     /// The verified pieces.
     pub fn verified(&self) -> &Bitfield {
-        self.shared.verified()
+        self.commons.shared.verified()
     }
 
     /// Byte and piece counters.
     pub fn stats(&self) -> NodeStats {
         NodeStats {
-            uploaded_bytes: self.shared.uploaded_bytes,
-            downloaded_bytes: self.shared.downloaded_bytes,
-            verified_pieces: self.shared.verified().count_ones(),
+            uploaded_bytes: self.commons.shared.uploaded_bytes,
+            downloaded_bytes: self.commons.shared.downloaded_bytes,
+            verified_pieces: self.commons.shared.verified().count_ones(),
             connections: self.torrent.connection_count(),
         }
     }
 
     /// Starts the node: first announce, choker and housekeeping timers.
     pub fn start(&mut self, now: Time) {
-        let config = &self.shared.config;
-        self.timers
+        let config = &self.commons.shared.config;
+        self.commons
+            .timers
             .set(TimerKey::Rechoke, now + config.rechoke_interval);
-        self.timers.set(
+        self.commons.timers.set(
             TimerKey::OptimisticUnchoke,
             now + config.optimistic_interval,
         );
-        self.timers.set(TimerKey::Tick, now + config.tick_interval);
-        self.timers.set(TimerKey::Announce, now);
+        self.commons
+            .timers
+            .set(TimerKey::Tick, now + config.tick_interval);
+        self.commons.timers.set(TimerKey::Announce, now);
         self.handle_timeout(now);
     }
 
@@ -140,14 +135,7 @@ impl Node {
                 addr,
                 direction,
             } => {
-                let mut ctx = Ctx::new(
-                    now,
-                    &mut self.rng,
-                    &mut self.shared,
-                    &mut self.queue,
-                    &mut self.commands,
-                    &mut self.timers,
-                );
+                let mut ctx = self.commons.ctx(now);
                 let peer = Peer::new(conn, direction, &mut ctx);
                 self.peers.insert(conn, peer);
                 Envelope::Torrent(TorrentMsg::PeerConnected {
@@ -178,49 +166,60 @@ impl Node {
             Input::AnnounceFailed { .. } => Envelope::Torrent(TorrentMsg::AnnounceFailed),
             Input::AddPeers { peers } => Envelope::Torrent(TorrentMsg::AddPeers(peers)),
         };
-        self.queue.push_back(envelope);
+        self.commons.queue.push_back(envelope);
         self.drain(now);
     }
 
     /// The earliest time at which [`Node::handle_timeout`] must be called.
     pub fn poll_timeout(&self) -> Option<Time> {
-        self.timers.next_deadline()
+        self.commons.timers.next_deadline()
     }
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Time) {
-        while let Some(key) = self.timers.pop_expired(now) {
-            let config = &self.shared.config;
+        while let Some(key) = self.commons.timers.pop_expired(now) {
+            let config = &self.commons.shared.config;
             match key {
                 TimerKey::Rechoke => {
-                    self.timers
+                    self.commons
+                        .timers
                         .set(TimerKey::Rechoke, now + config.rechoke_interval);
                     let candidates = self.choke_candidates(now);
-                    self.queue
+                    self.commons
+                        .queue
                         .push_back(Envelope::Choker(ChokerMsg::Rechoke(candidates)));
                 }
                 TimerKey::OptimisticUnchoke => {
-                    self.timers.set(
+                    self.commons.timers.set(
                         TimerKey::OptimisticUnchoke,
                         now + config.optimistic_interval,
                     );
                     let candidates = self.choke_candidates(now);
-                    self.queue
+                    self.commons
+                        .queue
                         .push_back(Envelope::Choker(ChokerMsg::RotateOptimistic(candidates)));
                 }
                 TimerKey::Announce => self
+                    .commons
                     .queue
                     .push_back(Envelope::Torrent(TorrentMsg::AnnounceDue)),
                 TimerKey::Tick => {
-                    self.timers.set(TimerKey::Tick, now + config.tick_interval);
-                    self.queue.push_back(Envelope::Torrent(TorrentMsg::Tick));
+                    self.commons
+                        .timers
+                        .set(TimerKey::Tick, now + config.tick_interval);
+                    self.commons
+                        .queue
+                        .push_back(Envelope::Torrent(TorrentMsg::Tick));
                     for &conn in self.peers.keys() {
-                        self.queue.push_back(Envelope::Peer(conn, PeerMsg::Tick));
+                        self.commons
+                            .queue
+                            .push_back(Envelope::Peer(conn, PeerMsg::Tick));
                     }
                 }
                 TimerKey::UploadBudget => {
                     for &conn in self.peers.keys() {
-                        self.queue
+                        self.commons
+                            .queue
                             .push_back(Envelope::Peer(conn, PeerMsg::ResumeServing));
                     }
                 }
@@ -232,23 +231,25 @@ impl Node {
     /// Stops the node: closes every connection, announces `stopped` if it announced before,
     /// and disarms every timer. Drain the commands afterwards as usual.
     pub fn shutdown(&mut self, now: Time) {
-        self.timers = TimerTable::default();
+        self.commons.timers = TimerTable::default();
         for &conn in self.peers.keys() {
-            self.queue
+            self.commons
+                .queue
                 .push_back(Envelope::Peer(conn, PeerMsg::Close(CloseReason::Shutdown)));
         }
-        self.queue
+        self.commons
+            .queue
             .push_back(Envelope::Torrent(TorrentMsg::Shutdown));
         self.drain(now);
     }
 
     /// The next command for the runtime, in order.
     pub fn poll_command(&mut self) -> Option<Command> {
-        self.commands.pop_front()
+        self.commons.commands.pop_front()
     }
 
     fn choke_candidates(&mut self, now: Time) -> Vec<ctx::ChokeCandidate> {
-        let snub = self.shared.config.snub_timeout;
+        let snub = self.commons.shared.config.snub_timeout;
         self.peers
             .values_mut()
             .map(|p| p.choke_candidate(now, snub))
@@ -257,26 +258,22 @@ impl Node {
 
     fn remove_peer(&mut self, conn: ConnId) {
         if self.peers.remove(&conn).is_some() {
-            self.queue
+            self.commons
+                .queue
                 .push_back(Envelope::Picker(PickerMsg::PeerGone(conn)));
-            self.queue
+            self.commons
+                .queue
                 .push_back(Envelope::Choker(ChokerMsg::PeerGone(conn)));
-            self.queue
+            self.commons
+                .queue
                 .push_back(Envelope::Torrent(TorrentMsg::PeerGone(conn)));
         }
     }
 
     /// Delivers queued messages until the queue is empty.
     fn drain(&mut self, now: Time) {
-        while let Some(envelope) = self.queue.pop_front() {
-            let mut ctx = Ctx::new(
-                now,
-                &mut self.rng,
-                &mut self.shared,
-                &mut self.queue,
-                &mut self.commands,
-                &mut self.timers,
-            );
+        while let Some(envelope) = self.commons.queue.pop_front() {
+            let mut ctx = self.commons.ctx(now);
             match envelope {
                 Envelope::Peer(conn, msg) => {
                     let Some(peer) = self.peers.get_mut(&conn) else {

@@ -328,68 +328,25 @@ mod tests {
 
     #[test]
     fn wrong_sizes_are_malformed_before_the_body_arrives() {
-        let cases: &[(&[u8], Malformed)] = &[
-            (
-                &[0, 0, 0, 2, id::CHOKE],
-                Malformed::BadLength {
-                    id: 0,
-                    len: 2,
-                    expected: 1,
-                },
-            ),
-            (
-                &[0, 0, 0, 4, id::HAVE],
-                Malformed::BadLength {
-                    id: 4,
-                    len: 4,
-                    expected: 5,
-                },
-            ),
-            (
-                &[0, 0, 0, 14, id::REQUEST],
-                Malformed::BadLength {
-                    id: 6,
-                    len: 14,
-                    expected: 13,
-                },
-            ),
-            (
-                &[0, 0, 0, 2, id::PORT],
-                Malformed::BadLength {
-                    id: 9,
-                    len: 2,
-                    expected: 3,
-                },
-            ),
-            (
-                &[0, 0, 0, 1, id::REJECT],
-                Malformed::BadLength {
-                    id: 16,
-                    len: 1,
-                    expected: 13,
-                },
-            ),
-            (
-                &[0, 0, 0, 8, id::PIECE],
-                Malformed::TooShort {
-                    id: 7,
-                    len: 8,
-                    min: 9,
-                },
-            ),
-            (
-                &[0, 0, 0, 1, id::EXTENDED],
-                Malformed::TooShort {
-                    id: 20,
-                    len: 1,
-                    min: 2,
-                },
-            ),
+        // (id, length prefix, the one length that id takes)
+        let fixed = [
+            (id::CHOKE, 2, 1),
+            (id::HAVE, 4, 5),
+            (id::REQUEST, 14, 13),
+            (id::PORT, 2, 3),
+            (id::REJECT, 1, 13),
         ];
-        for (bytes, expected) in cases {
-            let err = decode_all(bytes).unwrap_err();
-            assert_eq!(err, WireError::Malformed(expected.clone()), "{bytes:?}");
-            assert_eq!(decoder().decode_frame(bytes).unwrap_err(), err);
+        // (id, length prefix, the least length that id takes)
+        let variable = [(id::PIECE, 8, 9), (id::EXTENDED, 1, 2)];
+        let cases = fixed
+            .map(|(id, len, expected)| (id, len, Malformed::BadLength { id, len, expected }))
+            .into_iter()
+            .chain(variable.map(|(id, len, min)| (id, len, Malformed::TooShort { id, len, min })));
+        for (id, len, expected) in cases {
+            let bytes = [0, 0, 0, len as u8, id];
+            let err = decode_all(&bytes).unwrap_err();
+            assert_eq!(err, WireError::Malformed(expected), "{bytes:?}");
+            assert_eq!(decoder().decode_frame(&bytes).unwrap_err(), err);
         }
     }
 

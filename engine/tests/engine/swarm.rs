@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use swarm_engine::node::addr::PeerAddr;
 use swarm_engine::testkit::{NodeSetup, Swarm};
 use swarm_engine::time::Time;
 
@@ -18,6 +19,29 @@ fn content(len: usize, seed: u64) -> Vec<u8> {
 
 fn deadline() -> Time {
     Time::from_nanos(600 * 1_000_000_000)
+}
+
+/// A seed that answers every request with bytes that are not the content.
+fn liar() -> NodeSetup {
+    let mut liar = NodeSetup::new(2, true);
+    liar.corrupt = true;
+    liar
+}
+
+/// Runs trial `trial` to the end: `victim` completes byte-exact without banning the `honest`
+/// seed. Returns the addresses `victim` banned.
+fn finish_trial(swarm: &mut Swarm, trial: u64, victim: usize, honest: usize) -> Vec<PeerAddr> {
+    assert!(
+        swarm.run_until_complete(deadline()),
+        "trial {trial}: stalled"
+    );
+    assert!(swarm.content_matches(victim), "trial {trial}");
+    let banned = swarm.banned_by(victim).to_vec();
+    assert!(
+        !banned.iter().any(|a| a.ip == swarm.addr(honest).ip),
+        "trial {trial}: honest seed banned ({banned:?})"
+    );
+    banned
 }
 
 fn swarm_of(peers: usize, len: usize, seed: u64) -> Swarm {
@@ -73,9 +97,7 @@ fn corrupt_peer_is_banned_and_download_completes() {
     let data = content(2_000_000, 5);
     let mut swarm = Swarm::new(&data, PIECE, Duration::from_millis(1), 50e6);
     swarm.add_node(NodeSetup::new(1, true), 1);
-    let mut liar = NodeSetup::new(2, true);
-    liar.corrupt = true;
-    let liar_index = swarm.add_node(liar, 2);
+    let liar_index = swarm.add_node(liar(), 2);
     let victim = swarm.add_node(NodeSetup::new(3, false), 3);
     assert!(swarm.run_until_complete(deadline()), "did not complete");
     assert!(swarm.content_matches(victim));
@@ -92,9 +114,7 @@ fn honest_peer_sharing_failed_pieces_with_a_liar_is_not_banned() {
     let data = content(3_000_000, 6);
     let mut swarm = Swarm::new(&data, PIECE, Duration::from_millis(1), 50e6);
     let honest = swarm.add_node(NodeSetup::new(1, true), 1);
-    let mut liar = NodeSetup::new(2, true);
-    liar.corrupt = true;
-    swarm.add_node(liar, 2);
+    swarm.add_node(liar(), 2);
     let victim = swarm.add_node(NodeSetup::new(3, false), 3);
     assert!(swarm.run_until_complete(deadline()), "did not complete");
     assert!(swarm.content_matches(victim));
@@ -134,27 +154,16 @@ fn corrupt_peer_never_gets_the_honest_seed_banned() {
     for trial in 0..8u64 {
         let data = content(6_000_000, 100 + trial);
         let mut swarm = Swarm::new(&data, BIG_PIECE, Duration::from_millis(1), 50e6);
-        let mut liar = NodeSetup::new(2, true);
-        liar.corrupt = true;
         // Half the trials the liar is known first, half the honest seed.
         let (liar_index, honest) = if trial % 2 == 0 {
-            let l = swarm.add_node(liar, 2 + trial);
+            let l = swarm.add_node(liar(), 2 + trial);
             (l, swarm.add_node(NodeSetup::new(1, true), 1 + trial))
         } else {
             let h = swarm.add_node(NodeSetup::new(1, true), 1 + trial);
-            (swarm.add_node(liar, 2 + trial), h)
+            (swarm.add_node(liar(), 2 + trial), h)
         };
         let victim = swarm.add_node(NodeSetup::new(3, false), 30 + trial);
-        assert!(
-            swarm.run_until_complete(deadline()),
-            "trial {trial}: stalled"
-        );
-        assert!(swarm.content_matches(victim), "trial {trial}");
-        let banned = swarm.banned_by(victim);
-        assert!(
-            !banned.iter().any(|a| a.ip == swarm.addr(honest).ip),
-            "trial {trial}: honest seed banned ({banned:?})"
-        );
+        let banned = finish_trial(&mut swarm, trial, victim, honest);
         assert!(
             banned.iter().any(|a| a.ip == swarm.addr(liar_index).ip),
             "trial {trial}: liar not banned"
@@ -173,9 +182,7 @@ fn corrupt_peer_that_leaves_and_redials_never_gets_the_honest_seed_banned() {
         let data = content(6_000_000, 200 + trial);
         let mut swarm = Swarm::new(&data, BIG_PIECE, Duration::from_millis(1), 20e6);
         let honest = swarm.add_node(NodeSetup::new(1, true), 1 + trial);
-        let mut liar = NodeSetup::new(2, true);
-        liar.corrupt = true;
-        let liar_index = swarm.add_node(liar, 2 + trial);
+        let liar_index = swarm.add_node(liar(), 2 + trial);
         let victim = swarm.add_node(NodeSetup::new(3, false), 30 + trial);
         let mut at = 0;
         for round in 0..20 {
@@ -186,16 +193,7 @@ fn corrupt_peer_that_leaves_and_redials_never_gets_the_honest_seed_banned() {
             swarm.leave(liar_index);
             swarm.redial(liar_index, victim);
         }
-        assert!(
-            swarm.run_until_complete(deadline()),
-            "trial {trial}: stalled"
-        );
-        assert!(swarm.content_matches(victim), "trial {trial}");
-        let banned = swarm.banned_by(victim);
-        assert!(
-            !banned.iter().any(|a| a.ip == swarm.addr(honest).ip),
-            "trial {trial}: honest seed banned ({banned:?})"
-        );
+        finish_trial(&mut swarm, trial, victim, honest);
     }
 }
 

@@ -21,7 +21,7 @@ use swarm_engine::wire::Message;
 use self::tracker::SimTracker;
 use crate::net::{remote, Net, NetOutput};
 use crate::record::NodeOutcome;
-use crate::run_loop::{drive, next_of, trace_net, Driven, EventQueue, Source, World};
+use crate::run_loop::{drive, next_of, step_net, Driven, EventQueue, Source, Traced, World};
 use crate::scenario::Scenario;
 use crate::seed::{derive_seed, SeedTag};
 use crate::trace::Trace;
@@ -39,8 +39,7 @@ enum HostEvent {
     SetRates(usize, u64, u64),
 }
 
-impl HostEvent {
-    /// A small code for the variant, and the node it concerns (0 for the origin's own).
+impl Traced for HostEvent {
     fn code_and_node(&self) -> (u64, usize) {
         match *self {
             HostEvent::Timer(i, _) => (0, i),
@@ -99,17 +98,13 @@ impl World for Host<'_> {
     fn step(&mut self, source: Source, n: u64, trace: &mut Trace) {
         match source {
             Source::Net => {
-                let output = self.net.step(&mut self.seq);
-                trace_net(trace, n, self.now, &output);
+                let output = step_net(&mut self.net, &mut self.seq, trace, n, self.now);
                 self.on_net(output);
             }
             Source::Queue => {
-                let Some(event) = self.events.pop() else {
+                let Some(event) = self.events.pop_traced(trace, n, self.now) else {
                     return;
                 };
-                let (kind, node) = event.code_and_node();
-                let description = trace.wants(n).then(|| format!("{event:?}"));
-                trace.event(n, self.now, 16 + kind, node as u64, 0, description);
                 self.handle(event);
             }
         }

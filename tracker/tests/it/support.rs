@@ -11,31 +11,14 @@ use std::time::Duration;
 use serde_bencode::value::Value;
 use std::sync::Arc;
 
-use swarm_net::origin::{serve_origin, OriginJob};
-use swarm_tracker::{SeedJob, SeedReport, SeedRun, SeedStarter, TrackerConfig};
-use tokio::sync::{oneshot, watch};
+use swarm_tracker::{SeedStarter, TrackerConfig};
+use tokio::sync::oneshot;
 
-/// The manager's seeds run by swarm-net, as `swarm tracker` injects them (the binary's
-/// `tracker_seed` is the same adapter; a binary crate cannot be imported by tests).
-#[derive(Debug)]
-pub struct NetSeeder;
-
-impl SeedStarter for NetSeeder {
-    fn run(&self, job: SeedJob, report: SeedReport, stop: watch::Receiver<bool>) -> SeedRun {
-        let job = OriginJob {
-            metainfo: job.metainfo,
-            files: job.files,
-            paths: job.paths,
-            listener: job.listener,
-            announce_url: job.announce_url,
-        };
-        Box::pin(async move {
-            serve_origin(job, move || report.seeding(), stop)
-                .await
-                .map_err(|e| e.to_string())
-        })
-    }
-}
+/// The manager's seeds run by swarm-net, as `swarm tracker` injects them: the binary's own
+/// adapter, compiled in here from its source (a binary crate cannot be imported by tests).
+#[path = "../../../src/cli/tracker_seed.rs"]
+mod tracker_seed;
+pub use tracker_seed::NetSeeder;
 
 /// A running server; dropping it shuts it down.
 pub struct TestServer {
