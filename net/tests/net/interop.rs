@@ -3,13 +3,16 @@
 //! not installed, and fails instead under CI.
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::common::*;
-use swarm_net::download;
+use swarm_engine::metainfo::Metainfo;
 use swarm_testsupport::process::Reaper;
+use tokio::task::JoinHandle;
+
+use crate::common::*;
 
 const PYTHON: &str = "/usr/bin/python3";
 
@@ -55,25 +58,23 @@ async fn lt_seed(torrent: &Path, save_dir: &Path) -> (Reaper, u16) {
     (child, port)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn libtorrent_downloads_from_swarm_seed() {
-    if !have_libtorrent() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let (path, meta, bytes) = make_content(
-        &dir.path().join("src"),
-        "img.bin",
-        6 * 1024 * 1024 + 777,
-        256 * 1024,
-        vec![],
-    );
-    let seeder = seed(&meta, &path, options()).await;
-    let out = dir.path().join("lt");
+/// `src/img.bin` of `len` bytes under `dir`, in pieces of `piece_length` and announced to
+/// `trackers`, and its torrent `src/img.bin.torrent`: (content, metainfo, bytes, torrent).
+fn img(
+    dir: &Path,
+    len: usize,
+    piece_length: u64,
+    trackers: Vec<String>,
+) -> (PathBuf, Metainfo, Vec<u8>, PathBuf) {
+    let (path, meta, bytes) =
+        make_content(&dir.join("src"), "img.bin", len, piece_length, trackers);
+    (path, meta, bytes, dir.join("src/img.bin.torrent"))
+}
+
+/// A libtorrent download of `torrent` into `out` (created) from `peer`, within `secs`.
+fn lt_download(torrent: PathBuf, out: PathBuf, peer: String, secs: u32) -> JoinHandle<Output> {
     std::fs::create_dir_all(&out).unwrap();
-    let torrent = dir.path().join("src/img.bin.torrent");
-    let peer = seeder.local_addr.to_string();
-    let output = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         Command::new(PYTHON)
             .arg(script())
             .args([
@@ -81,20 +82,69 @@ async fn libtorrent_downloads_from_swarm_seed() {
                 torrent.to_str().unwrap(),
                 out.to_str().unwrap(),
                 &peer,
-                "60",
+                &secs.to_string(),
             ])
             .output()
             .unwrap()
     })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+}
+
+/// An aria2c download of `torrent` into `out`, finding peers through its trackers only,
+/// within `secs`; it stops seeding once done.
+fn aria2_download(torrent: PathBuf, out: PathBuf, secs: u32) -> JoinHandle<Output> {
+    let port = std::net::TcpListener::bind(LOOPBACK)
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    tokio::task::spawn_blocking(move || {
+        Command::new("timeout")
+            .args([&secs.to_string(), "aria2c"])
+            .args([
+                "--enable-dht=false",
+                "--enable-dht6=false",
+                "--bt-enable-lpd=false",
+                "--enable-peer-exchange=false",
+                "--seed-time=0",
+                "--check-integrity=true",
+                "--console-log-level=warn",
+                "--summary-interval=0",
+            ])
+            .arg(format!("--listen-port={port}"))
+            .arg(format!("--dir={}", out.display()))
+            .arg(torrent)
+            .output()
+            .unwrap()
+    })
+}
+
+#[track_caller]
+fn assert_succeeded(client: &str, output: &Output) {
     assert!(
         output.status.success(),
-        "libtorrent: {stdout} {}",
+        "{client}: {} {}",
+        String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(std::fs::read(dir.path().join("lt/img.bin")).unwrap(), bytes);
+}
+
+fn on_loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libtorrent_downloads_from_swarm_seed() {
+    if !have_libtorrent() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (path, meta, bytes, torrent) = img(dir.path(), 6 * 1024 * 1024 + 777, 256 * 1024, vec![]);
+    let seeder = seed(&meta, &path, options()).await;
+    let out = dir.path().join("lt");
+    let peer = seeder.local_addr.to_string();
+    let output = lt_download(torrent, out.clone(), peer, 60).await.unwrap();
+    assert_succeeded("libtorrent", &output);
+    assert_eq!(std::fs::read(out.join("img.bin")).unwrap(), bytes);
     seeder.stop();
     let status = wait(seeder, 10).await;
     assert!(status.uploaded_bytes >= bytes.len() as u64);
@@ -106,22 +156,10 @@ async fn swarm_get_downloads_from_libtorrent_seed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (_, meta, bytes) = make_content(
-        &dir.path().join("src"),
-        "img.bin",
-        5 * 1024 * 1024 + 3,
-        128 * 1024,
-        vec![],
-    );
-    let torrent = dir.path().join("src/img.bin.torrent");
+    let (_, meta, bytes, torrent) = img(dir.path(), 5 * 1024 * 1024 + 3, 128 * 1024, vec![]);
     let (child, port) = lt_seed(&torrent, &dir.path().join("src")).await;
-    let mut opts = options();
-    opts.peers = vec![format!("127.0.0.1:{port}").parse().unwrap()];
     let out = dir.path().join("out");
-    let (getter, prepared) = get(&meta, &out, opts).await;
-    let status = wait(getter, 60).await;
-    assert!(status.complete, "{status:?}");
-    download::finish(&prepared).unwrap();
+    get_from(&meta, &out, on_loopback(port)).await;
     assert_eq!(std::fs::read(out.join("img.bin")).unwrap(), bytes);
     drop(child);
 }
@@ -132,14 +170,9 @@ async fn aria2_downloads_from_swarm_seed_through_the_tracker() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind(LOOPBACK).await.unwrap();
-    let tracker_addr = listener.local_addr().unwrap();
-    let config = swarm_tracker::TrackerConfig::new(tracker_addr, dir.path().join("tracker"));
-    tokio::spawn(swarm_tracker::serve(listener, config));
-    let announce = format!("http://{tracker_addr}/announce");
-    let (path, meta, bytes) = make_content(
-        &dir.path().join("src"),
-        "img.bin",
+    let announce = start_tracker(dir.path(), None).await;
+    let (path, meta, bytes, torrent) = img(
+        dir.path(),
         4 * 1024 * 1024 + 5,
         128 * 1024,
         vec![announce.clone()],
@@ -148,41 +181,9 @@ async fn aria2_downloads_from_swarm_seed_through_the_tracker() {
     seed_opts.trackers = vec![announce];
     let seeder = seed(&meta, &path, seed_opts).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // let the seed announce
-    let torrent = dir.path().join("src/img.bin.torrent");
     let out = dir.path().join("aria");
-    let out2 = out.clone();
-    let aria_port = std::net::TcpListener::bind(LOOPBACK)
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("timeout")
-            .args(["60", "aria2c"])
-            .args([
-                "--enable-dht=false",
-                "--enable-dht6=false",
-                "--bt-enable-lpd=false",
-                "--enable-peer-exchange=false",
-                "--seed-time=0",
-                &format!("--listen-port={aria_port}"),
-                "--check-integrity=true",
-                "--console-log-level=warn",
-                "--summary-interval=0",
-            ])
-            .arg(format!("--dir={}", out2.display()))
-            .arg(torrent)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "aria2c: {} {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = aria2_download(torrent, out.clone(), 60).await.unwrap();
+    assert_succeeded("aria2c", &output);
     assert_eq!(std::fs::read(out.join("img.bin")).unwrap(), bytes);
     seeder.stop();
 }
@@ -193,20 +194,13 @@ async fn mixed_swarm_of_swarm_libtorrent_and_aria2_completes() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind(LOOPBACK).await.unwrap();
-    let tracker_addr = listener.local_addr().unwrap();
-    let mut config = swarm_tracker::TrackerConfig::new(tracker_addr, dir.path().join("tracker"));
-    config.interval_s = 2;
-    tokio::spawn(swarm_tracker::serve(listener, config));
-    let announce = format!("http://{tracker_addr}/announce");
-    let (path, meta, bytes) = make_content(
-        &dir.path().join("src"),
-        "img.bin",
+    let announce = start_tracker(dir.path(), Some(2)).await;
+    let (path, meta, bytes, torrent) = img(
+        dir.path(),
         12 * 1024 * 1024 + 99,
         256 * 1024,
         vec![announce.clone()],
     );
-    let torrent = dir.path().join("src/img.bin.torrent");
 
     // The origin serves slowly so that the peers have to trade among themselves.
     let mut origin_opts = options();
@@ -226,75 +220,17 @@ async fn mixed_swarm_of_swarm_libtorrent_and_aria2_completes() {
         swarm_peers.push((running, prepared, out));
     }
     let lt_out = dir.path().join("lt");
-    std::fs::create_dir_all(&lt_out).unwrap();
-    let lt = {
-        let (torrent, lt_out, peer) = (
-            torrent.clone(),
-            lt_out.clone(),
-            origin.local_addr.to_string(),
-        );
-        tokio::task::spawn_blocking(move || {
-            Command::new(PYTHON)
-                .arg(script())
-                .args([
-                    "download",
-                    torrent.to_str().unwrap(),
-                    lt_out.to_str().unwrap(),
-                    &peer,
-                    "90",
-                ])
-                .output()
-                .unwrap()
-        })
-    };
+    let peer = origin.local_addr.to_string();
+    let lt = lt_download(torrent.clone(), lt_out.clone(), peer, 90);
     let aria_out = dir.path().join("aria");
-    let aria = {
-        let (torrent, aria_out) = (torrent.clone(), aria_out.clone());
-        let port = std::net::TcpListener::bind(LOOPBACK)
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        tokio::task::spawn_blocking(move || {
-            Command::new("timeout")
-                .args([
-                    "90",
-                    "aria2c",
-                    "--enable-dht=false",
-                    "--enable-dht6=false",
-                    "--bt-enable-lpd=false",
-                ])
-                .args([
-                    "--seed-time=0",
-                    "--console-log-level=warn",
-                    "--summary-interval=0",
-                ])
-                .arg(format!("--listen-port={port}"))
-                .arg(format!("--dir={}", aria_out.display()))
-                .arg(torrent)
-                .output()
-                .unwrap()
-        })
-    };
+    let aria = aria2_download(torrent, aria_out.clone(), 90);
     for (running, prepared, out) in swarm_peers {
-        let status = wait(running, 90).await;
-        assert!(status.complete, "{status:?}");
-        download::finish(&prepared).unwrap();
+        complete(running, &prepared, 90).await;
         assert_eq!(std::fs::read(out.join("img.bin")).unwrap(), bytes);
     }
-    let lt = lt.await.unwrap();
-    assert!(
-        lt.status.success(),
-        "libtorrent: {}",
-        String::from_utf8_lossy(&lt.stdout)
-    );
+    assert_succeeded("libtorrent", &lt.await.unwrap());
     assert_eq!(std::fs::read(lt_out.join("img.bin")).unwrap(), bytes);
-    let aria = aria.await.unwrap();
-    assert!(
-        aria.status.success(),
-        "aria2c: {}",
-        String::from_utf8_lossy(&aria.stdout)
-    );
+    assert_succeeded("aria2c", &aria.await.unwrap());
     assert_eq!(std::fs::read(aria_out.join("img.bin")).unwrap(), bytes);
     origin.stop();
     let origin_status = wait(origin, 10).await;
@@ -337,18 +273,12 @@ async fn swarm_get_downloads_hybrid_torrent_with_pad_files_from_libtorrent_seed(
         .status()
         .unwrap();
     assert!(status.success());
-    let meta =
-        swarm_engine::metainfo::Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
+    let meta = Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
     assert!(meta.files.iter().any(|f| f.pad), "{:?}", meta.files);
 
     let (child, port) = lt_seed(&torrent, &dir.path().join("src")).await;
-    let mut opts = options();
-    opts.peers = vec![format!("127.0.0.1:{port}").parse().unwrap()];
     let out = dir.path().join("out");
-    let (getter, prepared) = get(&meta, &out, opts).await;
-    let status = wait(getter, 60).await;
-    assert!(status.complete, "{status:?}");
-    download::finish(&prepared).unwrap();
+    get_from(&meta, &out, on_loopback(port)).await;
     for (name, len) in files {
         let got = std::fs::read(out.join("set").join(name)).unwrap();
         assert!(got == data(len, len as u64), "{name} differs");

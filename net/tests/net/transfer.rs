@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use crate::common::*;
-use swarm_net::download;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_to_get_is_byte_exact() {
@@ -16,13 +15,8 @@ async fn seed_to_get_is_byte_exact() {
         vec![],
     );
     let seeder = seed(&meta, &path, options()).await;
-    let mut opts = options();
-    opts.peers = vec![seeder.local_addr];
     let out = dir.path().join("out");
-    let (getter, prepared) = get(&meta, &out, opts).await;
-    let status = wait(getter, 60).await;
-    assert!(status.complete, "{status:?}");
-    download::finish(&prepared).unwrap();
+    get_from(&meta, &out, seeder.local_addr).await;
     assert_eq!(std::fs::read(out.join("image.bin")).unwrap(), bytes);
     assert!(!out.join("image.bin.part").exists());
     seeder.stop();
@@ -49,12 +43,8 @@ async fn multi_file_torrent_is_byte_exact() {
         .unwrap()
         .metainfo;
     let seeder = seed(&meta, &root, options()).await;
-    let mut opts = options();
-    opts.peers = vec![seeder.local_addr];
     let out = dir.path().join("out");
-    let (getter, prepared) = get(&meta, &out, opts).await;
-    assert!(wait(getter, 60).await.complete);
-    download::finish(&prepared).unwrap();
+    get_from(&meta, &out, seeder.local_addr).await;
     assert_eq!(std::fs::read(out.join("set/a.bin")).unwrap(), a);
     assert_eq!(std::fs::read(out.join("set/sub/b.bin")).unwrap(), b);
     assert_eq!(std::fs::read(out.join("set/empty")).unwrap().len(), 0);
@@ -64,11 +54,7 @@ async fn multi_file_torrent_is_byte_exact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloaders_find_each_other_through_the_tracker() {
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind(LOOPBACK).await.unwrap();
-    let tracker_addr = listener.local_addr().unwrap();
-    let config = swarm_tracker::TrackerConfig::new(tracker_addr, dir.path().join("tracker"));
-    tokio::spawn(swarm_tracker::serve(listener, config));
-    let announce = format!("http://{tracker_addr}/announce");
+    let announce = start_tracker(dir.path(), None).await;
     let (path, meta, bytes) = make_content(
         &dir.path().join("src"),
         "img",
@@ -89,8 +75,7 @@ async fn downloaders_find_each_other_through_the_tracker() {
         handles.push((getter, prepared, out));
     }
     for (getter, prepared, out) in handles {
-        assert!(wait(getter, 60).await.complete);
-        download::finish(&prepared).unwrap();
+        complete(getter, &prepared, 60).await;
         assert_eq!(std::fs::read(out.join("img")).unwrap(), bytes);
     }
     seeder.stop();
@@ -122,12 +107,8 @@ async fn one_host_serves_two_torrents_on_one_port() {
         .await
         .is_err());
     for (i, (meta, bytes, _)) in torrents.iter().enumerate() {
-        let mut opts = options();
-        opts.peers = vec![host.local_addr()];
         let out = dir.path().join(format!("out{i}"));
-        let (getter, prepared) = get(meta, &out, opts).await;
-        assert!(wait(getter, 60).await.complete);
-        download::finish(&prepared).unwrap();
+        let prepared = get_from(meta, &out, host.local_addr()).await;
         assert_eq!(&std::fs::read(&prepared.final_path).unwrap(), bytes);
     }
     let (meta, _, running) = torrents.remove(0);

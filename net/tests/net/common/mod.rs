@@ -88,6 +88,37 @@ pub async fn wait(running: Running, secs: u64) -> Status {
         .expect("node did not finish in time")
 }
 
+/// Waits up to `secs` for a downloader to stop, asserts that it completed and moves its
+/// content to the final name; returns its last status.
+pub async fn complete(getter: Running, prepared: &Prepared, secs: u64) -> Status {
+    let status = wait(getter, secs).await;
+    assert!(status.complete, "{status:?}");
+    download::finish(prepared).unwrap();
+    status
+}
+
+/// Downloads `meta` into `out` from the one peer at `peer`, within 60 s.
+pub async fn get_from(meta: &Metainfo, out: &Path, peer: SocketAddr) -> Prepared {
+    let mut opts = options();
+    opts.peers = vec![peer];
+    let (getter, prepared) = get(meta, out, opts).await;
+    complete(getter, &prepared, 60).await;
+    prepared
+}
+
+/// Starts a tracker on loopback with its data under `dir/tracker`, asking for announces
+/// every `interval_s` (its default when `None`); returns its announce URL.
+pub async fn start_tracker(dir: &Path, interval_s: Option<u32>) -> String {
+    let listener = tokio::net::TcpListener::bind(LOOPBACK).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = swarm_tracker::TrackerConfig::new(addr, dir.join("tracker"));
+    if let Some(interval_s) = interval_s {
+        config.interval_s = interval_s;
+    }
+    tokio::spawn(swarm_tracker::serve(listener, config));
+    format!("http://{addr}/announce")
+}
+
 pub fn peers(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
     addrs.to_vec()
 }
