@@ -419,11 +419,13 @@ fn walk_dir(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use sha1::{Digest, Sha1};
 
-    fn options() -> CreateOptions {
+    /// 16 KiB pieces, hashed by two workers in 4 KiB chunks (so a piece spans chunks): the
+    /// torrents of this crate's unit tests.
+    pub(crate) fn options() -> CreateOptions {
         CreateOptions {
             piece_length: Some(16 * 1024),
             hashing: HashConfig {

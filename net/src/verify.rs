@@ -217,14 +217,8 @@ pub fn verify_with(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::create::{create_torrent, CreateOptions};
-
-    fn options() -> CreateOptions {
-        CreateOptions {
-            piece_length: Some(16 * 1024),
-            ..CreateOptions::default()
-        }
-    }
+    use crate::create::create_torrent;
+    use crate::create::tests::options;
 
     fn data(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 + i / 251) as u8).collect()

@@ -162,7 +162,7 @@ impl TrackerCore {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::CoreConfig;
     use rand::SeedableRng;
@@ -170,7 +170,9 @@ mod tests {
 
     const HASH: InfoHash = InfoHash([0xaa; 20]);
 
-    fn request(peer: u8, left_bytes: u64, event: AnnounceEvent) -> AnnounceRequest {
+    /// Peer `peer` (id and last address byte `peer`) announcing [`HASH`] with `left_bytes`
+    /// to go; the unit tests' request.
+    pub(crate) fn request(peer: u8, left_bytes: u64, event: AnnounceEvent) -> AnnounceRequest {
         AnnounceRequest {
             info_hash: HASH,
             peer_id: PeerId([peer; 20]),

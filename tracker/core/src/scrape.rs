@@ -45,28 +45,20 @@ impl TrackerCore {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::net::SocketAddr;
-
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
-    use crate::{AnnounceEvent, AnnounceRequest, CoreConfig, Counters, PeerId};
+    use crate::announce::tests::request;
+    use crate::{AnnounceEvent, AnnounceRequest, CoreConfig};
 
     use super::*;
 
     fn announce(core: &mut TrackerCore, hash: u8, peer: u8, left_bytes: u64, event: AnnounceEvent) {
-        let request = AnnounceRequest {
+        let on_hash = AnnounceRequest {
             info_hash: InfoHash([hash; 20]),
-            peer_id: PeerId([peer; 20]),
-            addr: SocketAddr::from(([10, 0, 0, peer], 6881)),
-            counters: Counters {
-                left_bytes,
-                ..Default::default()
-            },
-            event,
-            numwant: None,
+            ..request(peer, left_bytes, event)
         };
-        core.announce(0, &request, &mut ChaCha8Rng::seed_from_u64(0))
+        core.announce(0, &on_hash, &mut ChaCha8Rng::seed_from_u64(0))
             .unwrap();
     }
 

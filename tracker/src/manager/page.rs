@@ -1,11 +1,13 @@
-//! The manager's web page: server-rendered HTML (the torrent list is in the page itself,
-//! so it reads without JavaScript), plus a small vanilla script and stylesheet embedded in
+//! The manager's web page: server-rendered HTML from the askama template
+//! `assets/index.html` on the pages' shared `assets/base.html` (the torrent list is in the
+//! page itself, so it reads without JavaScript), plus a small vanilla script and stylesheet embedded in
 //! the binary. The script follows `/api/events` to keep the tables and the load chart live.
 //! Nothing is fetched from outside.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -18,7 +20,17 @@ use crate::state::AppState;
 
 const SCRIPT: &str = include_str!("../../assets/app.js");
 const STYLE: &str = include_str!("../../assets/style.css");
-const TEMPLATE: &str = include_str!("../../assets/index.html");
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexHtml<'a> {
+    announce_url: &'a str,
+    mode: &'a str,
+    /// HTML.
+    path_form: &'a str,
+    /// HTML.
+    rows: &'a str,
+}
 
 /// `GET /`.
 pub(crate) async fn index(State(state): State<Arc<AppState>>) -> Result<Html<String>, ApiError> {
@@ -34,19 +46,17 @@ pub(crate) async fn index(State(state): State<Arc<AppState>>) -> Result<Html<Str
             "<p class=\"muted\">Registration by path is off (start the tracker with an allowed directory).</p>",
         ),
     };
-    let page = TEMPLATE
-        .replace("{{announce_url}}", &escape(&state.announce_url))
-        .replace(
-            "{{mode}}",
-            if state.config.registered_only {
-                "registered torrents only"
-            } else {
-                "any torrent"
-            },
-        )
-        .replace("{{path_form}}", &path_form)
-        .replace("{{rows}}", &rows(&torrents));
-    Ok(Html(page))
+    let page = IndexHtml {
+        announce_url: &state.announce_url,
+        mode: if state.config.registered_only {
+            "registered torrents only"
+        } else {
+            "any torrent"
+        },
+        path_form: &path_form,
+        rows: &rows(&torrents),
+    };
+    Ok(Html(page.render().map_err(ApiError::internal)?))
 }
 
 /// `GET /assets/app.js`.
