@@ -88,7 +88,7 @@ pub fn run_agent(args: AgentArgs) -> anyhow::Result<Outcome> {
     };
     let config = file.overridden_by(flags).resolve()?;
     runtime()?
-        .block_on(agent::run(config, interrupted()))
+        .block_on(async { agent::run(config, interrupted()).await })
         .context("the agent stopped")?;
     Ok(Outcome::Success)
 }

@@ -177,6 +177,7 @@ async fn download(
     mut json: Option<JsonLines>,
 ) -> anyhow::Result<Outcome> {
     let trackers = options.trackers.clone();
+    let stop = interrupted();
     let running = runner::start(meta, storage, prepared.verified.clone(), options)
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.listen, args.port))?;
@@ -191,7 +192,6 @@ async fn download(
     }
     let started = Instant::now();
     let mut watch = Watch::of(&running);
-    let stop = interrupted();
     tokio::pin!(stop);
     let was_interrupted = follow(meta, &mut watch, &mut json, &mut stop, args.json).await;
     let s = watch.now();

@@ -77,20 +77,27 @@ pub fn peer_arg(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{text}: no address"))
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+/// Takes over Ctrl-C and SIGTERM at once (call it inside the runtime, before saying
+/// "listening": a signal that arrives before the handlers exist kills the process outright)
+/// and returns what completes on either.
+pub fn interrupted() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        match (int, term) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
             }
-            return;
+            _ => {
+                tracing::warn!("cannot handle SIGINT and SIGTERM; they stop the process at once");
+                std::future::pending::<()>().await;
+            }
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Serves `/metrics` for `running` on `addr`, if one is given; stops when dropped.
@@ -139,6 +146,7 @@ pub fn run_seed(args: SeedArgs) -> anyhow::Result<Outcome> {
     }
     let verified = Bitfield::full(meta.geometry.piece_count());
     runtime()?.block_on(async move {
+        let stop = interrupted();
         let running = runner::start(&meta, storage, verified, options)
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.listen, args.port))?;
@@ -155,7 +163,6 @@ pub fn run_seed(args: SeedArgs) -> anyhow::Result<Outcome> {
         let mut peers = PeerLog::default();
         let mut ticker = tokio::time::interval(UPLOAD_LINE_PERIOD);
         ticker.tick().await;
-        let stop = interrupted();
         tokio::pin!(stop);
         loop {
             tokio::select! {

@@ -54,10 +54,10 @@ pub fn run_tracker(args: TrackerArgs) -> anyhow::Result<Outcome> {
         .map(swarm_service::token::Token::from_file)
         .transpose()?;
     super::seed::runtime()?
-        .block_on(swarm_tracker::run(
-            config,
-            Some(std::sync::Arc::new(super::tracker_seed::NetSeeder)),
-        ))
+        .block_on(async {
+            let seeder = std::sync::Arc::new(super::tracker_seed::NetSeeder);
+            swarm_tracker::run(config, Some(seeder), super::seed::interrupted()).await
+        })
         .context("the tracker stopped")?;
     Ok(Outcome::Success)
 }

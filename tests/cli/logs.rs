@@ -34,6 +34,14 @@ fn the_tracker_logs_its_address_as_plain_text_when_stderr_is_not_a_terminal() {
 }
 
 #[test]
+fn the_tracker_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut tracker, _) = tracker(dir.path(), &[]);
+    // As systemd stops it: exit 0, not death by the signal (which would be -1 here).
+    assert_eq!(tracker.terminate(), 0, "{}", tracker.stderr);
+}
+
+#[test]
 fn log_format_json_writes_one_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let (_tracker, line) = tracker(dir.path(), &["--log-format", "json"]);

@@ -241,16 +241,15 @@ pub async fn serve(listener: TcpListener, config: TrackerConfig) -> Result<(), T
     serve_with_shutdown(listener, config, std::future::pending()).await
 }
 
-/// Binds `config.listen` and serves until Ctrl-C: the entry point of `swarm tracker`.
+/// Binds `config.listen` and serves until `shutdown` completes: the entry point of
+/// `swarm tracker` (which passes Ctrl-C or SIGTERM).
 pub async fn run(
     config: TrackerConfig,
     seeder: Option<Arc<dyn SeedStarter>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), TrackerError> {
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(TrackerError::io(format!("binding {}", config.listen)))?;
-    serve_with_seeder(listener, config, seeder, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    serve_with_seeder(listener, config, seeder, shutdown).await
 }
