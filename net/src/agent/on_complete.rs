@@ -48,7 +48,8 @@ pub async fn run_once(
 ) -> Result<(), String> {
     let marker = marker_path(copy);
     let hash = metainfo.info_hash.to_string();
-    if std::fs::read_to_string(&marker).is_ok_and(|text| text.trim() == hash) {
+    let ran = tokio::fs::read_to_string(&marker).await;
+    if ran.is_ok_and(|text| text.trim() == hash) {
         tracing::debug!(
             release = release.id,
             "the --on-complete program already ran for this copy"
@@ -72,7 +73,7 @@ pub async fn run_once(
         command,
         "the --on-complete program succeeded"
     );
-    if let Err(error) = std::fs::write(&marker, format!("{hash}\n")) {
+    if let Err(error) = tokio::fs::write(&marker, format!("{hash}\n")).await {
         tracing::warn!(path = %marker.display(), %error, "cannot remember that the --on-complete program ran; it runs again on the next start");
     }
     Ok(())
