@@ -55,10 +55,12 @@ pub(crate) struct Torrent {
     banned: BTreeSet<Ip>,
     /// Distinct pieces that failed with this address as their sole sender.
     strikes: BTreeMap<Ip, BTreeSet<PieceIndex>>,
-    /// Who sent each block (by offset) of the pieces being assembled; a re-sent block
-    /// replaces its sender.
-    senders: BTreeMap<PieceIndex, BTreeMap<u32, PeerAddr>>,
-    pending_writes: BTreeMap<PieceIndex, u32>,
+    /// Who sent each block (by block index) of the pieces being assembled; a re-sent block
+    /// replaces its sender. Written for every block received: a flat vector per piece, not
+    /// a map per piece.
+    senders: BTreeMap<PieceIndex, Vec<Option<PeerAddr>>>,
+    /// Writes not yet confirmed, by piece.
+    pending_writes: Vec<u32>,
     awaiting_writes: BTreeMap<PieceIndex, Vec<PeerAddr>>,
     hashing: BTreeMap<PieceIndex, Vec<PeerAddr>>,
     /// Held pieces being hashed before they are first served.
@@ -71,6 +73,7 @@ pub(crate) struct Torrent {
 
 impl Torrent {
     pub fn new(piece_hashes: Arc<[[u8; 20]]>, already_complete: bool) -> Self {
+        let pieces = piece_hashes.len();
         Torrent {
             piece_hashes,
             connections: BTreeMap::new(),
@@ -80,7 +83,7 @@ impl Torrent {
             banned: BTreeSet::new(),
             strikes: BTreeMap::new(),
             senders: BTreeMap::new(),
-            pending_writes: BTreeMap::new(),
+            pending_writes: vec![0; pieces],
             awaiting_writes: BTreeMap::new(),
             hashing: BTreeMap::new(),
             checking: BTreeSet::new(),
@@ -124,10 +127,14 @@ impl Torrent {
             }
             TorrentMsg::WriteBlock { block, data, from } => {
                 if let Some(connection) = self.connections.get(&from) {
-                    let senders = self.senders.entry(block.piece).or_default();
-                    senders.insert(block.offset, connection.addr);
+                    let blocks = ctx.shared.geometry.blocks_in_piece(block.piece) as usize;
+                    let senders = self
+                        .senders
+                        .entry(block.piece)
+                        .or_insert_with(|| vec![None; blocks]);
+                    senders[block.block_index() as usize] = Some(connection.addr);
                 }
-                *self.pending_writes.entry(block.piece).or_default() += 1;
+                self.pending_writes[block.piece.as_usize()] += 1;
                 ctx.command(Command::WriteBlock { block, data });
             }
             TorrentMsg::BlockWritten { block, result } => {
@@ -136,7 +143,7 @@ impl Torrent {
             TorrentMsg::PieceComplete { piece } => {
                 let senders = self.senders.remove(&piece).unwrap_or_default();
                 let mut by_ip: BTreeMap<Ip, PeerAddr> = BTreeMap::new();
-                for addr in senders.into_values() {
+                for addr in senders.into_iter().flatten() {
                     by_ip.entry(addr.ip).or_insert(addr);
                 }
                 self.awaiting_writes
@@ -304,12 +311,8 @@ impl Torrent {
         result: Result<(), DiskError>,
         ctx: &mut Ctx<'_>,
     ) {
-        if let Some(count) = self.pending_writes.get_mut(&piece) {
-            *count -= 1;
-            if *count == 0 {
-                self.pending_writes.remove(&piece);
-            }
-        }
+        let count = &mut self.pending_writes[piece.as_usize()];
+        *count = count.saturating_sub(1);
         if let Err(error) = result {
             if !self.storage_failed {
                 self.storage_failed = true;
@@ -325,7 +328,11 @@ impl Torrent {
     }
 
     fn hash_if_written(&mut self, piece: PieceIndex, ctx: &mut Ctx<'_>) {
-        if self.pending_writes.contains_key(&piece) || self.storage_failed {
+        if self.pending_writes[piece.as_usize()] > 0 || self.storage_failed {
+            return;
+        }
+        // Every block's write ends here, and almost always with nothing awaiting.
+        if self.awaiting_writes.is_empty() {
             return;
         }
         if let Some(contributors) = self.awaiting_writes.remove(&piece) {
