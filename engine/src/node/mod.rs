@@ -166,7 +166,9 @@ impl Node {
             Input::AnnounceFailed { .. } => Envelope::Torrent(TorrentMsg::AnnounceFailed),
             Input::AddPeers { peers } => Envelope::Torrent(TorrentMsg::AddPeers(peers)),
         };
-        self.commons.queue.push_back(envelope);
+        // The queue is empty between calls: deliver this one at once, then what follows.
+        debug_assert!(self.commons.queue.is_empty());
+        self.dispatch(now, envelope);
         self.drain(now);
     }
 
@@ -273,21 +275,26 @@ impl Node {
     /// Delivers queued messages until the queue is empty.
     fn drain(&mut self, now: Time) {
         while let Some(envelope) = self.commons.queue.pop_front() {
-            let mut ctx = self.commons.ctx(now);
-            match envelope {
-                Envelope::Peer(conn, msg) => {
-                    let Some(peer) = self.peers.get_mut(&conn) else {
-                        continue; // the connection is gone; late messages are dropped
-                    };
-                    peer.handle(msg, &mut ctx);
-                    if peer.is_closed() {
-                        self.remove_peer(conn);
-                    }
+            self.dispatch(now, envelope);
+        }
+    }
+
+    /// Delivers one message to its actor.
+    fn dispatch(&mut self, now: Time, envelope: Envelope) {
+        let mut ctx = self.commons.ctx(now);
+        match envelope {
+            Envelope::Peer(conn, msg) => {
+                let Some(peer) = self.peers.get_mut(&conn) else {
+                    return; // the connection is gone; late messages are dropped
+                };
+                peer.handle(msg, &mut ctx);
+                if peer.is_closed() {
+                    self.remove_peer(conn);
                 }
-                Envelope::Picker(msg) => self.picker.handle(msg, &mut ctx),
-                Envelope::Choker(msg) => self.choker.handle(msg, &mut ctx),
-                Envelope::Torrent(msg) => self.torrent.handle(msg, &mut ctx),
             }
+            Envelope::Picker(msg) => self.picker.handle(msg, &mut ctx),
+            Envelope::Choker(msg) => self.choker.handle(msg, &mut ctx),
+            Envelope::Torrent(msg) => self.torrent.handle(msg, &mut ctx),
         }
     }
 }
