@@ -503,6 +503,11 @@ impl Peer {
     /// Pipeline depth: enough blocks to cover twice the bandwidth-delay product.
     fn pipeline_target(&mut self, ctx: &Ctx<'_>) -> u32 {
         let config = ctx.config();
+        if config.min_pipeline_blocks >= config.max_pipeline_blocks {
+            // The bound is the target whatever the rate (the default: 8 and 8), and
+            // measuring the rate changes nothing: skip it, it runs for every block.
+            return config.max_pipeline_blocks;
+        }
         let rate = self.download.bytes_per_s(ctx.now);
         let rtt = self
             .min_rtt

@@ -13,6 +13,7 @@ use rand::Rng;
 
 use crate::actors::availability::Availability;
 use crate::bitfield::Bitfield;
+use crate::node::conns::ConnMap;
 use crate::node::ctx::{Ctx, Envelope, PeerMsg, PickerMsg, TorrentMsg};
 use crate::node::io::ConnId;
 use crate::piece::{BlockRef, Geometry, PieceIndex};
@@ -140,7 +141,7 @@ pub(crate) struct Picker {
     state: Vec<PieceState>,
     partial: BTreeMap<u32, PartialPiece>,
     availability: Availability,
-    peers: BTreeMap<ConnId, RemotePeer>,
+    peers: ConnMap<RemotePeer>,
     verified_count: u32,
     paused: bool,
     /// Origin mode: how often each piece was revealed, and the order of first reveals.
@@ -170,7 +171,7 @@ impl Picker {
             state,
             partial: BTreeMap::new(),
             availability,
-            peers: BTreeMap::new(),
+            peers: ConnMap::new(),
             paused: false,
             reveal_count: Vec::new(),
             reveal_order: Vec::new(),
@@ -227,7 +228,7 @@ impl Picker {
 
     fn ensure_peer(&mut self, conn: ConnId) -> &mut RemotePeer {
         let pieces = self.geometry.piece_count();
-        self.peers.entry(conn).or_insert_with(|| RemotePeer {
+        self.peers.get_or_insert_with(conn, || RemotePeer {
             has: Bitfield::new(pieces),
             useful: 0,
             interesting: false,

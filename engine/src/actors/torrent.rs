@@ -16,6 +16,7 @@ use std::time::Duration;
 use rand::seq::IteratorRandom;
 
 use crate::node::addr::PeerAddr;
+use crate::node::conns::ConnMap;
 use crate::node::ctx::{Ctx, Envelope, PeerMsg, PickerMsg, PieceVerified, TorrentMsg};
 use crate::node::io::{
     AnnounceEvent, AnnounceRequest, CloseReason, Command, ConnId, Direction, DiskError, Report,
@@ -48,7 +49,7 @@ struct Connection {
 #[derive(Debug)]
 pub(crate) struct Torrent {
     piece_hashes: Arc<[[u8; 20]]>,
-    connections: BTreeMap<ConnId, Connection>,
+    connections: ConnMap<Connection>,
     known: BTreeSet<PeerAddr>,
     dialling: BTreeSet<PeerAddr>,
     not_before: BTreeMap<PeerAddr, Time>,
@@ -76,7 +77,7 @@ impl Torrent {
         let pieces = piece_hashes.len();
         Torrent {
             piece_hashes,
-            connections: BTreeMap::new(),
+            connections: ConnMap::new(),
             known: BTreeSet::new(),
             dialling: BTreeSet::new(),
             not_before: BTreeMap::new(),

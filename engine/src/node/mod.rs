@@ -14,12 +14,12 @@
 
 pub mod addr;
 pub mod config;
+pub(crate) mod conns;
 pub(crate) mod ctx;
 pub mod driver;
 pub mod io;
 pub mod timers;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::actors::choker::Choker;
@@ -32,6 +32,7 @@ use crate::piece::Geometry;
 use crate::time::Time;
 
 use self::config::NodeConfig;
+use self::conns::ConnMap;
 use self::ctx::{ChokerMsg, Commons, Envelope, PeerMsg, PickerMsg, Shared, TorrentMsg};
 use self::io::{CloseReason, Command, ConnId, Input};
 use self::timers::{TimerKey, TimerTable};
@@ -69,7 +70,7 @@ pub struct Node {
     torrent: Torrent,
     picker: Picker,
     choker: Choker,
-    peers: BTreeMap<ConnId, Peer>,
+    peers: ConnMap<Peer>,
 }
 
 impl Node {
@@ -86,7 +87,7 @@ impl Node {
             torrent: Torrent::new(spec.piece_hashes, complete),
             picker,
             choker: Choker::default(),
-            peers: BTreeMap::new(),
+            peers: ConnMap::new(),
         }
     }
 

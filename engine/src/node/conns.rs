@@ -1,0 +1,141 @@
+//! A map keyed by connection, kept as a sorted vector.
+//!
+//! The actors look their per-connection state up for nearly every message (every block
+//! received or served goes through two or three such lookups), while connections come
+//! and go a few times a minute. A binary search over one contiguous vector of keys beats
+//! a B-tree's walk for the few dozen connections a node holds; inserting and removing
+//! shift the vector, which is cheap at that size. Iteration is in key order, as a
+//! `BTreeMap`'s, so the actors' decisions do not change.
+
+use crate::node::io::ConnId;
+
+/// Values keyed by [`ConnId`], iterated in key order.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnMap<V> {
+    keys: Vec<ConnId>,
+    values: Vec<V>,
+}
+
+impl<V> Default for ConnMap<V> {
+    fn default() -> Self {
+        ConnMap {
+            keys: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+}
+
+impl<V> ConnMap<V> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn contains_key(&self, conn: &ConnId) -> bool {
+        self.keys.binary_search(conn).is_ok()
+    }
+
+    pub fn get(&self, conn: &ConnId) -> Option<&V> {
+        let at = self.keys.binary_search(conn).ok()?;
+        Some(&self.values[at])
+    }
+
+    pub fn get_mut(&mut self, conn: &ConnId) -> Option<&mut V> {
+        let at = self.keys.binary_search(conn).ok()?;
+        Some(&mut self.values[at])
+    }
+
+    /// Inserts or replaces; returns the value replaced.
+    pub fn insert(&mut self, conn: ConnId, value: V) -> Option<V> {
+        match self.keys.binary_search(&conn) {
+            Ok(at) => Some(std::mem::replace(&mut self.values[at], value)),
+            Err(at) => {
+                self.keys.insert(at, conn);
+                self.values.insert(at, value);
+                None
+            }
+        }
+    }
+
+    /// The value of `conn`, inserted with `make` if absent.
+    pub fn get_or_insert_with(&mut self, conn: ConnId, make: impl FnOnce() -> V) -> &mut V {
+        let at = match self.keys.binary_search(&conn) {
+            Ok(at) => at,
+            Err(at) => {
+                self.keys.insert(at, conn);
+                self.values.insert(at, make());
+                at
+            }
+        };
+        &mut self.values[at]
+    }
+
+    pub fn remove(&mut self, conn: &ConnId) -> Option<V> {
+        let at = self.keys.binary_search(conn).ok()?;
+        self.keys.remove(at);
+        Some(self.values.remove(at))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &ConnId> + '_ {
+        self.keys.iter()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.values.iter()
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
+        self.values.iter_mut()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&ConnId, &V)> + '_ {
+        self.keys.iter().zip(&self.values)
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&ConnId, &mut V)> + '_ {
+        self.keys.iter().zip(&mut self.values)
+    }
+}
+
+impl<V> std::ops::Index<&ConnId> for ConnMap<V> {
+    type Output = V;
+
+    fn index(&self, conn: &ConnId) -> &V {
+        self.get(conn).expect("no value for this connection")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn behaves_as_a_btree_map() {
+        let mut ours = ConnMap::new();
+        let mut theirs = BTreeMap::new();
+        // A fixed pseudo-random sequence of inserts, replacements and removals.
+        let mut x = 7u64;
+        for step in 0..2000u64 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let conn = ConnId((x >> 33) % 40);
+            match (x >> 20) % 4 {
+                0 | 1 => assert_eq!(ours.insert(conn, step), theirs.insert(conn, step)),
+                2 => assert_eq!(ours.remove(&conn), theirs.remove(&conn)),
+                _ => {
+                    *ours.get_or_insert_with(conn, || step) += 1;
+                    *theirs.entry(conn).or_insert(step) += 1;
+                }
+            }
+            assert_eq!(ours.len(), theirs.len());
+            assert_eq!(ours.contains_key(&conn), theirs.contains_key(&conn));
+            assert_eq!(ours.get(&conn), theirs.get(&conn));
+        }
+        let ours: Vec<_> = ours.iter().map(|(k, v)| (*k, *v)).collect();
+        let theirs: Vec<_> = theirs.into_iter().collect();
+        assert_eq!(ours, theirs);
+    }
+}
