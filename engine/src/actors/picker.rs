@@ -34,15 +34,31 @@ pub(crate) enum PieceState {
     Verified,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum BlockState {
-    Free,
-    Requested(Requesters),
-    Received(ConnId),
-}
+/// The state of one block: free, requested by the one or two connections its requester
+/// slots name, or received. Free and received are requester slots no runtime uses, so a
+/// block takes two words: a node assembles dozens of pieces at once, and every block
+/// received reads and writes its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BlockState(Requesters);
 
-// Block states are scanned on the hot path; keep them at three words.
-const _: () = assert!(std::mem::size_of::<BlockState>() <= 24);
+const _: () = assert!(std::mem::size_of::<BlockState>() <= 16);
+
+impl BlockState {
+    /// Not requested from anyone (a requested block whose last requester is gone is free).
+    const FREE: BlockState = BlockState(Requesters([NO_CONN; MAX_REQUESTERS_PER_BLOCK]));
+    /// Received (who sent it is the torrent actor's business).
+    const RECEIVED: BlockState =
+        BlockState(Requesters([RECEIVED_MARK; MAX_REQUESTERS_PER_BLOCK]));
+
+    fn requested(conn: ConnId) -> Self {
+        BlockState(Requesters::one(conn))
+    }
+
+    /// The requesters of a requested block.
+    fn requesters(&mut self) -> Option<&mut Requesters> {
+        (*self != Self::FREE && *self != Self::RECEIVED).then_some(&mut self.0)
+    }
+}
 
 /// The peers holding a request for one block: one, or two in endgame. Inline, so that
 /// requesting a block allocates nothing, and compact (an empty slot is [`NO_CONN`] rather
@@ -54,9 +70,12 @@ struct Requesters([ConnId; MAX_REQUESTERS_PER_BLOCK]);
 /// An empty requester slot. No runtime numbers a connection `u64::MAX`.
 const NO_CONN: ConnId = ConnId(u64::MAX);
 
+/// The requester slots of a received block. No runtime numbers a connection `u64::MAX - 1`.
+const RECEIVED_MARK: ConnId = ConnId(u64::MAX - 1);
+
 impl Requesters {
     fn one(conn: ConnId) -> Self {
-        debug_assert_ne!(conn, NO_CONN);
+        debug_assert!(conn != NO_CONN && conn != RECEIVED_MARK);
         let mut slots = [NO_CONN; MAX_REQUESTERS_PER_BLOCK];
         slots[0] = conn;
         Requesters(slots)
@@ -287,16 +306,16 @@ impl Picker {
             if partial.single_source == Some(Some(conn)) {
                 // It must come from one peer: what the leaver sent is fetched again.
                 let blocks = partial.blocks.len();
-                partial.blocks.fill(BlockState::Free);
+                partial.blocks.fill(BlockState::FREE);
                 (partial.free, partial.received) = (blocks as u32, 0);
                 partial.first_free = 0;
                 partial.single_source = Some(None);
                 continue;
             }
             for (index, block) in partial.blocks.iter_mut().enumerate() {
-                if let BlockState::Requested(requesters) = block {
+                if let Some(requesters) = block.requesters() {
                     if requesters.remove(conn) {
-                        *block = BlockState::Free;
+                        *block = BlockState::FREE;
                         partial.free += 1;
                         partial.first_free = partial.first_free.min(index);
                     }
@@ -310,9 +329,9 @@ impl Picker {
             return;
         };
         let index = block.block_index() as usize;
-        if let Some(BlockState::Requested(requesters)) = partial.blocks.get_mut(index) {
+        if let Some(requesters) = partial.blocks.get_mut(index).and_then(BlockState::requesters) {
             if requesters.remove(conn) {
-                partial.blocks[index] = BlockState::Free;
+                partial.blocks[index] = BlockState::FREE;
                 partial.free += 1;
                 partial.first_free = partial.first_free.min(index);
             }
@@ -384,8 +403,8 @@ impl Picker {
         }
         let mut index = partial.first_free;
         while picked.len() < count && partial.free > 0 && index < partial.blocks.len() {
-            if partial.blocks[index] == BlockState::Free {
-                partial.blocks[index] = BlockState::Requested(Requesters::one(conn));
+            if partial.blocks[index] == BlockState::FREE {
+                partial.blocks[index] = BlockState::requested(conn);
                 partial.free -= 1;
                 picked.push(
                     self.geometry
@@ -404,7 +423,7 @@ impl Picker {
             partial.first_free = partial
                 .blocks
                 .iter()
-                .position(|b| *b == BlockState::Free)
+                .position(|b| *b == BlockState::FREE)
                 .unwrap_or(0);
         }
     }
@@ -438,7 +457,7 @@ impl Picker {
         self.partial.insert(
             piece,
             PartialPiece {
-                blocks: vec![BlockState::Free; blocks as usize],
+                blocks: vec![BlockState::FREE; blocks as usize],
                 free: blocks,
                 received: 0,
                 first_free: 0,
@@ -461,7 +480,7 @@ impl Picker {
                 if picked.len() >= count {
                     return;
                 }
-                if let BlockState::Requested(requesters) = block {
+                if let Some(requesters) = block.requesters() {
                     if requesters.try_add(conn) {
                         picked.push(
                             self.geometry
@@ -486,16 +505,19 @@ impl Picker {
             return; // not wanted any more (verified, or reset): drop it
         };
         let index = block.block_index() as usize;
-        match partial.blocks[index] {
-            BlockState::Received(_) => return, // a duplicate from endgame
-            BlockState::Free => partial.free -= 1,
-            BlockState::Requested(requesters) => {
+        let state = &mut partial.blocks[index];
+        if *state == BlockState::RECEIVED {
+            return; // a duplicate from endgame
+        }
+        match state.requesters() {
+            None => partial.free -= 1,
+            Some(requesters) => {
                 for other in requesters.iter().filter(|&c| c != conn) {
                     ctx.send(Envelope::Peer(other, PeerMsg::CancelBlock(block)));
                 }
             }
         }
-        partial.blocks[index] = BlockState::Received(conn);
+        *state = BlockState::RECEIVED;
         partial.received += 1;
         ctx.send(Envelope::Torrent(TorrentMsg::WriteBlock {
             block,
@@ -657,12 +679,12 @@ impl Picker {
             let free = partial
                 .blocks
                 .iter()
-                .filter(|b| **b == BlockState::Free)
+                .filter(|b| **b == BlockState::FREE)
                 .count();
             let received = partial
                 .blocks
                 .iter()
-                .filter(|b| matches!(b, BlockState::Received(_)))
+                .filter(|b| **b == BlockState::RECEIVED)
                 .count();
             assert_eq!(free as u32, partial.free);
             assert_eq!(received as u32, partial.received);
