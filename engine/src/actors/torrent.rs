@@ -41,8 +41,78 @@ type Ip = [u8; 16];
 #[derive(Debug, Clone)]
 struct Connection {
     addr: PeerAddr,
+    /// How `senders` names this connection (see [`Senders`]).
+    sender: u32,
     peer_id: Option<[u8; 20]>,
     direction: Direction,
+}
+
+/// No sender recorded for a block.
+const NO_SENDER: u32 = u32::MAX;
+
+/// Who sent the blocks of the pieces being assembled, four bytes a block (this is written
+/// for every block received, and a node assembles dozens of pieces at once). Each
+/// connection gets a number; the address behind it is kept while the connection is open
+/// or a recorded block names it, so a sender that left is still named, and the table stays
+/// as small as the connections and the pieces in progress.
+#[derive(Debug, Default)]
+struct Senders {
+    /// By piece, the sender of each block (by block index), or [`NO_SENDER`].
+    blocks: BTreeMap<PieceIndex, Vec<u32>>,
+    addrs: Vec<PeerAddr>,
+    /// What holds each number: its open connection and the blocks that name it.
+    holds: Vec<u32>,
+    free: Vec<u32>,
+}
+
+impl Senders {
+    /// A number for a new connection from `addr`.
+    fn open(&mut self, addr: PeerAddr) -> u32 {
+        match self.free.pop() {
+            Some(number) => {
+                self.addrs[number as usize] = addr;
+                self.holds[number as usize] = 1;
+                number
+            }
+            None => {
+                self.addrs.push(addr);
+                self.holds.push(1);
+                (self.addrs.len() - 1) as u32
+            }
+        }
+    }
+
+    fn release(&mut self, number: u32) {
+        let holds = &mut self.holds[number as usize];
+        *holds -= 1;
+        if *holds == 0 {
+            self.free.push(number);
+        }
+    }
+
+    /// Block `index` of `piece` (of `blocks` blocks) came from `number`.
+    fn record(&mut self, piece: PieceIndex, blocks: usize, index: usize, number: u32) {
+        let senders = self
+            .blocks
+            .entry(piece)
+            .or_insert_with(|| vec![NO_SENDER; blocks]);
+        let replaced = std::mem::replace(&mut senders[index], number);
+        self.holds[number as usize] += 1;
+        if replaced != NO_SENDER {
+            self.release(replaced);
+        }
+    }
+
+    /// Forgets `piece`; returns the address of each of its blocks' senders, in block order.
+    fn take(&mut self, piece: PieceIndex) -> Vec<PeerAddr> {
+        let numbers = self.blocks.remove(&piece).unwrap_or_default();
+        let mut addrs = Vec::new();
+        for number in numbers.into_iter().filter(|&n| n != NO_SENDER) {
+            addrs.push(self.addrs[number as usize]);
+            self.release(number);
+        }
+        addrs
+    }
 }
 
 /// The torrent actor.
@@ -56,10 +126,9 @@ pub(crate) struct Torrent {
     banned: BTreeSet<Ip>,
     /// Distinct pieces that failed with this address as their sole sender.
     strikes: BTreeMap<Ip, BTreeSet<PieceIndex>>,
-    /// Who sent each block (by block index) of the pieces being assembled; a re-sent block
-    /// replaces its sender. Written for every block received: a flat vector per piece, not
-    /// a map per piece.
-    senders: BTreeMap<PieceIndex, Vec<Option<PeerAddr>>>,
+    /// Who sent each block of the pieces being assembled; a re-sent block replaces its
+    /// sender.
+    senders: Senders,
     /// Writes not yet confirmed, by piece.
     pending_writes: Vec<u32>,
     awaiting_writes: BTreeMap<PieceIndex, Vec<PeerAddr>>,
@@ -83,7 +152,7 @@ impl Torrent {
             not_before: BTreeMap::new(),
             banned: BTreeSet::new(),
             strikes: BTreeMap::new(),
-            senders: BTreeMap::new(),
+            senders: Senders::default(),
             pending_writes: vec![0; pieces],
             awaiting_writes: BTreeMap::new(),
             hashing: BTreeMap::new(),
@@ -114,6 +183,7 @@ impl Torrent {
             } => self.peer_identified(conn, peer_id, direction, ctx),
             TorrentMsg::PeerGone(conn) => {
                 if let Some(connection) = self.connections.remove(&conn) {
+                    self.senders.release(connection.sender);
                     self.not_before
                         .insert(connection.addr, ctx.now + REDIAL_AFTER);
                 }
@@ -129,11 +199,9 @@ impl Torrent {
             TorrentMsg::WriteBlock { block, data, from } => {
                 if let Some(connection) = self.connections.get(&from) {
                     let blocks = ctx.shared.geometry.blocks_in_piece(block.piece) as usize;
-                    let senders = self
-                        .senders
-                        .entry(block.piece)
-                        .or_insert_with(|| vec![None; blocks]);
-                    senders[block.block_index() as usize] = Some(connection.addr);
+                    let index = block.block_index() as usize;
+                    self.senders
+                        .record(block.piece, blocks, index, connection.sender);
                 }
                 self.pending_writes[block.piece.as_usize()] += 1;
                 ctx.command(Command::WriteBlock { block, data });
@@ -142,9 +210,8 @@ impl Torrent {
                 self.block_written(block.piece, result, ctx)
             }
             TorrentMsg::PieceComplete { piece } => {
-                let senders = self.senders.remove(&piece).unwrap_or_default();
                 let mut by_ip: BTreeMap<Ip, PeerAddr> = BTreeMap::new();
-                for addr in senders.into_iter().flatten() {
+                for addr in self.senders.take(piece) {
                     by_ip.entry(addr.ip).or_insert(addr);
                 }
                 self.awaiting_writes
@@ -265,10 +332,13 @@ impl Torrent {
         let peer_id = None;
         let connection = Connection {
             addr,
+            sender: self.senders.open(addr),
             peer_id,
             direction,
         };
-        self.connections.insert(conn, connection);
+        if let Some(replaced) = self.connections.insert(conn, connection) {
+            self.senders.release(replaced.sender);
+        }
     }
 
     /// Two connections to one peer id: both ends keep the one dialled by the smaller id.
@@ -321,7 +391,7 @@ impl Torrent {
                 ctx.send(Envelope::Picker(PickerMsg::Pause));
             }
             self.awaiting_writes.remove(&piece);
-            self.senders.remove(&piece);
+            self.senders.take(piece);
             ctx.send(Envelope::Picker(PickerMsg::HashFailed(piece)));
             return;
         }
