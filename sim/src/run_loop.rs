@@ -162,8 +162,9 @@ pub(crate) struct Driven {
 }
 
 /// Runs `world` until no peer is pending, nothing is scheduled, or the deadline passes.
-pub(crate) fn drive(
-    world: &mut dyn World,
+/// Generic rather than `dyn`: the calls below happen for every event.
+pub(crate) fn drive<W: World>(
+    world: &mut W,
     nodes: usize,
     bound_s: f64,
     limits: &RunLimits,

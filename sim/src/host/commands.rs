@@ -11,11 +11,11 @@ use swarm_engine::node::io::{Command, ConnId, Direction, Input, Report};
 use swarm_engine::node::Node;
 use swarm_engine::time::Time;
 
-use super::{addr_of, index_of, Host, HostEvent};
+use super::{addr_of, index_of, Carried, Host, HostEvent};
 use crate::net::remote;
 
 /// Length-only payload: every block the simulator serves points into this.
-static ZEROS: [u8; 16 * 1024] = [0; 16 * 1024];
+pub(super) static ZEROS: [u8; 16 * 1024] = [0; 16 * 1024];
 
 /// The host as the runtime of node `i`, while the driver runs that node.
 pub(super) struct NodeRuntime<'h, 'a> {
@@ -55,9 +55,9 @@ impl<'a> Host<'a> {
         let Some(mut node) = self.slots[i].node.take() else {
             return;
         };
-        let mut driver = std::mem::take(&mut self.driver);
+        let mut driver = self.driver.take().expect("one node runs at a time");
         step(&mut driver, &mut node, &mut NodeRuntime { host: self, i });
-        self.driver = driver;
+        self.driver = Some(driver);
         self.slots[i].node = Some(node);
     }
 
@@ -66,7 +66,8 @@ impl<'a> Host<'a> {
         match command {
             Command::Transmit { conn, frame } => {
                 let len = frame.wire_len() as u32;
-                self.net.send(now, &mut self.seq, conn.0, frame, len);
+                self.net
+                    .send(now, &mut self.seq, conn.0, Carried::new(frame), len);
             }
             Command::Connect { addr } => {
                 let target = index_of(&addr)

@@ -8,6 +8,8 @@ mod tracker;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::InfoHash;
 use swarm_engine::node::addr::PeerAddr;
@@ -53,6 +55,68 @@ impl Traced for HostEvent {
     }
 }
 
+/// A frame as the network model carries it. Frames queue by the thousand on a busy swarm's
+/// links, so the ones of the block path take 16 bytes instead of a [`Frame`]'s 56: a
+/// piece's data is rebuilt on delivery from the zero buffer every block is read from
+/// (payload is length-only); any other frame is boxed.
+#[derive(Debug)]
+pub(crate) enum Carried {
+    Piece { index: u32, begin: u32, len: u32 },
+    Request { index: u32, begin: u32, length: u32 },
+    Have { piece: u32 },
+    Other(Box<Frame>),
+}
+
+impl Carried {
+    fn new(frame: Frame) -> Self {
+        match frame {
+            // Blocks are read from the zero buffer (its address says so).
+            Frame::Message(Message::Piece { index, begin, data })
+                if data.as_ptr() == commands::ZEROS.as_ptr()
+                    && data.len() <= commands::ZEROS.len() =>
+            {
+                Carried::Piece {
+                    index,
+                    begin,
+                    len: data.len() as u32,
+                }
+            }
+            Frame::Message(Message::Request {
+                index,
+                begin,
+                length,
+            }) => Carried::Request {
+                index,
+                begin,
+                length,
+            },
+            Frame::Message(Message::Have { piece }) => Carried::Have { piece },
+            frame => Carried::Other(Box::new(frame)),
+        }
+    }
+
+    fn into_frame(self) -> Frame {
+        match self {
+            Carried::Piece { index, begin, len } => Frame::Message(Message::Piece {
+                index,
+                begin,
+                data: Bytes::from_static(&commands::ZEROS[..len as usize]),
+            }),
+            Carried::Request {
+                index,
+                begin,
+                length,
+            } => Frame::Message(Message::Request {
+                index,
+                begin,
+                length,
+            }),
+            Carried::Have { piece } => Frame::Message(Message::Have { piece }),
+            Carried::Other(frame) => *frame,
+        }
+    }
+}
+
 /// One node of the scenario: its engine while it is up, and what the host keeps across
 /// restarts.
 #[derive(Debug)]
@@ -78,9 +142,10 @@ pub struct Host<'a> {
     now: Time,
     seq: u64,
     events: EventQueue<HostEvent>,
-    net: Net<Frame>,
+    net: Net<Carried>,
     slots: Vec<NodeSlot>,
-    driver: Driver,
+    /// Taken out while it runs a node (`None` only then).
+    driver: Option<Driver>,
     spec: TorrentSpec,
     tracker: SimTracker,
     pending_peers: usize,
@@ -192,7 +257,7 @@ impl<'a> Host<'a> {
             events: EventQueue::default(),
             net,
             slots,
-            driver: Driver::default(),
+            driver: Some(Driver::default()),
             spec,
             tracker: SimTracker::new(info_hash, interval, seed),
             pending_peers: scenario.nodes.len() - 1,
@@ -241,10 +306,10 @@ impl<'a> Host<'a> {
     fn on_net(&mut self, output: NetOutput) {
         if let NetOutput::Delivered { node, end, count } = output {
             for _ in 0..count {
-                let Some(frame) = self.net.take_delivered(end) else {
+                let Some(carried) = self.net.take_delivered(end) else {
                     break; // the connection closed while delivering
                 };
-                self.deliver(node, end, frame);
+                self.deliver(node, end, carried);
             }
         }
     }
@@ -344,16 +409,17 @@ impl<'a> Host<'a> {
         }
     }
 
-    fn deliver(&mut self, node: usize, end: u64, frame: Frame) {
+    fn deliver(&mut self, node: usize, end: u64, carried: Carried) {
         if self.slots[node].node.is_none() {
             return;
         }
-        if let Frame::Message(Message::Piece { index, .. }) = &frame {
+        if let Carried::Piece { index, .. } = carried {
             let sender = self.net.node_of(remote(end));
             if self.slots[sender].corrupt {
-                self.slots[node].tainted.insert(*index);
+                self.slots[node].tainted.insert(index);
             }
         }
+        let frame = carried.into_frame();
         self.feed(
             node,
             Input::Frame {
