@@ -50,7 +50,7 @@ pub(crate) const MAX_REFUSED_REQUESTS_PER_UNCHOKE: u32 = 4096;
 /// The fields are laid out by hand, hottest first, one cache line at a time: a node holds
 /// dozens of these and every block received or served touches one, usually cold. A block
 /// received reads lines 0-2 (the first line, the requests in flight, the download rate),
-/// a block served lines 0, 2 and 3 (the first line, the served queue, the upload rate).
+/// a block served lines 0, 1 and 3 (the first line, the served queue, the upload rate).
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub(crate) struct Peer {
@@ -61,7 +61,9 @@ pub(crate) struct Peer {
     last_progress_at: Time,
     last_block_at: Time,
     last_sent_at: Time,
-    min_rtt: Option<Duration>,
+    /// The smallest round trip seen, in nanoseconds ([`NO_RTT`] until one is measured).
+    min_rtt_ns: u64,
+    reads_in_flight: usize,
     closed: bool,
     am_choking: bool,
     am_interested: bool,
@@ -69,12 +71,12 @@ pub(crate) struct Peer {
     peer_interested: bool,
     want_pending: bool,
     features: Option<Features>,
-    // Lines 1-2: the download side.
+    // Line 1: the requests both ways.
     outstanding: Outstanding,
-    download: RateEstimator,
-    // Lines 2-3: the upload side.
     served: VecDeque<BlockRef>,
-    reads_in_flight: usize,
+    // Line 2: the download rate.
+    download: RateEstimator,
+    // Line 3: the upload rate.
     upload: RateEstimator,
     // Colder.
     refused_requests: u32,
@@ -88,8 +90,12 @@ pub(crate) struct Peer {
 
 const _: () = {
     assert!(std::mem::offset_of!(Peer, outstanding) == 64);
+    assert!(std::mem::offset_of!(Peer, download) == 128);
     assert!(std::mem::offset_of!(Peer, upload) == 192);
 };
+
+/// `Peer::min_rtt_ns` before any round trip is measured.
+const NO_RTT: u64 = u64::MAX;
 
 impl Peer {
     /// A new connection. We dialled: our handshake goes at once. The remote dialled: ours
@@ -108,7 +114,7 @@ impl Peer {
             remote_pieces: 0,
             outstanding: Outstanding::default(),
             want_pending: false,
-            min_rtt: None,
+            min_rtt_ns: NO_RTT,
             download: RateEstimator::new(ctx.now),
             upload: RateEstimator::new(ctx.now),
             last_block_at: ctx.now,
@@ -483,7 +489,9 @@ impl Peer {
         };
         self.last_progress_at = ctx.now;
         let rtt = ctx.now.since(requested_at);
-        self.min_rtt = Some(self.min_rtt.map_or(rtt, |min| min.min(rtt)));
+        // Durations are whole nanoseconds: this keeps the smallest exactly.
+        let rtt_ns = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX - 1);
+        self.min_rtt_ns = self.min_rtt_ns.min(rtt_ns);
         self.last_block_at = ctx.now;
         ctx.send(Envelope::Picker(PickerMsg::BlockReceived {
             conn: self.conn,
@@ -523,10 +531,11 @@ impl Peer {
             return config.max_pipeline_blocks;
         }
         let rate = self.download.bytes_per_s(ctx.now);
-        let rtt = self
-            .min_rtt
-            .unwrap_or(INITIAL_RTT)
-            .max(Duration::from_micros(100));
+        let min_rtt = match self.min_rtt_ns {
+            NO_RTT => INITIAL_RTT,
+            ns => Duration::from_nanos(ns),
+        };
+        let rtt = min_rtt.max(Duration::from_micros(100));
         let bdp_blocks = ceil_u32(rate * rtt.as_secs_f64() / f64::from(BLOCK_LENGTH));
         (config.min_pipeline_blocks + bdp_blocks).min(config.max_pipeline_blocks)
     }
