@@ -92,6 +92,15 @@ struct Unit {
     len: u32,
 }
 
+/// A unit not yet delivered, with its first message; the others wait in
+/// [`EndState::frames`]. A block travels alone, so delivering it reads only this entry,
+/// which the downlink has just read anyway.
+#[derive(Debug)]
+struct Queued<M> {
+    unit: Unit,
+    first: M,
+}
+
 #[derive(Debug)]
 struct Port {
     ps_per_byte_up: u64,
@@ -117,10 +126,10 @@ struct EndState<M> {
     node: usize,
     open: bool,
     latency: Duration,
-    /// Messages sent on this end and not yet delivered at the remote end, in order.
+    /// The second and later messages of the units in `units`, in order.
     frames: VecDeque<M>,
-    /// Units sent on this end and not yet delivered, in order.
-    units: VecDeque<Unit>,
+    /// Units sent on this end and not yet delivered, in order, with their first messages.
+    units: VecDeque<Queued<M>>,
     /// Units at the back of `units` waiting for this end's uplink.
     queued: usize,
     /// Units at the front of `units` that reached the remote and wait for its downlink.
@@ -132,6 +141,8 @@ struct EndState<M> {
 pub struct Net<M> {
     ports: Vec<Port>,
     ends: Vec<EndState<M>>,
+    /// The first message of the unit just delivered, until taken.
+    delivering: Option<M>,
     heap: BinaryHeap<Reverse<Due>>,
     goodput_factor: f64,
 }
@@ -151,6 +162,7 @@ impl<M> Net<M> {
         Net {
             ports: Vec::new(),
             ends: Vec::new(),
+            delivering: None,
             heap: BinaryHeap::new(),
             goodput_factor,
         }
@@ -244,21 +256,25 @@ impl<M> Net<M> {
         if !state.open {
             return;
         }
-        state.frames.push_back(msg);
         if state.queued > 0 {
-            let back = state
+            let back = &mut state
                 .units
                 .back_mut()
-                .expect("queued units are in the queue");
+                .expect("queued units are in the queue")
+                .unit;
             if back.len + len_bytes <= COALESCE_MAX_BYTES {
                 back.count += 1;
                 back.len += len_bytes;
+                state.frames.push_back(msg);
                 return;
             }
         }
-        state.units.push_back(Unit {
-            count: 1,
-            len: len_bytes,
+        state.units.push_back(Queued {
+            unit: Unit {
+                count: 1,
+                len: len_bytes,
+            },
+            first: msg,
         });
         state.queued += 1;
         let node = state.node;
@@ -279,6 +295,9 @@ impl<M> Net<M> {
 
     /// The next delivered message on `end` (after [`NetOutput::Delivered`]).
     pub fn take_delivered(&mut self, end: End) -> Option<M> {
+        if let Some(first) = self.delivering.take() {
+            return Some(first);
+        }
         self.ends[remote(end) as usize].frames.pop_front()
     }
 
@@ -289,6 +308,7 @@ impl<M> Net<M> {
 
     /// Runs the next stage; the caller has set its clock to [`Net::peek`]'s time.
     pub fn step(&mut self, seq: &mut u64) -> NetOutput {
+        self.delivering = None; // left over if the last delivery was cut short
         let Some(Reverse(due)) = self.heap.pop() else {
             return NetOutput::Nothing;
         };
@@ -329,11 +349,14 @@ impl<M> Net<M> {
                 self.start_downlink(now, seq, node);
                 self.wake_if_idle(seq, node);
                 match delivered {
-                    Some(unit) => NetOutput::Delivered {
-                        node,
-                        end,
-                        count: unit.count,
-                    },
+                    Some(Queued { unit, first }) => {
+                        self.delivering = Some(first);
+                        NetOutput::Delivered {
+                            node,
+                            end,
+                            count: unit.count,
+                        }
+                    }
                     None => NetOutput::Nothing, // closed meanwhile
                 }
             }
@@ -385,7 +408,7 @@ impl<M> Net<M> {
             if state.queued == 0 {
                 continue; // closed meanwhile
             }
-            let unit = state.units[state.units.len() - state.queued];
+            let unit = state.units[state.units.len() - state.queued].unit;
             state.queued -= 1;
             if state.queued > 0 {
                 port.up_ring.push_back(end);
@@ -411,7 +434,7 @@ impl<M> Net<M> {
             if sender.arrived == 0 {
                 continue; // closed meanwhile
             }
-            let unit = sender.units[0];
+            let unit = sender.units[0].unit;
             sender.arrived -= 1;
             if sender.arrived > 0 {
                 port.down_ring.push_back(end);
