@@ -121,19 +121,21 @@ struct Port {
 /// One direction of a connection, kept at its sending end. A unit never overtakes another
 /// of the same connection, so one queue holds every unit not yet delivered, oldest first:
 /// `[arrived (the first may be on the downlink)] [in flight] [on the uplink] [queued]`.
+/// One cache line: every unit sent or delivered reads it, and there are two per connection
+/// (the second and later messages of coalesced units wait in [`Net::frames`]).
 #[derive(Debug)]
+#[repr(align(64))]
 struct EndState<M> {
-    node: usize,
-    open: bool,
-    latency: Duration,
-    /// The second and later messages of the units in `units`, in order.
-    frames: VecDeque<M>,
     /// Units sent on this end and not yet delivered, in order, with their first messages.
     units: VecDeque<Queued<M>>,
+    /// The one-way latency, in nanoseconds.
+    latency_ns: u64,
+    node: u32,
     /// Units at the back of `units` waiting for this end's uplink.
-    queued: usize,
+    queued: u32,
     /// Units at the front of `units` that reached the remote and wait for its downlink.
-    arrived: usize,
+    arrived: u32,
+    open: bool,
 }
 
 /// Every node's links and every connection's queues.
@@ -141,6 +143,8 @@ struct EndState<M> {
 pub struct Net<M> {
     ports: Vec<Port>,
     ends: Vec<EndState<M>>,
+    /// By end: the second and later messages of its units, in order.
+    frames: Vec<VecDeque<M>>,
     /// The first message of the unit just delivered, until taken.
     delivering: Option<M>,
     heap: BinaryHeap<Reverse<Due>>,
@@ -162,6 +166,7 @@ impl<M> Net<M> {
         Net {
             ports: Vec::new(),
             ends: Vec::new(),
+            frames: Vec::new(),
             delivering: None,
             heap: BinaryHeap::new(),
             goodput_factor,
@@ -196,16 +201,17 @@ impl<M> Net<M> {
     /// `(a's, b's)`.
     pub fn open(&mut self, a: usize, b: usize, latency: Duration) -> (End, End) {
         let first = self.ends.len() as End;
+        let latency_ns = u64::try_from(latency.as_nanos()).expect("a latency under 584 years");
         for node in [a, b] {
             self.ends.push(EndState {
-                node,
-                open: true,
-                latency,
-                frames: VecDeque::new(),
                 units: VecDeque::new(),
+                latency_ns,
+                node: node as u32, // nodes are fewer than 2^18
                 queued: 0,
                 arrived: 0,
+                open: true,
             });
+            self.frames.push(VecDeque::new());
         }
         self.ports[a].open_ends.push(first);
         self.ports[b].open_ends.push(first + 1);
@@ -219,12 +225,12 @@ impl<M> Net<M> {
 
     /// The node owning `end`.
     pub fn node_of(&self, end: End) -> usize {
-        self.ends[end as usize].node
+        self.ends[end as usize].node as usize
     }
 
     /// The one-way latency of the connection of `end`.
     pub fn latency(&self, end: End) -> Duration {
-        self.ends[end as usize].latency
+        Duration::from_nanos(self.ends[end as usize].latency_ns)
     }
 
     /// The open connection ends of `node`, oldest first.
@@ -241,11 +247,11 @@ impl<M> Net<M> {
                 continue;
             }
             state.open = false;
-            state.frames.clear();
             state.units.clear();
             state.queued = 0;
             state.arrived = 0;
-            let node = state.node;
+            let node = state.node as usize;
+            self.frames[e as usize].clear();
             self.ports[node].open_ends.retain(|&x| x != e);
         }
     }
@@ -265,7 +271,7 @@ impl<M> Net<M> {
             if back.len + len_bytes <= COALESCE_MAX_BYTES {
                 back.count += 1;
                 back.len += len_bytes;
-                state.frames.push_back(msg);
+                self.frames[end as usize].push_back(msg);
                 return;
             }
         }
@@ -277,7 +283,7 @@ impl<M> Net<M> {
             first: msg,
         });
         state.queued += 1;
-        let node = state.node;
+        let node = state.node as usize;
         let port = &mut self.ports[node];
         if state.queued == 1 {
             // invariant: an open end is in the ring exactly when it has queued units
@@ -290,7 +296,7 @@ impl<M> Net<M> {
 
     /// Units queued on `end`'s uplink, not yet on the wire.
     pub fn queued(&self, end: End) -> usize {
-        self.ends[end as usize].queued
+        self.ends[end as usize].queued as usize
     }
 
     /// The next delivered message on `end` (after [`NetOutput::Delivered`]).
@@ -298,7 +304,7 @@ impl<M> Net<M> {
         if let Some(first) = self.delivering.take() {
             return Some(first);
         }
-        self.ends[remote(end) as usize].frames.pop_front()
+        self.frames[remote(end) as usize].pop_front()
     }
 
     /// When the next stage is due, with its sequence number.
@@ -322,8 +328,8 @@ impl<M> Net<M> {
                 self.start_uplink(now, seq, node);
                 let state = &self.ends[end as usize];
                 if state.open {
-                    let at = now + state.latency;
-                    let receiver = self.ends[remote(end) as usize].node;
+                    let at = now + Duration::from_nanos(state.latency_ns);
+                    let receiver = self.ends[remote(end) as usize].node as usize;
                     *seq += 1;
                     self.ports[receiver]
                         .arrivals
@@ -408,7 +414,7 @@ impl<M> Net<M> {
             if state.queued == 0 {
                 continue; // closed meanwhile
             }
-            let unit = state.units[state.units.len() - state.queued].unit;
+            let unit = state.units[state.units.len() - state.queued as usize].unit;
             state.queued -= 1;
             if state.queued > 0 {
                 port.up_ring.push_back(end);

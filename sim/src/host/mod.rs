@@ -149,6 +149,8 @@ pub struct Host<'a> {
     spec: TorrentSpec,
     tracker: SimTracker,
     pending_peers: usize,
+    /// Whether any node serves corrupt data (most runs: none, and deliveries skip the check).
+    any_corrupt: bool,
 }
 
 impl World for Host<'_> {
@@ -261,11 +263,13 @@ impl<'a> Host<'a> {
             spec,
             tracker: SimTracker::new(info_hash, interval, seed),
             pending_peers: scenario.nodes.len() - 1,
+            any_corrupt: false,
         };
         for (i, join) in scenario.join_times(seed).into_iter().enumerate() {
             host.push(Time::ZERO + join, HostEvent::Join(i));
         }
         host.schedule_faults();
+        host.any_corrupt = host.slots.iter().any(|s| s.corrupt);
         host
     }
 
@@ -413,10 +417,10 @@ impl<'a> Host<'a> {
         if self.slots[node].node.is_none() {
             return;
         }
-        if let Carried::Piece { index, .. } = carried {
+        if let (true, Carried::Piece { index, .. }) = (self.any_corrupt, &carried) {
             let sender = self.net.node_of(remote(end));
             if self.slots[sender].corrupt {
-                self.slots[node].tainted.insert(index);
+                self.slots[node].tainted.insert(*index);
             }
         }
         let frame = carried.into_frame();
