@@ -130,7 +130,19 @@ impl Node {
 
     /// Feeds one event from the runtime.
     pub fn handle(&mut self, now: Time, input: Input) {
+        // The queue is empty between calls: the input's message goes to its actor at once,
+        // then whatever it sent. The inputs of every block go straight to their actor.
+        debug_assert!(self.commons.queue.is_empty());
         let envelope = match input {
+            Input::Frame { conn, frame } => return self.deliver(now, conn, PeerMsg::Frame(frame)),
+            Input::BlockRead { conn, block, data } => {
+                return self.deliver(now, conn, PeerMsg::BlockRead { block, data })
+            }
+            Input::BlockWritten { block, result } => {
+                let msg = TorrentMsg::BlockWritten { block, result };
+                self.torrent.handle(msg, &mut self.commons.ctx(now));
+                return self.drain(now);
+            }
             Input::Connected {
                 conn,
                 addr,
@@ -146,17 +158,10 @@ impl Node {
                 })
             }
             Input::ConnectFailed { addr } => Envelope::Torrent(TorrentMsg::ConnectFailed(addr)),
-            Input::Frame { conn, frame } => Envelope::Peer(conn, PeerMsg::Frame(frame)),
             Input::WireError { conn, error } => Envelope::Peer(conn, PeerMsg::WireError(error)),
             Input::Disconnected { conn } => {
                 self.remove_peer(conn);
                 return self.drain(now);
-            }
-            Input::BlockRead { conn, block, data } => {
-                Envelope::Peer(conn, PeerMsg::BlockRead { block, data })
-            }
-            Input::BlockWritten { block, result } => {
-                Envelope::Torrent(TorrentMsg::BlockWritten { block, result })
             }
             Input::PieceHashed { piece, digest } => {
                 Envelope::Torrent(TorrentMsg::PieceHashed { piece, digest })
@@ -167,10 +172,25 @@ impl Node {
             Input::AnnounceFailed { .. } => Envelope::Torrent(TorrentMsg::AnnounceFailed),
             Input::AddPeers { peers } => Envelope::Torrent(TorrentMsg::AddPeers(peers)),
         };
-        // The queue is empty between calls: deliver this one at once, then what follows.
-        debug_assert!(self.commons.queue.is_empty());
         self.dispatch(now, envelope);
         self.drain(now);
+    }
+
+    /// Hands `msg` to the peer actor of `conn` (dropped if the connection is gone), then
+    /// delivers what follows.
+    fn deliver(&mut self, now: Time, conn: ConnId, msg: PeerMsg) {
+        self.hand_to_peer(now, conn, msg);
+        self.drain(now);
+    }
+
+    fn hand_to_peer(&mut self, now: Time, conn: ConnId, msg: PeerMsg) {
+        let Some(peer) = self.peers.get_mut(&conn) else {
+            return; // the connection is gone; late messages are dropped
+        };
+        peer.handle(msg, &mut self.commons.ctx(now));
+        if peer.is_closed() {
+            self.remove_peer(conn);
+        }
     }
 
     /// The earliest time at which [`Node::handle_timeout`] must be called.
@@ -282,20 +302,11 @@ impl Node {
 
     /// Delivers one message to its actor.
     fn dispatch(&mut self, now: Time, envelope: Envelope) {
-        let mut ctx = self.commons.ctx(now);
         match envelope {
-            Envelope::Peer(conn, msg) => {
-                let Some(peer) = self.peers.get_mut(&conn) else {
-                    return; // the connection is gone; late messages are dropped
-                };
-                peer.handle(msg, &mut ctx);
-                if peer.is_closed() {
-                    self.remove_peer(conn);
-                }
-            }
-            Envelope::Picker(msg) => self.picker.handle(msg, &mut ctx),
-            Envelope::Choker(msg) => self.choker.handle(msg, &mut ctx),
-            Envelope::Torrent(msg) => self.torrent.handle(msg, &mut ctx),
+            Envelope::Peer(conn, msg) => self.hand_to_peer(now, conn, msg),
+            Envelope::Picker(msg) => self.picker.handle(msg, &mut self.commons.ctx(now)),
+            Envelope::Choker(msg) => self.choker.handle(msg, &mut self.commons.ctx(now)),
+            Envelope::Torrent(msg) => self.torrent.handle(msg, &mut self.commons.ctx(now)),
         }
     }
 }
