@@ -6,14 +6,26 @@
 //! a B-tree's walk for the few dozen connections a node holds; inserting and removing
 //! shift the vector, which is cheap at that size. Iteration is in key order, as a
 //! `BTreeMap`'s, so the actors' decisions do not change.
+//!
+//! A lookup first tries the position a small table remembers for the key's low bits (one
+//! cache line, usually right), and binary-searches only when it is not: with a simulated
+//! swarm's state far larger than the caches, each step of a search is a miss.
 
 use crate::node::io::ConnId;
+
+/// Entries of the position table (a power of two).
+const HINTS: usize = 64;
+/// A table entry that remembers no position.
+const NO_HINT: u16 = u16::MAX;
 
 /// Values keyed by [`ConnId`], iterated in key order.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnMap<V> {
     keys: Vec<ConnId>,
     values: Vec<V>,
+    /// By the key's low bits, the position of a key with those bits (rebuilt on every
+    /// insertion and removal, which shift the positions).
+    hints: [u16; HINTS],
 }
 
 impl<V> Default for ConnMap<V> {
@@ -21,8 +33,13 @@ impl<V> Default for ConnMap<V> {
         ConnMap {
             keys: Vec::new(),
             values: Vec::new(),
+            hints: [NO_HINT; HINTS],
         }
     }
+}
+
+fn hint_slot(conn: ConnId) -> usize {
+    conn.0 as usize & (HINTS - 1)
 }
 
 impl<V> ConnMap<V> {
@@ -34,27 +51,44 @@ impl<V> ConnMap<V> {
         self.keys.len()
     }
 
+    /// Where `conn` is (`Ok`), or where it would go (`Err`).
+    fn position(&self, conn: &ConnId) -> Result<usize, usize> {
+        let hint = usize::from(self.hints[hint_slot(*conn)]);
+        if self.keys.get(hint) == Some(conn) {
+            return Ok(hint);
+        }
+        self.keys.binary_search(conn)
+    }
+
+    fn rebuild_hints(&mut self) {
+        self.hints = [NO_HINT; HINTS];
+        for (at, conn) in self.keys.iter().enumerate() {
+            self.hints[hint_slot(*conn)] = u16::try_from(at).unwrap_or(NO_HINT);
+        }
+    }
+
     pub fn contains_key(&self, conn: &ConnId) -> bool {
-        self.keys.binary_search(conn).is_ok()
+        self.position(conn).is_ok()
     }
 
     pub fn get(&self, conn: &ConnId) -> Option<&V> {
-        let at = self.keys.binary_search(conn).ok()?;
+        let at = self.position(conn).ok()?;
         Some(&self.values[at])
     }
 
     pub fn get_mut(&mut self, conn: &ConnId) -> Option<&mut V> {
-        let at = self.keys.binary_search(conn).ok()?;
+        let at = self.position(conn).ok()?;
         Some(&mut self.values[at])
     }
 
     /// Inserts or replaces; returns the value replaced.
     pub fn insert(&mut self, conn: ConnId, value: V) -> Option<V> {
-        match self.keys.binary_search(&conn) {
+        match self.position(&conn) {
             Ok(at) => Some(std::mem::replace(&mut self.values[at], value)),
             Err(at) => {
                 self.keys.insert(at, conn);
                 self.values.insert(at, value);
+                self.rebuild_hints();
                 None
             }
         }
@@ -62,11 +96,12 @@ impl<V> ConnMap<V> {
 
     /// The value of `conn`, inserted with `make` if absent.
     pub fn get_or_insert_with(&mut self, conn: ConnId, make: impl FnOnce() -> V) -> &mut V {
-        let at = match self.keys.binary_search(&conn) {
+        let at = match self.position(&conn) {
             Ok(at) => at,
             Err(at) => {
                 self.keys.insert(at, conn);
                 self.values.insert(at, make());
+                self.rebuild_hints();
                 at
             }
         };
@@ -74,9 +109,11 @@ impl<V> ConnMap<V> {
     }
 
     pub fn remove(&mut self, conn: &ConnId) -> Option<V> {
-        let at = self.keys.binary_search(conn).ok()?;
+        let at = self.position(conn).ok()?;
         self.keys.remove(at);
-        Some(self.values.remove(at))
+        let value = self.values.remove(at);
+        self.rebuild_hints();
+        Some(value)
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &ConnId> + '_ {
