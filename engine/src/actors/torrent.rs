@@ -283,22 +283,37 @@ impl Torrent {
         if ctx.shared.is_complete() && !ctx.config().origin_mode {
             return; // seeds wait to be dialled
         }
+        let max = ctx.config().max_connections;
+        if self.connections.len() + self.dialling.len() >= max {
+            return; // the usual case, every tick
+        }
+        // Who may be dialled, once (the addresses, connections and back-offs do not change
+        // while we dial); each dial then chooses among those not dialled yet. `choose` on
+        // an iterator of unknown length draws once per element, and so it still does here
+        // (the filter hides the slice's exact length): the same draws, the same choices.
+        let now = ctx.now;
         let connected: BTreeSet<PeerAddr> = self.connections.values().map(|c| c.addr).collect();
-        while self.connections.len() + self.dialling.len() < ctx.config().max_connections {
-            let now = ctx.now;
-            let candidate = self
-                .known
+        let mut candidates: Vec<PeerAddr> = self
+            .known
+            .iter()
+            .filter(|a| {
+                !connected.contains(a)
+                    && !self.dialling.contains(a)
+                    && self.not_before.get(a).is_none_or(|&t| t <= now)
+            })
+            .copied()
+            .collect();
+        while self.connections.len() + self.dialling.len() < max {
+            let chosen = candidates
                 .iter()
-                .filter(|a| {
-                    !connected.contains(a)
-                        && !self.dialling.contains(a)
-                        && self.not_before.get(a).is_none_or(|&t| t <= now)
-                })
+                .enumerate()
+                .filter(|_| true)
                 .choose(ctx.rng)
-                .copied();
-            let Some(addr) = candidate else {
+                .map(|(at, _)| at);
+            let Some(at) = chosen else {
                 return;
             };
+            let addr = candidates.remove(at);
             self.dialling.insert(addr);
             ctx.command(Command::Connect { addr });
         }
