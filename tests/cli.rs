@@ -1,4 +1,6 @@
-//! End-to-end tests of the `swarm` binary: one test binary, a module per area.
+//! End-to-end tests of the `swarm` binary: one test binary, a module per area. The
+//! manager's seeding (`seeding`, `confine`) runs the tracker in-process with the binary's
+//! seeder (`tracker_rig`), so the tracker crate does not link net, even for its tests.
 //!
 //! The interop tests need `/usr/bin/python3` with Debian's `python3-libtorrent` and
 //! `mktorrent` (`.ci/run` installs both). Without them a test prints why and passes, except
@@ -9,6 +11,8 @@
 
 #[path = "cli/background.rs"]
 mod background;
+#[path = "cli/confine.rs"]
+mod confine;
 #[path = "cli/create.rs"]
 mod create;
 #[path = "cli/demo.rs"]
@@ -33,6 +37,8 @@ mod resume;
 mod scenarios_doc;
 #[path = "cli/scripting.rs"]
 mod scripting;
+#[path = "cli/seeding.rs"]
+mod seeding;
 #[path = "cli/sim.rs"]
 mod sim;
 #[path = "cli/sim_exit.rs"]
@@ -41,5 +47,7 @@ mod sim_exit;
 mod support;
 #[path = "cli/synopsis.rs"]
 mod synopsis;
+#[path = "cli/tracker_rig.rs"]
+mod tracker_rig;
 #[path = "cli/verify.rs"]
 mod verify;

@@ -1,6 +1,6 @@
 //! The manager's seeds, run by swarm-net: the tracker crate does not link the peer-to-peer
-//! runtime, so `swarm tracker` injects this [`SeedStarter`]. The tracker's integration tests
-//! compile this same file (`tracker/tests/it/support.rs`): it uses nothing but the two crates.
+//! runtime, so `swarm tracker` injects this [`SeedStarter`]. The root crate's seeding tests
+//! compile this same file (`tests/cli/tracker_rig.rs`): it uses nothing but the two crates.
 
 use swarm_net::origin::{serve_origin, OriginJob};
 use swarm_tracker::{SeedJob, SeedReport, SeedRun, SeedStarter};
