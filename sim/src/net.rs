@@ -38,8 +38,8 @@ pub const COALESCE_MAX_BYTES: u32 = 1448;
 pub enum NetOutput {
     /// Nothing the runtime must see (a message moved between stages).
     Nothing,
-    /// `node`'s uplink finished sending a unit on `end`.
-    Sent { node: usize, end: End },
+    /// `node`'s uplink finished sending a unit of `len` bytes on `end`.
+    Sent { node: usize, end: End, len: u32 },
     /// `count` messages reached `node` on its connection end `end`: take them with
     /// [`Net::take_delivered`].
     Delivered { node: usize, end: End, count: u32 },
@@ -68,6 +68,8 @@ struct Port {
     /// Own ends with units waiting for the uplink.
     up_ring: VecDeque<End>,
     up_current: Option<(End, Unit)>,
+    /// Bytes queued on the uplink, not yet on the wire.
+    up_queued_bytes: u64,
     /// Own ends whose remote has units arrived here, waiting for the downlink.
     down_ring: VecDeque<End>,
     down_current: Option<End>,
@@ -132,6 +134,7 @@ impl<M> Net<M> {
             ps_per_byte_down: ps_per_byte(download_bps, self.goodput_factor),
             up_ring: VecDeque::new(),
             up_current: None,
+            up_queued_bytes: 0,
             down_ring: VecDeque::new(),
             down_current: None,
             arrivals: BinaryHeap::new(),
@@ -197,6 +200,9 @@ impl<M> Net<M> {
                 continue;
             }
             state.open = false;
+            let first_queued = state.units.len() - state.queued;
+            let unsent: u64 = state.units.range(first_queued..).map(|u| u64::from(u.len)).sum();
+            self.ports[state.node].up_queued_bytes -= unsent;
             state.frames.clear();
             state.units.clear();
             state.queued = 0;
@@ -210,6 +216,38 @@ impl<M> Net<M> {
     pub fn send(&mut self, now: Time, seq: &mut u64, end: End, msg: M, len_bytes: u32) {
         let state = &mut self.ends[end as usize];
         if !state.open {
+            return;
+        }
+        self.ports[state.node].up_queued_bytes += u64::from(len_bytes);
+        if len_bytes <= COALESCE_MAX_BYTES && state.queued > 0 {
+            // A control message passes the blocks still queued on its connection (the
+            // runtime keeps an application-level queue with a control lane).
+            let first_queued = state.units.len() - state.queued;
+            let queued_frames: u32 = state.units.range(first_queued..).map(|u| u.count).sum();
+            let head = state.units[first_queued];
+            let at = state.frames.len() - queued_frames as usize;
+            if head.len <= COALESCE_MAX_BYTES && head.len + len_bytes <= COALESCE_MAX_BYTES {
+                state.frames.insert(at + head.count as usize, msg);
+                let head = &mut state.units[first_queued];
+                head.count += 1;
+                head.len += len_bytes;
+            } else {
+                state.frames.insert(at, msg);
+                state.units.insert(
+                    first_queued,
+                    Unit {
+                        count: 1,
+                        len: len_bytes,
+                    },
+                );
+                state.queued += 1;
+            }
+            let node = state.node;
+            let ring = &mut self.ports[node].up_ring;
+            if let Some(pos) = ring.iter().position(|&e| e == end) {
+                ring.remove(pos);
+            }
+            ring.push_front(end);
             return;
         }
         state.frames.push_back(msg);
@@ -233,11 +271,25 @@ impl<M> Net<M> {
         let port = &mut self.ports[node];
         if state.queued == 1 {
             // invariant: an open end is in the ring exactly when it has queued units
-            port.up_ring.push_back(end);
+            if len_bytes <= COALESCE_MAX_BYTES {
+                port.up_ring.push_front(end);
+            } else {
+                port.up_ring.push_back(end);
+            }
         }
         if port.up_current.is_none() {
             self.start_uplink(now, seq, node);
         }
+    }
+
+    /// Whether `node`'s uplink is sending nothing and has nothing queued.
+    pub fn uplink_idle(&self, node: usize) -> bool {
+        self.ports[node].up_current.is_none()
+    }
+
+    /// Bytes queued on `node`'s uplink behind the unit on the wire.
+    pub fn uplink_queued_bytes(&self, node: usize) -> u64 {
+        self.ports[node].up_queued_bytes
     }
 
     /// Units queued on `end`'s uplink, not yet on the wire.
@@ -264,7 +316,7 @@ impl<M> Net<M> {
         match st >> 62 {
             UPLINK_DONE => {
                 let node = payload as usize;
-                let (end, _) = self.ports[node]
+                let (end, unit) = self.ports[node]
                     .up_current
                     .take()
                     .expect("an uplink stage has a current unit");
@@ -279,7 +331,11 @@ impl<M> Net<M> {
                         .push(Reverse((at, *seq, remote(end))));
                     self.wake_if_idle(seq, receiver);
                 }
-                NetOutput::Sent { node, end }
+                NetOutput::Sent {
+                    node,
+                    end,
+                    len: unit.len,
+                }
             }
             ARRIVE => {
                 let node = payload as usize;
@@ -345,7 +401,11 @@ impl<M> Net<M> {
             }
             sender.arrived += 1;
             if sender.arrived == 1 {
-                port.down_ring.push_back(end);
+                if sender.units[0].len <= COALESCE_MAX_BYTES {
+                    port.down_ring.push_front(end);
+                } else {
+                    port.down_ring.push_back(end);
+                }
             }
         }
     }
@@ -359,6 +419,7 @@ impl<M> Net<M> {
             }
             let unit = state.units[state.units.len() - state.queued];
             state.queued -= 1;
+            port.up_queued_bytes -= u64::from(unit.len);
             if state.queued > 0 {
                 port.up_ring.push_back(end);
             }

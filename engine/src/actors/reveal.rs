@@ -1,0 +1,212 @@
+//! Origin mode's reveals: which pieces the origin shows to which peer, and when.
+//!
+//! The origin advertises nothing up front. It serves peers in turns: a few peers hold a turn
+//! at once (as many as keep its uplink busy, at most `origin_slots`: see `fan_out.rs`), each
+//! shown `origin_reveal_per_peer` pieces it lacks (pieces never revealed first, in a seeded
+//! random order; then the rarest, least revealed). A turn ends when the peer holds every
+//! piece it was shown, or after [`TURN_TIMEOUT`]; the peer then queues again behind every
+//! peer waiting, longest-waiting first.
+//!
+//! Why turns: a peer can only pass a piece on once it holds all of it, so the origin sends
+//! whole pieces to a few peers at full rate rather than slices of many pieces to everybody
+//! (with 96 peers sharing its uplink, the first piece would take 96 piece-times, and the
+//! swarm would wait for it). Rotating spreads the pieces that only the origin has evenly
+//! over the peers, so that every peer has something to pass on and no peer is the only
+//! source of a large share of the file.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::actors::availability::Availability;
+use crate::actors::fan_out::FanOut;
+use crate::bitfield::Bitfield;
+use crate::node::io::ConnId;
+use crate::time::Time;
+
+/// A turn that has not delivered its pieces by then goes to the next peer (the peer keeps
+/// what it was shown and may still fetch it).
+pub(crate) const TURN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Once every piece was shown once, the origin sends a piece again only while fewer than
+/// this many connected peers hold it: the peers serve the common ones to each other (an
+/// origin on a fast link kept re-sending to slow peers what fast peers could give them).
+const RESEND_BELOW_HOLDERS: u32 = 2;
+
+/// What the reveals need of one remote peer: the pieces it has, and those shown to it that
+/// it does not have yet.
+pub(crate) trait Shown {
+    fn shown(&mut self) -> (&Bitfield, &mut BTreeSet<u32>);
+}
+
+/// The origin's reveal state.
+#[derive(Debug, Default)]
+pub(crate) struct Reveals {
+    /// How often each piece was revealed.
+    count: Vec<u32>,
+    /// Seeded random order of first reveals, and how far it has been used.
+    order: Vec<u32>,
+    cursor: usize,
+    /// Peers waiting for a turn, longest-waiting first.
+    waiting: VecDeque<ConnId>,
+    /// Peers holding a turn, with the time it began.
+    turns: BTreeMap<ConnId, Time>,
+    /// How many turns run at once.
+    fan_out: FanOut,
+}
+
+impl Reveals {
+    /// A peer became known (its bitfield arrived): it queues for a turn.
+    pub fn join(&mut self, conn: ConnId) {
+        if !self.turns.contains_key(&conn) && !self.waiting.contains(&conn) {
+            self.waiting.push_back(conn);
+        }
+    }
+
+    /// A peer left.
+    pub fn leave(&mut self, conn: ConnId) {
+        self.turns.remove(&conn);
+        self.waiting.retain(|&c| c != conn);
+    }
+
+    /// `conn` announced a piece: its turn ends once it holds everything it was shown.
+    pub fn have<P: Shown>(&mut self, conn: ConnId, peer: &mut P) {
+        if self.turns.contains_key(&conn) && peer.shown().1.is_empty() {
+            self.end_turn(conn);
+        }
+    }
+
+    /// `conn` was sent a piece's worth in its turn: the turn ends (what it was shown is on
+    /// its way), so that the next peer's turn starts before this one's data has arrived.
+    pub fn served(&mut self, conn: ConnId) {
+        if self.turns.contains_key(&conn) {
+            self.end_turn(conn);
+        }
+    }
+
+    /// Ends turns that ran past [`TURN_TIMEOUT`].
+    pub fn expire(&mut self, now: Time) {
+        let expired: Vec<ConnId> = self
+            .turns
+            .iter()
+            .filter(|(_, &began)| now.since(began) >= TURN_TIMEOUT)
+            .map(|(&conn, _)| conn)
+            .collect();
+        for conn in expired {
+            self.end_turn(conn);
+        }
+    }
+
+    fn end_turn(&mut self, conn: ConnId) {
+        self.turns.remove(&conn);
+        self.waiting.push_back(conn);
+        self.fan_out.turn_ended();
+    }
+
+    /// The uplink ran dry: one more turn at once if a peer waits.
+    pub fn uplink_idle(&mut self, max_slots: usize) {
+        self.fan_out
+            .uplink_idle(!self.waiting.is_empty(), max_slots);
+    }
+
+    /// Whether to ask the runtime to watch the uplink now.
+    pub fn should_watch(&mut self) -> bool {
+        self.fan_out.should_watch(!self.waiting.is_empty())
+    }
+
+    /// Gives free turns to waiting peers; returns each new turn's peer with the pieces it is
+    /// shown now. A waiting peer with nothing left to show is dropped from the queue.
+    pub fn fill<P: Shown>(
+        &mut self,
+        slots: usize,
+        per_turn: usize,
+        now: Time,
+        peers: &mut BTreeMap<ConnId, P>,
+        availability: &Availability,
+        rng: &mut impl Rng,
+    ) -> Vec<(ConnId, Vec<u32>)> {
+        let mut shown = Vec::new();
+        // Each waiting peer is looked at once at most: one with nothing to be shown now
+        // (it lacks only pieces other peers hold enough copies of) waits on.
+        for _ in 0..self.waiting.len() {
+            if self.turns.len() >= self.fan_out.slots(slots) {
+                break;
+            }
+            let Some(conn) = self.waiting.pop_front() else {
+                break;
+            };
+            let Some(peer) = peers.get_mut(&conn) else {
+                continue;
+            };
+            let new = self.top_up(peer, per_turn.max(1), availability, rng);
+            if peer.shown().1.is_empty() {
+                if !peer.shown().0.is_full() {
+                    self.waiting.push_back(conn);
+                }
+                continue;
+            }
+            self.turns.insert(conn, now);
+            if !new.is_empty() {
+                shown.push((conn, new));
+            }
+        }
+        shown
+    }
+
+    /// Shows `peer` pieces it lacks until `want` are outstanding; returns the new ones.
+    fn top_up<P: Shown>(
+        &mut self,
+        peer: &mut P,
+        want: usize,
+        availability: &Availability,
+        rng: &mut impl Rng,
+    ) -> Vec<u32> {
+        let pieces = peer.shown().0.len();
+        if self.order.is_empty() && pieces > 0 {
+            self.count = vec![0; pieces as usize];
+            self.order = (0..pieces).collect();
+            for i in (1..self.order.len()).rev() {
+                let j = rng.gen_range(0..=i);
+                self.order.swap(i, j);
+            }
+        }
+        let mut new = Vec::new();
+        while peer.shown().1.len() < want {
+            let Some(piece) = self.next_for(peer, availability) else {
+                break;
+            };
+            self.count[piece as usize] += 1;
+            peer.shown().1.insert(piece);
+            new.push(piece);
+        }
+        new
+    }
+
+    /// The next piece to show `peer`: the first never revealed that it lacks, else the one
+    /// it lacks that the fewest connected peers have (then the least revealed).
+    fn next_for<P: Shown>(&mut self, peer: &mut P, availability: &Availability) -> Option<u32> {
+        let (has, revealed) = peer.shown();
+        let revealed = &*revealed;
+        let lacks = |p: u32| !has.get(p) && !revealed.contains(&p);
+        while self.cursor < self.order.len() && self.count[self.order[self.cursor] as usize] > 0
+        {
+            self.cursor += 1;
+        }
+        let first_unrevealed = self.order[self.cursor..]
+            .iter()
+            .copied()
+            .find(|&p| self.count[p as usize] == 0 && lacks(p));
+        first_unrevealed.or_else(|| {
+            (0..has.len())
+                .filter(|&p| lacks(p) && availability.count(p) < RESEND_BELOW_HOLDERS)
+                .min_by_key(|&p| (availability.count(p), self.count[p as usize], p))
+        })
+    }
+
+    /// Peers holding a turn; for tests.
+    #[cfg(test)]
+    pub fn turns(&self) -> usize {
+        self.turns.len()
+    }
+}
