@@ -5,17 +5,15 @@
 //! served at a time, the sooner pieces spread. But one peer may not take a full uplink (its
 //! downlink is shared with other senders), and then a small `k` leaves the uplink idle.
 //!
-//! So the fan-out adapts. It starts at one. The node asks its runtime to say when the uplink
-//! runs out of work ([`Command::WatchUplink`]); each time it does while peers wait, one more
-//! peer is served. Each time a turn ends without the uplink having run dry since the last
-//! turn ended, one fewer is. The fan-out hovers at the smallest that keeps the uplink busy:
-//! one or two while few peers hold what others want (the start, the last pieces), more in
-//! the middle of a run, when every downlink is shared.
+//! So the fan-out adapts, like a congestion window with the roles turned around: one more
+//! peer each time the uplink runs low while peers wait (the runtime says so when asked,
+//! [`Command::WatchUplink`]), one fewer each time a turn ends. It settles where the uplink
+//! runs low about once per turn: one or two peers while few peers hold what others want (the
+//! start, the last pieces), more in the middle of a run, when every downlink is shared.
+//! (Keeping the fan-out when the uplink ran low during the turn measured worse: 1.256 against
+//! 1.240 × the bound on 96 peers.)
 //!
 //! [`Command::WatchUplink`]: crate::node::io::Command::WatchUplink
-
-const SHRINK_AFTER_ROUNDS: usize = 0;
-const MIN_SLOTS: usize = 1;
 
 /// The adaptive number of upload slots.
 #[derive(Debug, Clone)]
@@ -23,16 +21,13 @@ pub(crate) struct FanOut {
     slots: usize,
     /// A `WatchUplink` is outstanding.
     watching: bool,
-    /// Turns ended in a row without the uplink running dry.
-    busy_turns: usize,
 }
 
 impl Default for FanOut {
     fn default() -> Self {
         FanOut {
-            slots: MIN_SLOTS,
+            slots: 1,
             watching: false,
-            busy_turns: 0,
         }
     }
 }
@@ -52,22 +47,17 @@ impl FanOut {
         false
     }
 
-    /// The uplink ran dry: serve one more peer if one waits.
+    /// The uplink ran low: serve one more peer if one waits.
     pub fn uplink_idle(&mut self, peers_waiting: bool, max: usize) {
         self.watching = false;
-        self.busy_turns = 0;
         if peers_waiting && self.slots < max {
             self.slots += 1;
         }
     }
 
-    /// A turn ended and its peer queues again: serve one fewer if the uplink stayed busy.
+    /// A turn ended and its peer queues again: serve one fewer.
     pub fn turn_ended(&mut self) {
-        self.busy_turns += 1;
-        if self.busy_turns > self.slots * SHRINK_AFTER_ROUNDS && self.slots > MIN_SLOTS {
-            self.slots -= 1;
-            self.busy_turns = 0;
-        }
+        self.slots = self.slots.saturating_sub(1).max(1);
     }
 }
 
@@ -76,7 +66,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grows_while_the_uplink_runs_dry_and_shrinks_while_it_stays_busy() {
+    fn grows_when_the_uplink_runs_low_and_shrinks_when_a_turn_ends() {
         let mut fan_out = FanOut::default();
         assert_eq!(fan_out.slots(8), 1);
         assert!(!fan_out.should_watch(false), "nobody waits: nothing to grow for");
@@ -85,10 +75,11 @@ mod tests {
         fan_out.uplink_idle(true, 8);
         fan_out.uplink_idle(true, 8);
         assert_eq!(fan_out.slots(8), 3);
-        fan_out.turn_ended(); // the uplink ran dry during this turn: keep
-        assert_eq!(fan_out.slots(8), 3);
-        fan_out.turn_ended(); // busy throughout: one fewer
+        fan_out.turn_ended();
         assert_eq!(fan_out.slots(8), 2);
+        fan_out.turn_ended();
+        fan_out.turn_ended();
+        assert_eq!(fan_out.slots(8), 1, "never below one");
         for _ in 0..10 {
             fan_out.uplink_idle(true, 4);
         }

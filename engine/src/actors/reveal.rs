@@ -210,3 +210,129 @@ impl Reveals {
         self.turns.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    #[derive(Debug)]
+    struct Remote {
+        has: Bitfield,
+        revealed: BTreeSet<u32>,
+    }
+
+    impl Shown for Remote {
+        fn shown(&mut self) -> (&Bitfield, &mut BTreeSet<u32>) {
+            (&self.has, &mut self.revealed)
+        }
+    }
+
+    fn swarm(peers: u64, pieces: u32) -> BTreeMap<ConnId, Remote> {
+        (0..peers)
+            .map(|c| {
+                let remote = Remote {
+                    has: Bitfield::new(pieces),
+                    revealed: BTreeSet::new(),
+                };
+                (ConnId(c), remote)
+            })
+            .collect()
+    }
+
+    /// The origin's availability when `holders` of every piece are connected.
+    fn held_by(pieces: u32, holders: u32) -> Availability {
+        let mut availability = Availability::new(pieces, |_| false);
+        for piece in 0..pieces {
+            for _ in 0..holders {
+                availability.increment(piece);
+            }
+        }
+        availability
+    }
+
+    #[test]
+    fn turns_show_each_piece_once_before_any_twice_and_rotate_longest_waiting_first() {
+        let (pieces, now) = (8, Time::ZERO);
+        let mut peers = swarm(3, pieces);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let availability = held_by(pieces, 0);
+        let mut reveals = Reveals::default();
+        for conn in 0..3 {
+            reveals.join(ConnId(conn));
+        }
+        let shown = reveals.fill(4, 1, now, &mut peers, &availability, &mut rng);
+        assert_eq!(shown.len(), 1, "the fan-out starts at one turn");
+        assert_eq!(shown[0].0, ConnId(0));
+        assert!(reveals.should_watch(), "peers wait: watch the uplink");
+        reveals.uplink_idle(4);
+        let shown = reveals.fill(4, 1, now, &mut peers, &availability, &mut rng);
+        assert_eq!(shown, vec![(ConnId(1), shown[0].1.clone())]);
+        assert_eq!(reveals.turns(), 2);
+        // Peer 0 receives its piece: its turn ends and it queues behind peer 2.
+        let piece = *peers[&ConnId(0)].revealed.iter().next().expect("shown");
+        let peer = peers.get_mut(&ConnId(0)).expect("peer");
+        peer.has.set(piece);
+        peer.revealed.remove(&piece);
+        reveals.have(ConnId(0), peer);
+        assert_eq!(reveals.turns(), 1, "a turn ended: one fewer at once");
+        reveals.should_watch();
+        reveals.uplink_idle(4);
+        let shown = reveals.fill(4, 1, now, &mut peers, &availability, &mut rng);
+        assert_eq!(shown.iter().map(|s| s.0).collect::<Vec<_>>(), vec![ConnId(2)]);
+        let mut seen = BTreeSet::new();
+        for _ in 0..pieces {
+            for conn in 0..3 {
+                reveals.served(ConnId(conn));
+            }
+            for (_, new) in reveals.fill(4, 1, now, &mut peers, &availability, &mut rng) {
+                for piece in new {
+                    if seen.len() < pieces as usize {
+                        assert!(seen.insert(piece), "piece {piece} shown twice too early");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn after_the_first_pass_only_pieces_few_peers_hold_are_sent_again() {
+        let pieces = 4;
+        let mut peers = swarm(1, pieces);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut reveals = Reveals::default();
+        reveals.join(ConnId(0));
+        // First pass: every piece shown once (to this peer, which got none of them yet).
+        let availability = held_by(pieces, RESEND_BELOW_HOLDERS);
+        for _ in 0..pieces {
+            reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
+            let peer = peers.get_mut(&ConnId(0)).expect("peer");
+            peer.revealed.clear(); // it lost them (say, they failed)
+            reveals.served(ConnId(0));
+        }
+        let shown = reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
+        assert!(shown.is_empty(), "every piece is held by enough peers: nothing resent");
+        let rare = held_by(pieces, RESEND_BELOW_HOLDERS - 1);
+        let shown = reveals.fill(1, 1, Time::ZERO, &mut peers, &rare, &mut rng);
+        assert_eq!(shown.len(), 1, "rare pieces are sent again");
+    }
+
+    #[test]
+    fn a_turn_that_delivers_nothing_expires() {
+        let mut peers = swarm(2, 4);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let availability = held_by(4, 0);
+        let mut reveals = Reveals::default();
+        reveals.join(ConnId(0));
+        reveals.join(ConnId(1));
+        reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
+        reveals.expire(Time::ZERO + TURN_TIMEOUT / 2);
+        let shown = reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
+        assert!(shown.is_empty(), "turn still running");
+        reveals.expire(Time::ZERO + TURN_TIMEOUT);
+        let shown = reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
+        assert_eq!(shown.iter().map(|s| s.0).collect::<Vec<_>>(), vec![ConnId(1)]);
+    }
+}
