@@ -62,6 +62,9 @@ struct TestHost {
     corrupt: bool,
     corrupt_piece: Option<u32>,
     uplink_free_at: Time,
+    /// It asked to hear when its uplink runs dry (`Command::WatchUplink`), and whether it
+    /// has sent a block since.
+    watch_uplink: Option<bool>,
     completed_at: Option<Time>,
     banned: Vec<PeerAddr>,
     /// Pieces it reported failed.
@@ -166,6 +169,7 @@ impl Swarm {
             corrupt: setup.corrupt,
             corrupt_piece: setup.corrupt_piece,
             uplink_free_at: world.now,
+            watch_uplink: None,
             completed_at: None,
             banned: Vec::new(),
             failed: 0,
@@ -215,6 +219,15 @@ impl Swarm {
                     let (index, input) = world.pending.remove(&seq).expect("scheduled");
                     if world.hosts[index].gone {
                         continue;
+                    }
+                    if matches!(input, Input::UplinkIdle) {
+                        // Queued to the uplink since it was scheduled: check again then.
+                        let free_at = world.hosts[index].uplink_free_at;
+                        if free_at > time {
+                            world.schedule(free_at, index, input);
+                            continue;
+                        }
+                        world.hosts[index].watch_uplink = None;
                     }
                     world
                         .trace
@@ -355,11 +368,18 @@ impl World {
                     return;
                 };
                 let bytes = frame.wire_len() as f64;
+                let is_block = matches!(frame, Frame::Message(Message::Piece { .. }));
                 let host = &mut self.hosts[index];
                 let start = host.uplink_free_at.max(now);
                 host.uplink_free_at =
                     start + Duration::from_secs_f64(bytes / self.uplink_bytes_per_s);
-                let arrival = host.uplink_free_at + self.latency;
+                let free_at = host.uplink_free_at;
+                let watch = is_block && host.watch_uplink == Some(false);
+                if watch {
+                    host.watch_uplink = Some(true);
+                    self.schedule(free_at, index, Input::UplinkIdle);
+                }
+                let arrival = free_at + self.latency;
                 let frame = Input::Frame {
                     conn: remote_conn,
                     frame,
@@ -378,6 +398,12 @@ impl World {
                 self.schedule(now + self.latency, index, connected);
             }
             Command::Connect { addr } => self.connect(index, addr),
+            Command::WatchUplink => {
+                let host = &mut self.hosts[index];
+                if host.watch_uplink.is_none() {
+                    host.watch_uplink = Some(false);
+                }
+            }
             Command::Close { conn, .. } => {
                 if let Some((remote, remote_conn)) = self.links.remove(&(index, conn)) {
                     self.links.remove(&(remote, remote_conn));

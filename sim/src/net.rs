@@ -38,8 +38,8 @@ pub const COALESCE_MAX_BYTES: u32 = 1448;
 pub enum NetOutput {
     /// Nothing the runtime must see (a message moved between stages).
     Nothing,
-    /// `node`'s uplink finished sending a unit on `end`.
-    Sent { node: usize, end: End },
+    /// `node`'s uplink finished sending a unit of `len` bytes on `end`.
+    Sent { node: usize, end: End, len: u32 },
     /// `count` messages reached `node` on its connection end `end`: take them with
     /// [`Net::take_delivered`].
     Delivered { node: usize, end: End, count: u32 },
@@ -107,7 +107,12 @@ struct Port {
     ps_per_byte_down: u64,
     /// Own ends with units waiting for the uplink.
     up_ring: VecDeque<End>,
+    /// Own ends whose next unit is a control message that passed queued blocks: served
+    /// before `up_ring`.
+    up_urgent: VecDeque<End>,
     up_current: Option<(End, Unit)>,
+    /// Bytes queued on the uplink, not yet on the wire.
+    up_queued_bytes: u64,
     /// Own ends whose remote has units arrived here, waiting for the downlink.
     down_ring: VecDeque<End>,
     down_current: Option<End>,
@@ -136,6 +141,8 @@ struct EndState<M> {
     /// Units at the front of `units` that reached the remote and wait for its downlink.
     arrived: u32,
     open: bool,
+    /// Whether the end is in its port's `up_ring`.
+    in_ring: bool,
 }
 
 /// Every node's links and every connection's queues.
@@ -180,7 +187,9 @@ impl<M> Net<M> {
             ps_per_byte_up: ps_per_byte(upload_bps, self.goodput_factor),
             ps_per_byte_down: ps_per_byte(download_bps, self.goodput_factor),
             up_ring: VecDeque::new(),
+            up_urgent: VecDeque::new(),
             up_current: None,
+            up_queued_bytes: 0,
             down_ring: VecDeque::new(),
             down_current: None,
             arrivals: BinaryHeap::new(),
@@ -210,6 +219,7 @@ impl<M> Net<M> {
                 queued: 0,
                 arrived: 0,
                 open: true,
+                in_ring: false,
             });
             self.frames.push(VecDeque::new());
         }
@@ -247,6 +257,13 @@ impl<M> Net<M> {
                 continue;
             }
             state.open = false;
+            let first_queued = state.units.len() - state.queued as usize;
+            let unsent: u64 = state
+                .units
+                .range(first_queued..)
+                .map(|q| u64::from(q.unit.len))
+                .sum();
+            self.ports[state.node as usize].up_queued_bytes -= unsent;
             state.units.clear();
             state.queued = 0;
             state.arrived = 0;
@@ -262,6 +279,16 @@ impl<M> Net<M> {
         if !state.open {
             return;
         }
+        self.ports[state.node as usize].up_queued_bytes += u64::from(len_bytes);
+        let msg = if len_bytes <= COALESCE_MAX_BYTES {
+            match self.send_ahead(end, msg, len_bytes) {
+                Some(msg) => msg,
+                None => return,
+            }
+        } else {
+            msg
+        };
+        let state = &mut self.ends[end as usize];
         if state.queued > 0 {
             let back = &mut state
                 .units
@@ -285,13 +312,67 @@ impl<M> Net<M> {
         state.queued += 1;
         let node = state.node as usize;
         let port = &mut self.ports[node];
-        if state.queued == 1 {
-            // invariant: an open end is in the ring exactly when it has queued units
-            port.up_ring.push_back(end);
+        if !state.in_ring {
+            // An end with queued units is in the ring once (maybe also once after its last
+            // unit left through the urgent ring: that stale entry is skipped).
+            state.in_ring = true;
+            if len_bytes <= COALESCE_MAX_BYTES {
+                port.up_ring.push_front(end);
+            } else {
+                port.up_ring.push_back(end);
+            }
         }
         if port.up_current.is_none() {
             self.start_uplink(now, seq, node);
         }
+    }
+
+    /// A control message (`len_bytes` at most [`COALESCE_MAX_BYTES`]) passes the blocks
+    /// queued on `end`, behind the control messages that passed them already, as a runtime
+    /// with a control lane in its application-level queue sends it; its end goes on the
+    /// urgent ring, served before the others. Hands `msg` back when no block is queued on
+    /// `end` (it then goes at the back as usual).
+    fn send_ahead(&mut self, end: End, msg: M, len_bytes: u32) -> Option<M> {
+        let state = &mut self.ends[end as usize];
+        let first_queued = state.units.len() - state.queued as usize;
+        let at = first_queued
+            + state
+                .units
+                .range(first_queued..)
+                .take_while(|q| q.unit.len <= COALESCE_MAX_BYTES)
+                .count();
+        if at == state.units.len() {
+            return Some(msg);
+        }
+        let joins = at > first_queued && state.units[at - 1].unit.len + len_bytes <= COALESCE_MAX_BYTES;
+        if joins {
+            let behind: u32 = state.units.range(..at).map(|q| q.unit.count - 1).sum();
+            self.frames[end as usize].insert(behind as usize, msg);
+            let unit = &mut state.units[at - 1].unit;
+            unit.count += 1;
+            unit.len += len_bytes;
+        } else {
+            let unit = Unit {
+                count: 1,
+                len: len_bytes,
+            };
+            state.units.insert(at, Queued { unit, first: msg });
+            state.queued += 1;
+            if at == first_queued {
+                self.ports[state.node as usize].up_urgent.push_back(end);
+            }
+        }
+        None
+    }
+
+    /// Whether `node`'s uplink is sending nothing and has nothing queued.
+    pub fn uplink_idle(&self, node: usize) -> bool {
+        self.ports[node].up_current.is_none()
+    }
+
+    /// Bytes queued on `node`'s uplink behind the unit on the wire.
+    pub fn uplink_queued_bytes(&self, node: usize) -> u64 {
+        self.ports[node].up_queued_bytes
     }
 
     /// Units queued on `end`'s uplink, not yet on the wire.
@@ -321,7 +402,7 @@ impl<M> Net<M> {
         let (now, node) = (due.time(), due.node());
         match due.kind() {
             UPLINK_DONE => {
-                let (end, _) = self.ports[node]
+                let (end, unit) = self.ports[node]
                     .up_current
                     .take()
                     .expect("an uplink stage has a current unit");
@@ -336,7 +417,11 @@ impl<M> Net<M> {
                         .push(Reverse((at, *seq, remote(end))));
                     self.wake_if_idle(seq, receiver);
                 }
-                NetOutput::Sent { node, end }
+                NetOutput::Sent {
+                    node,
+                    end,
+                    len: unit.len,
+                }
             }
             ARRIVE => {
                 self.ports[node].wake_at = None;
@@ -402,21 +487,41 @@ impl<M> Net<M> {
             }
             sender.arrived += 1;
             if sender.arrived == 1 {
-                port.down_ring.push_back(end);
+                if sender.units[0].unit.len <= COALESCE_MAX_BYTES {
+                    port.down_ring.push_front(end);
+                } else {
+                    port.down_ring.push_back(end);
+                }
             }
         }
     }
 
     fn start_uplink(&mut self, now: Time, seq: &mut u64, node: usize) {
         let port = &mut self.ports[node];
-        while let Some(end) = port.up_ring.pop_front() {
+        loop {
+            let end = if let Some(end) = port.up_urgent.pop_front() {
+                let state = &self.ends[end as usize];
+                let next = state.units.len() - state.queued as usize;
+                if state.queued == 0 || state.units[next].unit.len > COALESCE_MAX_BYTES {
+                    continue; // closed, or its control units already left
+                }
+                end
+            } else if let Some(end) = port.up_ring.pop_front() {
+                let state = &mut self.ends[end as usize];
+                state.in_ring = false;
+                if state.queued == 0 {
+                    continue; // closed meanwhile, or emptied through the urgent ring
+                }
+                end
+            } else {
+                return;
+            };
             let state = &mut self.ends[end as usize];
-            if state.queued == 0 {
-                continue; // closed meanwhile
-            }
             let unit = state.units[state.units.len() - state.queued as usize].unit;
             state.queued -= 1;
-            if state.queued > 0 {
+            port.up_queued_bytes -= u64::from(unit.len);
+            if state.queued > 0 && !state.in_ring {
+                state.in_ring = true;
                 port.up_ring.push_back(end);
             }
             let ns = serialize_ns(unit.len, port.ps_per_byte_up);

@@ -127,7 +127,7 @@ pub(crate) fn step_net<M>(
     let output = net.step(seq);
     let (kind, node, end) = match output {
         NetOutput::Nothing => (0, 0, 0),
-        NetOutput::Sent { node, end } => (1, node, end),
+        NetOutput::Sent { node, end, .. } => (1, node, end),
         NetOutput::Delivered { node, end, .. } => (2, node, end),
     };
     let description = trace.wants(n).then(|| format!("net {output:?}"));

@@ -33,7 +33,7 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
-use swarm_engine::node::config::NodeConfig;
+use swarm_engine::node::config::{ChokePolicy, NodeConfig};
 use swarm_engine::units::{parse_duration, parse_rate, parse_size};
 use toml::Spanned;
 
@@ -152,6 +152,10 @@ struct RawBittorrent {
     upload_slots: Option<usize>,
     /// Unchoke slots of the origin.
     origin_upload_slots: Option<usize>,
+    /// Peers the origin serves at a time in origin mode.
+    origin_slots: Option<usize>,
+    /// `tit-for-tat` or `rotation`.
+    choke_policy: Option<Spanned<String>>,
     /// Whether the origin runs in origin mode (default true).
     origin_mode: Option<bool>,
     /// Pieces the origin reveals to one peer at a time.
@@ -191,6 +195,10 @@ pub struct BittorrentSettings {
     pub upload_slots: Option<usize>,
     /// Unchoke slots of the origin.
     pub origin_upload_slots: Option<usize>,
+    /// Peers the origin serves at a time in origin mode.
+    pub origin_slots: Option<usize>,
+    /// How peers choose whom to upload to.
+    pub choke_policy: Option<ChokePolicy>,
     /// Whether the origin runs in origin mode (default true).
     pub origin_mode: Option<bool>,
     /// Pieces the origin reveals to one peer at a time.
@@ -218,12 +226,14 @@ impl BittorrentSettings {
         if origin {
             config.origin_mode = self.origin_mode.unwrap_or(true);
             set(&mut config.upload_slots, self.origin_upload_slots);
+            set(&mut config.origin_slots, self.origin_slots);
             set(
                 &mut config.origin_reveal_per_peer,
                 self.origin_reveal_per_peer,
             );
         } else {
             set(&mut config.upload_slots, self.upload_slots);
+            set(&mut config.choke_policy, self.choke_policy);
         }
         set(&mut config.max_connections, self.max_connections);
         set(&mut config.min_pipeline_blocks, self.min_pipeline_blocks);
@@ -462,7 +472,7 @@ fn validate(raw: RawScenario, text: &str, default_name: &str) -> Result<Scenario
         .enumerate()
         .map(|(fi, f)| fault(text, fi, f, &nodes, &ids))
         .collect::<Result<Vec<_>, _>>()?;
-    let bittorrent = bittorrent_settings(raw.bittorrent)?;
+    let bittorrent = bittorrent_settings(text, raw.bittorrent)?;
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| default_name.to_string()),
         seed: raw.seed.unwrap_or(1),
@@ -660,7 +670,10 @@ fn fault(
     })
 }
 
-fn bittorrent_settings(raw: RawBittorrent) -> Result<BittorrentSettings, ScenarioError> {
+fn bittorrent_settings(
+    text: &str,
+    raw: RawBittorrent,
+) -> Result<BittorrentSettings, ScenarioError> {
     let interval = |v: Option<String>, key: &str| {
         v.map(|v| parse_duration(&v))
             .transpose()
@@ -669,6 +682,17 @@ fn bittorrent_settings(raw: RawBittorrent) -> Result<BittorrentSettings, Scenari
     Ok(BittorrentSettings {
         upload_slots: raw.upload_slots,
         origin_upload_slots: raw.origin_upload_slots,
+        origin_slots: raw.origin_slots,
+        choke_policy: raw
+            .choke_policy
+            .map(|v| {
+                ChokePolicy::parse(v.get_ref()).ok_or_else(|| {
+                    let names = "tit-for-tat, rotation";
+                    let why = format!("unknown choke policy {:?} ({names})", v.get_ref());
+                    ScenarioError::at(text, v.span(), "bittorrent.choke_policy", why)
+                })
+            })
+            .transpose()?,
         origin_mode: raw.origin_mode,
         origin_reveal_per_peer: raw.origin_reveal_per_peer,
         max_connections: raw.max_connections,

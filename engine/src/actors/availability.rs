@@ -11,6 +11,8 @@ pub(crate) struct Availability {
     buckets: Vec<Vec<u32>>,
     /// Position of a bucketed piece inside its bucket; `NOT_BUCKETED` otherwise.
     position: Vec<u32>,
+    /// Pieces in some bucket.
+    bucketed: usize,
 }
 
 const NOT_BUCKETED: u32 = u32::MAX;
@@ -22,6 +24,7 @@ impl Availability {
             count: vec![0; pieces as usize],
             buckets: vec![Vec::new()],
             position: vec![NOT_BUCKETED; pieces as usize],
+            bucketed: 0,
         };
         for piece in 0..pieces {
             if startable(piece) {
@@ -77,6 +80,7 @@ impl Availability {
         }
         self.position[piece as usize] = self.buckets[count].len() as u32;
         self.buckets[count].push(piece);
+        self.bucketed += 1;
     }
 
     /// Takes `piece` out of its bucket (no-op if not bucketed).
@@ -91,6 +95,7 @@ impl Availability {
             self.position[moved as usize] = position;
         }
         self.position[piece as usize] = NOT_BUCKETED;
+        self.bucketed -= 1;
     }
 
     /// Pieces by increasing availability, starting at a rotating offset inside each bucket
@@ -108,14 +113,8 @@ impl Availability {
     }
 
     /// Number of bucketed pieces.
-    #[cfg(test)]
     pub fn bucketed_len(&self) -> usize {
-        self.buckets.iter().map(Vec::len).sum()
-    }
-
-    /// Number of bucketed pieces that at least one peer has.
-    pub fn available_bucketed_len(&self) -> usize {
-        self.buckets.iter().skip(1).map(Vec::len).sum()
+        self.bucketed
     }
 }
 

@@ -3,16 +3,20 @@
 //! Every rechoke (10 s) it unchokes the `upload_slots` interested peers that give us the
 //! most while we download, or that we reach fastest while we seed; snubbed peers (no data
 //! for 60 s) rank last. One optimistic unchoke on top rotates every 30 s to a random choked
-//! interested peer. A newly interested peer is unchoked at once while a slot is free. In
-//! origin mode every interested peer is unchoked: the picker's reveals, not the choker,
-//! keep the origin from sending a piece twice.
+//! interested peer. A slot never idles between rechokes: when an unchoked peer loses
+//! interest or leaves, its slot goes at once to the interested peer that has waited longest
+//! (a newly interested peer takes a free slot at once). In origin mode every interested
+//! peer is unchoked: the picker's reveals, given in turns, decide who downloads from the
+//! origin and keep it from sending a piece twice.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 use rand::seq::SliceRandom;
 
+use crate::node::config::ChokePolicy;
 use crate::node::ctx::{ChokeCandidate, ChokerMsg, Ctx, Envelope, PeerMsg};
-use crate::node::io::ConnId;
+use crate::actors::fan_out::FanOut;
+use crate::node::io::{Command, ConnId};
 
 /// The choker actor.
 #[derive(Debug, Default)]
@@ -21,6 +25,10 @@ pub(crate) struct Choker {
     /// Regular slots.
     unchoked: BTreeSet<ConnId>,
     optimistic: Option<ConnId>,
+    /// Interested peers without a regular slot, longest-waiting first.
+    waiting: VecDeque<ConnId>,
+    /// Rotation: how many peers are served at once.
+    fan_out: FanOut,
 }
 
 impl Choker {
@@ -28,25 +36,69 @@ impl Choker {
         match msg {
             ChokerMsg::Interest { conn, interested } => {
                 if interested {
-                    self.interested.insert(conn);
-                    if self.unchoked.len() < Self::slots(ctx) && !self.is_unchoked(conn) {
-                        self.unchoked.insert(conn);
-                        ctx.send(Envelope::Peer(conn, PeerMsg::Unchoke));
+                    if self.interested.insert(conn) && !self.unchoked.contains(&conn) {
+                        self.waiting.push_back(conn);
                     }
-                } else {
-                    self.interested.remove(&conn);
+                } else if self.interested.remove(&conn) {
+                    self.waiting.retain(|&c| c != conn);
+                    if self.unchoked.remove(&conn) && self.optimistic != Some(conn) {
+                        ctx.send(Envelope::Peer(conn, PeerMsg::Choke));
+                    }
                 }
+                self.fill_free_slots(ctx);
             }
             ChokerMsg::PeerGone(conn) => {
                 self.interested.remove(&conn);
                 self.unchoked.remove(&conn);
+                self.waiting.retain(|&c| c != conn);
                 if self.optimistic == Some(conn) {
                     self.optimistic = None;
                 }
+                self.fill_free_slots(ctx);
             }
+            ChokerMsg::Rechoke(_) | ChokerMsg::RotateOptimistic(_) if Self::rotating(ctx) => {}
             ChokerMsg::Rechoke(candidates) => self.rechoke(candidates, ctx),
             ChokerMsg::RotateOptimistic(candidates) => self.rotate_optimistic(candidates, ctx),
+            ChokerMsg::TurnServed(conn) => {
+                if Self::rotating(ctx) && !self.waiting.is_empty() && self.unchoked.remove(&conn)
+                {
+                    ctx.send(Envelope::Peer(conn, PeerMsg::Choke));
+                    self.waiting.push_back(conn);
+                    self.fan_out.turn_ended();
+                    self.fill_free_slots(ctx);
+                }
+            }
+            ChokerMsg::UplinkIdle => {
+                let max = ctx.config().upload_slots;
+                self.fan_out.uplink_idle(!self.waiting.is_empty(), max);
+                self.fill_free_slots(ctx);
+            }
+            ChokerMsg::IdleTurns(conns) => {
+                self.rotate_out(&conns, ctx);
+                self.fill_free_slots(ctx);
+            }
         }
+        if Self::rotating(ctx) && self.fan_out.should_watch(!self.waiting.is_empty()) {
+            ctx.command(Command::WatchUplink);
+        }
+    }
+
+    /// Rotation: the peers in `conns` give their slots up and queue again.
+    fn rotate_out(&mut self, conns: &[ConnId], ctx: &mut Ctx<'_>) {
+        if !Self::rotating(ctx) || self.waiting.is_empty() {
+            return;
+        }
+        for &conn in conns {
+            if self.unchoked.remove(&conn) {
+                ctx.send(Envelope::Peer(conn, PeerMsg::Choke));
+                self.waiting.push_back(conn);
+                self.fan_out.turn_ended();
+            }
+        }
+    }
+
+    fn rotating(ctx: &Ctx<'_>) -> bool {
+        ctx.config().choke_policy == ChokePolicy::Rotation && !ctx.config().origin_mode
     }
 
     /// Peers unchoked right now (regular and optimistic).
@@ -56,16 +108,31 @@ impl Choker {
             + usize::from(self.optimistic.is_some_and(|c| !self.unchoked.contains(&c)))
     }
 
-    fn slots(ctx: &Ctx<'_>) -> usize {
+    fn slots(&self, ctx: &Ctx<'_>) -> usize {
         if ctx.config().origin_mode {
             ctx.config().max_connections
+        } else if Self::rotating(ctx) {
+            self.fan_out.slots(ctx.config().upload_slots)
         } else {
             ctx.config().upload_slots
         }
     }
 
-    fn is_unchoked(&self, conn: ConnId) -> bool {
-        self.unchoked.contains(&conn) || self.optimistic == Some(conn)
+    /// Gives each free regular slot to the interested peer that has waited longest.
+    fn fill_free_slots(&mut self, ctx: &mut Ctx<'_>) {
+        while self.unchoked.len() < self.slots(ctx) {
+            let Some(conn) = self.waiting.pop_front() else {
+                return;
+            };
+            let already = self.optimistic == Some(conn);
+            if already {
+                self.optimistic = None;
+            }
+            self.unchoked.insert(conn);
+            if !already {
+                ctx.send(Envelope::Peer(conn, PeerMsg::Unchoke));
+            }
+        }
     }
 
     fn rechoke(&mut self, mut candidates: Vec<ChokeCandidate>, ctx: &mut Ctx<'_>) {
@@ -86,7 +153,7 @@ impl Choker {
         });
         let chosen: BTreeSet<ConnId> = candidates
             .iter()
-            .take(Self::slots(ctx))
+            .take(self.slots(ctx))
             .map(|c| c.conn)
             .collect();
         let before = self.unchoked_now();
@@ -94,7 +161,23 @@ impl Choker {
             self.optimistic = None;
         }
         self.unchoked = chosen;
+        self.requeue_choked();
         self.send_changes(&before, &self.unchoked_now(), ctx);
+    }
+
+    /// Keeps `waiting` equal to the interested peers without a regular slot: those that
+    /// lost theirs queue behind the ones already waiting.
+    fn requeue_choked(&mut self) {
+        let unchoked = &self.unchoked;
+        self.waiting.retain(|c| !unchoked.contains(c));
+        let queued: BTreeSet<ConnId> = self.waiting.iter().copied().collect();
+        let newly_choked: Vec<ConnId> = self
+            .interested
+            .iter()
+            .filter(|c| !unchoked.contains(c) && !queued.contains(c))
+            .copied()
+            .collect();
+        self.waiting.extend(newly_choked);
     }
 
     fn rotate_optimistic(&mut self, candidates: Vec<ChokeCandidate>, ctx: &mut Ctx<'_>) {

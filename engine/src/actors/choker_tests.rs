@@ -4,10 +4,10 @@ use std::collections::BTreeSet;
 
 use crate::actors::choker::Choker;
 use crate::bitfield::Bitfield;
-use crate::node::config::NodeConfig;
+use crate::node::config::{ChokePolicy, NodeConfig};
 use crate::node::ctx::test_world::TestWorld;
 use crate::node::ctx::{ChokeCandidate, ChokerMsg, Envelope, PeerMsg};
-use crate::node::io::ConnId;
+use crate::node::io::{Command, ConnId};
 
 fn candidate(conn: u64, download_rate: f64) -> ChokeCandidate {
     ChokeCandidate {
@@ -17,6 +17,20 @@ fn candidate(conn: u64, download_rate: f64) -> ChokeCandidate {
         upload_rate: 0.0,
         snubbed: false,
     }
+}
+
+fn tit_for_tat() -> NodeConfig {
+    let mut config = NodeConfig::new([1; 20]);
+    config.choke_policy = ChokePolicy::TitForTat;
+    config
+}
+
+fn interest(choker: &mut Choker, world: &mut TestWorld, conn: u64, interested: bool) {
+    let msg = ChokerMsg::Interest {
+        conn: ConnId(conn),
+        interested,
+    };
+    choker.handle(msg, &mut world.ctx());
 }
 
 fn unchoked(messages: Vec<Envelope>, set: &mut BTreeSet<u64>) {
@@ -35,7 +49,7 @@ fn unchoked(messages: Vec<Envelope>, set: &mut BTreeSet<u64>) {
 
 #[test]
 fn at_most_n_plus_one_unchoked_and_fastest_uploaders_win() {
-    let mut world = TestWorld::new(4, Bitfield::new(4), NodeConfig::new([1; 20]));
+    let mut world = TestWorld::new(4, Bitfield::new(4), tit_for_tat());
     world.commons.shared.config.upload_slots = 4;
     let slots = world.commons.shared.config.upload_slots;
     let mut choker = Choker::default();
@@ -73,7 +87,7 @@ fn at_most_n_plus_one_unchoked_and_fastest_uploaders_win() {
 
 #[test]
 fn snubbed_peers_rank_last() {
-    let mut world = TestWorld::new(4, Bitfield::new(4), NodeConfig::new([1; 20]));
+    let mut world = TestWorld::new(4, Bitfield::new(4), tit_for_tat());
     world.commons.shared.config.upload_slots = 1;
     let mut choker = Choker::default();
     let mut fast_but_snubbed = candidate(1, 1e9);
@@ -85,4 +99,63 @@ fn snubbed_peers_rank_last() {
     let mut open = BTreeSet::new();
     unchoked(world.take_messages(), &mut open);
     assert_eq!(open, BTreeSet::from([2]));
+}
+
+#[test]
+fn regression_a_slot_freed_by_a_peer_that_lost_interest_goes_to_the_longest_waiting() {
+    // Tit-for-tat kept a slot held by a peer that was no longer interested until the next
+    // rechoke (10 s): with few slots the uplink idled meanwhile.
+    let mut world = TestWorld::new(4, Bitfield::new(4), tit_for_tat());
+    world.commons.shared.config.upload_slots = 2;
+    let mut choker = Choker::default();
+    let mut open = BTreeSet::new();
+    for conn in 0..4 {
+        interest(&mut choker, &mut world, conn, true);
+    }
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([0, 1]));
+    interest(&mut choker, &mut world, 0, false);
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([1, 2]), "peer 2 waited longest");
+    choker.handle(ChokerMsg::PeerGone(ConnId(1)), &mut world.ctx());
+    unchoked(world.take_messages(), &mut open);
+    open.remove(&1);
+    assert_eq!(open, BTreeSet::from([2, 3]));
+}
+
+#[test]
+fn rotation_serves_one_peer_until_the_uplink_runs_low_then_passes_turns_on() {
+    let mut world = TestWorld::new(4, Bitfield::new(4), NodeConfig::new([1; 20]));
+    assert_eq!(world.commons.shared.config.choke_policy, ChokePolicy::Rotation);
+    let mut choker = Choker::default();
+    let mut open = BTreeSet::new();
+    for conn in 0..4 {
+        interest(&mut choker, &mut world, conn, true);
+    }
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([0]), "the fan-out starts at one");
+    let watches = world
+        .commons
+        .commands
+        .drain(..)
+        .filter(|c| *c == Command::WatchUplink)
+        .count();
+    assert_eq!(watches, 1, "peers wait: the choker asks to hear when the uplink runs low");
+    choker.handle(ChokerMsg::UplinkIdle, &mut world.ctx());
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([0, 1]), "ran low while peers wait: one more");
+    choker.handle(ChokerMsg::TurnServed(ConnId(0)), &mut world.ctx());
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([1]), "a turn ended: its peer queues, one fewer served");
+    choker.handle(ChokerMsg::TurnServed(ConnId(1)), &mut world.ctx());
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([2]), "the longest-waiting peer is next");
+    choker.handle(ChokerMsg::IdleTurns(vec![ConnId(2)]), &mut world.ctx());
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([3]), "a served peer that asks nothing gives way");
+    for _ in 0..3 {
+        choker.handle(ChokerMsg::Rechoke(vec![]), &mut world.ctx());
+    }
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([3]), "rotation ignores tit-for-tat's rechokes");
 }

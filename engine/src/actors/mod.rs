@@ -2,6 +2,7 @@
 
 pub(crate) mod availability;
 pub(crate) mod choker;
+pub(crate) mod fan_out;
 #[cfg(test)]
 mod choker_tests;
 mod outstanding;
@@ -13,6 +14,7 @@ mod peer_tests;
 pub(crate) mod picker;
 #[cfg(test)]
 mod picker_tests;
+pub(crate) mod reveal;
 pub(crate) mod torrent;
 #[cfg(test)]
 mod torrent_tests;

@@ -85,7 +85,17 @@ pub(crate) struct Peer {
     remote_pieces: u32,
     remote_have: Bitfield,
     connected_at: Time,
+    /// Whether the picker wants pieces this peer has. We say so on the wire
+    /// (`am_interested`) unless we declined: unchoked, we found nothing to ask of it right
+    /// now (everything it has that we lack is being fetched elsewhere), so we freed its
+    /// slot for someone else, until it has something new or the next tick.
+    want_interest: bool,
     direction: Direction,
+    /// Payload bytes sent since the choker last heard a turn was served (rotation).
+    served_in_turn_bytes: u64,
+    /// Whether the remote asked for a block since it was unchoked or last checked
+    /// ([`Peer::take_idle_turn`]).
+    requested_since_check: bool,
 }
 
 const _: () = {
@@ -108,6 +118,7 @@ impl Peer {
             closed: false,
             am_choking: true,
             am_interested: false,
+            want_interest: false,
             peer_choking: true,
             peer_interested: false,
             remote_have: Bitfield::new(ctx.shared.geometry.piece_count()),
@@ -125,6 +136,8 @@ impl Peer {
             last_received_at: ctx.now,
             last_progress_at: ctx.now,
             refused_requests: 0,
+            served_in_turn_bytes: 0,
+            requested_since_check: false,
         };
         if direction == Direction::Outbound {
             peer.send_handshake(ctx);
@@ -141,6 +154,14 @@ impl Peer {
     /// Whether this actor closed its connection and should be removed.
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+
+    /// Whether this peer holds an upload slot but asked for nothing since it was unchoked
+    /// or last checked; starts the next check.
+    pub fn take_idle_turn(&mut self) -> bool {
+        let idle = !self.am_choking && !self.requested_since_check && self.served.is_empty();
+        self.requested_since_check = false;
+        idle
     }
 
     /// What the choker needs to rank this peer.
@@ -180,14 +201,11 @@ impl Peer {
             PeerMsg::WireError(error) => self.close(CloseReason::Wire(error), ctx),
             PeerMsg::BlockRead { block, data } => self.on_block_read(block, data, ctx),
             PeerMsg::SetInterest(interested) => {
-                if interested != self.am_interested {
-                    self.am_interested = interested;
-                    let message = if interested {
-                        Message::Interested
-                    } else {
-                        Message::NotInterested
-                    };
-                    self.send(Frame::Message(message), ctx);
+                self.want_interest = interested;
+                if interested {
+                    self.say_interest(true, ctx);
+                } else {
+                    self.settle_interest(ctx);
                 }
                 self.request_more(ctx);
             }
@@ -195,6 +213,7 @@ impl Peer {
             PeerMsg::CancelBlock(block) => {
                 if self.outstanding.remove(&block).is_some() {
                     self.send_block_message(BlockMessage::Cancel, block, ctx);
+                    self.settle_interest(ctx);
                     self.request_more(ctx);
                 }
             }
@@ -203,6 +222,8 @@ impl Peer {
                 if self.am_choking {
                     self.am_choking = false;
                     self.refused_requests = 0;
+                    self.served_in_turn_bytes = 0;
+                    self.requested_since_check = true;
                     self.send(Frame::Message(Message::Unchoke), ctx);
                 }
             }
@@ -220,6 +241,34 @@ impl Peer {
             PeerMsg::Tick => self.on_tick(ctx),
             PeerMsg::ResumeServing => self.serve_more(ctx),
             PeerMsg::Close(reason) => self.close(reason, ctx),
+        }
+    }
+
+    /// Tells the remote whether we are interested, if that changed.
+    fn say_interest(&mut self, interested: bool, ctx: &mut Ctx<'_>) {
+        if interested != self.am_interested {
+            self.am_interested = interested;
+            let message = if interested {
+                Message::Interested
+            } else {
+                Message::NotInterested
+            };
+            self.send(Frame::Message(message), ctx);
+        }
+    }
+
+    /// Not interested any more once the picker wants nothing more of this peer and nothing
+    /// asked of it is outstanding (we stay interested while our requests are served).
+    fn settle_interest(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.want_interest && self.outstanding.is_empty() {
+            self.say_interest(false, ctx);
+        }
+    }
+
+    /// Interested again after declining, if the picker still wants what it has.
+    fn renew_interest(&mut self, ctx: &mut Ctx<'_>) {
+        if self.want_interest && !self.am_interested {
+            self.say_interest(true, ctx);
         }
     }
 
@@ -304,6 +353,12 @@ impl Peer {
             | Message::AllowedFast { .. } => {}
             Message::Choke => {
                 self.peer_choking = true;
+                if self.features.is_some_and(|f| f.fast) {
+                    // BEP 6: a choke no longer drops our requests; each is rejected (or
+                    // served, if we are unchoked again before it arrives). Releasing them
+                    // here had them fetched twice after a quick re-unchoke.
+                    return Ok(());
+                }
                 let dropped = self.outstanding.take_all();
                 if !dropped.is_empty() {
                     ctx.send(Envelope::Picker(PickerMsg::Released {
@@ -311,6 +366,7 @@ impl Peer {
                         blocks: dropped,
                     }));
                 }
+                self.settle_interest(ctx);
             }
             Message::Unchoke => {
                 self.peer_choking = false;
@@ -330,6 +386,7 @@ impl Peer {
                 }
                 self.remote_have.set(piece.get());
                 self.remote_pieces += 1;
+                self.renew_interest(ctx);
                 ctx.send(Envelope::Picker(PickerMsg::PeerHave {
                     conn: self.conn,
                     piece,
@@ -384,6 +441,7 @@ impl Peer {
                         conn: self.conn,
                         blocks: vec![block],
                     }));
+                    self.settle_interest(ctx);
                 }
             }
             Message::Extended { id, payload } => {
@@ -416,6 +474,7 @@ impl Peer {
             self.reject(block, ctx);
             return;
         }
+        self.requested_since_check = true;
         self.served.push_back(block);
         self.serve_more(ctx);
     }
@@ -468,8 +527,18 @@ impl Peer {
                 self.last_progress_at = ctx.now;
                 self.upload.add(ctx.now, bytes);
                 ctx.shared.uploaded_bytes += bytes;
+                self.served_in_turn_bytes += bytes;
+                if self.served_in_turn_bytes >= u64::from(ctx.shared.geometry.piece_length()) {
+                    self.served_in_turn_bytes = 0;
+                    let served = if ctx.config().origin_mode {
+                        Envelope::Picker(PickerMsg::TurnServed(self.conn))
+                    } else {
+                        Envelope::Choker(ChokerMsg::TurnServed(self.conn))
+                    };
+                    ctx.send(served);
+                }
             }
-            Ok(_) => {}
+            Ok(_) => self.reject(block, ctx), // choked while it was read
             Err(error) => {
                 return self.close(
                     CloseReason::PeerError(format!("cannot read block to serve: {error}")),
@@ -498,11 +567,17 @@ impl Peer {
             block,
             data,
         }));
+        self.settle_interest(ctx);
         self.request_more(ctx);
     }
 
     fn on_assign(&mut self, blocks: Vec<BlockRef>, ctx: &mut Ctx<'_>) {
         self.want_pending = false;
+        if blocks.is_empty() && !self.peer_choking && self.outstanding.is_empty() {
+            // Unchoked with nothing to ask: decline, so that its slot serves someone else.
+            self.say_interest(false, ctx);
+            return;
+        }
         if self.peer_choking || !self.am_interested {
             if !blocks.is_empty() {
                 ctx.send(Envelope::Picker(PickerMsg::Released {
@@ -626,7 +701,9 @@ impl Peer {
                 conn: self.conn,
                 blocks,
             }));
+            self.settle_interest(ctx);
         }
+        self.renew_interest(ctx);
         if ctx.now.since(self.last_sent_at) > KEEP_ALIVE_AFTER {
             self.send(Frame::Message(Message::KeepAlive), ctx);
         }

@@ -12,10 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use rand::Rng;
 
 use crate::actors::availability::Availability;
+use crate::actors::reveal::{Reveals, Shown};
 use crate::bitfield::Bitfield;
 use crate::node::conns::ConnMap;
 use crate::node::ctx::{Ctx, Envelope, PeerMsg, PickerMsg, TorrentMsg};
-use crate::node::io::ConnId;
+use crate::node::io::{Command, ConnId};
 use crate::piece::{BlockRef, Geometry, PieceIndex};
 
 /// Most peers that may hold a request for the same block (endgame).
@@ -146,11 +147,21 @@ struct RemotePeer {
     has: Bitfield,
     /// Pieces the peer has that we have not verified.
     useful: u32,
+    /// Of those, the pieces we could ask it for now: not started, or started with blocks
+    /// nobody was asked for. Interest follows this (outside endgame), so that a peer is not
+    /// kept waiting for a slot for pieces we are about to finish from others.
+    requestable: u32,
     interesting: bool,
     /// Origin mode: pieces revealed to this peer that it does not have yet.
     revealed: BTreeSet<u32>,
     /// Pieces never asked of this peer: it alone sent a copy that failed its hash.
     excluded: BTreeSet<u32>,
+}
+
+impl Shown for RemotePeer {
+    fn shown(&mut self) -> (&Bitfield, &mut BTreeSet<u32>) {
+        (&self.has, &mut self.revealed)
+    }
 }
 
 /// The picker actor.
@@ -163,10 +174,8 @@ pub(crate) struct Picker {
     peers: ConnMap<RemotePeer>,
     verified_count: u32,
     paused: bool,
-    /// Origin mode: how often each piece was revealed, and the order of first reveals.
-    reveal_count: Vec<u32>,
-    reveal_order: Vec<u32>,
-    reveal_cursor: usize,
+    /// Origin mode: which peer is shown which pieces, in turns.
+    reveals: Reveals,
     /// Pieces that failed their hash: the next attempt comes from a single peer.
     refetch_single_source: BTreeSet<u32>,
 }
@@ -192,9 +201,7 @@ impl Picker {
             availability,
             peers: ConnMap::new(),
             paused: false,
-            reveal_count: Vec::new(),
-            reveal_order: Vec::new(),
-            reveal_cursor: 0,
+            reveals: Reveals::default(),
             refetch_single_source: BTreeSet::new(),
         }
     }
@@ -209,36 +216,71 @@ impl Picker {
         match msg {
             PickerMsg::PeerBitfield { conn, bitfield } => {
                 for piece in bitfield.ones() {
-                    self.peer_has(conn, piece, ctx);
+                    self.peer_has(conn, piece);
                 }
                 self.ensure_peer(conn);
                 self.update_interest(conn, ctx);
                 if ctx.config().origin_mode {
-                    self.reveal(conn, ctx);
+                    self.reveals.join(conn, ctx.now);
+                    self.reveal(ctx);
                 }
             }
             PickerMsg::PeerHave { conn, piece } => {
-                self.peer_has(conn, piece.get(), ctx);
+                self.peer_has(conn, piece.get());
                 self.update_interest(conn, ctx);
                 if ctx.config().origin_mode {
-                    self.reveal(conn, ctx);
+                    if let Some(peer) = self.peers.get_mut(&conn) {
+                        self.reveals.have(conn, peer, ctx.now);
+                    }
+                    self.reveal(ctx);
                 }
             }
-            PickerMsg::PeerGone(conn) => self.peer_gone(conn),
+            PickerMsg::PeerGone(conn) => {
+                self.peer_gone(conn, ctx);
+                if ctx.config().origin_mode {
+                    self.reveals.leave(conn);
+                    self.reveal(ctx);
+                }
+            }
+            PickerMsg::Tick => {
+                if ctx.config().origin_mode {
+                    self.reveals.expire(ctx.now);
+                    self.reveal(ctx);
+                }
+            }
+            PickerMsg::TurnServed(conn) => {
+                self.reveals.served(conn);
+                self.reveal(ctx);
+            }
+            PickerMsg::UplinkIdle => {
+                self.reveals.uplink_idle(ctx.config().origin_slots);
+                self.reveal(ctx);
+            }
             PickerMsg::WantBlocks { conn, count } => {
-                let blocks = self.pick(conn, count as usize, ctx);
+                let was_endgame = self.availability.bucketed_len() == 0;
+                let (blocks, fresh) = self.pick(conn, count as usize, ctx);
+                // The first `fresh` blocks were free: their pieces may have none left now
+                // (endgame blocks were requested before). Interest changes go out after the
+                // assignment, so the peer learns of its requests before it may hear that
+                // there is nothing more to ask.
+                let mut taken_from: Vec<u32> = blocks[..fresh].iter().map(|b| b.piece.get()).collect();
+                taken_from.dedup();
                 ctx.send(Envelope::Peer(conn, PeerMsg::Assign(blocks)));
+                for piece in taken_from {
+                    self.requestable_changed(piece, true, ctx);
+                }
+                self.endgame_changed(was_endgame, ctx);
             }
             PickerMsg::Released { conn, blocks } => {
                 for block in blocks {
-                    self.release(conn, block);
+                    self.release(conn, block, ctx);
                 }
             }
             PickerMsg::BlockReceived { conn, block, data } => {
                 self.block_received(conn, block, data, ctx)
             }
             PickerMsg::Verified(proof) => self.piece_verified(proof.piece(), ctx),
-            PickerMsg::HashFailed(piece) => self.reset_piece(piece),
+            PickerMsg::HashFailed(piece) => self.reset_piece(piece, ctx),
             PickerMsg::Lost(piece) => self.piece_lost(piece.get(), ctx),
             PickerMsg::Exclude { conn, piece } => self.exclude(conn, piece.get(), ctx),
             PickerMsg::Pause => self.paused = true,
@@ -250,13 +292,14 @@ impl Picker {
         self.peers.get_or_insert_with(conn, || RemotePeer {
             has: Bitfield::new(pieces),
             useful: 0,
+            requestable: 0,
             interesting: false,
             revealed: BTreeSet::new(),
             excluded: BTreeSet::new(),
         })
     }
 
-    fn peer_has(&mut self, conn: ConnId, piece: u32, _ctx: &mut Ctx<'_>) {
+    fn peer_has(&mut self, conn: ConnId, piece: u32) {
         let we_lack = self.state[piece as usize] != PieceState::Verified;
         let peer = self.ensure_peer(conn);
         if peer.has.get(piece) || peer.excluded.contains(&piece) {
@@ -268,17 +311,22 @@ impl Picker {
             peer.useful += 1;
         }
         self.availability.increment(piece);
+        if self.requestable(piece) {
+            self.peers.get_mut(&conn).expect("ensured").requestable += 1;
+        }
     }
 
     /// `conn` is treated as lacking `piece` from now on (its `have`s of it are ignored).
     fn exclude(&mut self, conn: ConnId, piece: u32, ctx: &mut Ctx<'_>) {
         let we_lack = self.state[piece as usize] != PieceState::Verified;
+        let requestable = self.requestable(piece);
         let Some(peer) = self.peers.get_mut(&conn) else {
             return;
         };
         peer.excluded.insert(piece);
         if peer.has.clear(piece) {
             peer.useful -= u32::from(we_lack);
+            peer.requestable -= u32::from(requestable);
             self.availability.decrement(piece);
         }
         self.update_interest(conn, ctx);
@@ -288,21 +336,70 @@ impl Picker {
         let Some(peer) = self.peers.get_mut(&conn) else {
             return;
         };
-        let interesting = peer.useful > 0 && !self.paused;
+        let endgame = self.availability.bucketed_len() == 0;
+        let interesting = !self.paused && peer.useful > 0 && (peer.requestable > 0 || endgame);
         if interesting != peer.interesting {
             peer.interesting = interesting;
             ctx.send(Envelope::Peer(conn, PeerMsg::SetInterest(interesting)));
         }
     }
 
-    fn peer_gone(&mut self, conn: ConnId) {
+    /// Whether blocks of `piece` could be asked of a peer that has it: it is missing, or
+    /// started with blocks nobody was asked for.
+    fn requestable(&self, piece: u32) -> bool {
+        match self.state[piece as usize] {
+            PieceState::Missing => true,
+            PieceState::Partial => self.partial.get(&piece).is_some_and(|p| p.free > 0),
+            PieceState::Complete | PieceState::Verified => false,
+        }
+    }
+
+    /// `piece` changed; it was `before` requestable. Updates the peers that have it.
+    fn requestable_changed(&mut self, piece: u32, before: bool, ctx: &mut Ctx<'_>) {
+        let after = self.requestable(piece);
+        if before == after {
+            return;
+        }
+        let conns: Vec<ConnId> = self
+            .peers
+            .iter_mut()
+            .filter(|(_, peer)| peer.has.get(piece))
+            .map(|(&conn, peer)| {
+                if after {
+                    peer.requestable += 1;
+                } else {
+                    peer.requestable -= 1;
+                }
+                conn
+            })
+            .collect();
+        for conn in conns {
+            self.update_interest(conn, ctx);
+        }
+    }
+
+    /// Entering or leaving endgame changes every peer's interest.
+    fn endgame_changed(&mut self, was_endgame: bool, ctx: &mut Ctx<'_>) {
+        if was_endgame != (self.availability.bucketed_len() == 0) {
+            let conns: Vec<ConnId> = self.peers.keys().copied().collect();
+            for conn in conns {
+                self.update_interest(conn, ctx);
+            }
+        }
+    }
+
+    fn peer_gone(&mut self, conn: ConnId, ctx: &mut Ctx<'_>) {
         let Some(peer) = self.peers.remove(&conn) else {
             return;
         };
         for piece in peer.has.ones() {
             self.availability.decrement(piece);
         }
-        for partial in self.partial.values_mut() {
+        let mut freed = Vec::new();
+        for (&piece, partial) in self.partial.iter_mut() {
+            if partial.free == 0 {
+                freed.push(piece);
+            }
             if partial.single_source == Some(Some(conn)) {
                 // It must come from one peer: what the leaver sent is fetched again.
                 let blocks = partial.blocks.len();
@@ -322,9 +419,19 @@ impl Picker {
                 }
             }
         }
+        for piece in freed {
+            self.requestable_changed(piece, false, ctx);
+        }
     }
 
-    fn release(&mut self, conn: ConnId, block: BlockRef) {
+    fn release(&mut self, conn: ConnId, block: BlockRef, ctx: &mut Ctx<'_>) {
+        let piece = block.piece.get();
+        let before = self.requestable(piece);
+        self.release_block(conn, block);
+        self.requestable_changed(piece, before, ctx);
+    }
+
+    fn release_block(&mut self, conn: ConnId, block: BlockRef) {
         let Some(partial) = self.partial.get_mut(&block.piece.get()) else {
             return;
         };
@@ -338,11 +445,12 @@ impl Picker {
         }
     }
 
-    /// Up to `count` blocks to request from `conn`, never of a piece it lacks.
-    fn pick(&mut self, conn: ConnId, count: usize, ctx: &mut Ctx<'_>) -> Vec<BlockRef> {
+    /// Up to `count` blocks to request from `conn`, never of a piece it lacks; and how many
+    /// of them (the first ones) were free rather than taken in endgame.
+    fn pick(&mut self, conn: ConnId, count: usize, ctx: &mut Ctx<'_>) -> (Vec<BlockRef>, usize) {
         let mut picked = Vec::new();
         if self.paused || count == 0 || !self.peers.contains_key(&conn) {
-            return picked;
+            return (picked, 0);
         }
         self.take_from_started(conn, count, &mut picked);
         while picked.len() < count {
@@ -352,15 +460,19 @@ impl Picker {
             self.start_piece(piece);
             self.take_from_piece(conn, piece, count, &mut picked);
         }
+        let fresh = picked.len();
         if picked.len() < count && self.startable_available() == 0 {
             self.take_endgame(conn, count, &mut picked);
         }
-        picked
+        (picked, fresh)
     }
 
-    /// Missing pieces some connected peer has (pieces nobody has do not hold back endgame).
+    /// Missing pieces not started yet; endgame waits until there are none. Pieces that no
+    /// connected peer has count too: an origin reveals its pieces a few at a time, and a
+    /// peer that has started everything revealed so far is not at the end (duplicate
+    /// requests there wasted most of the download in the simulator).
     fn startable_available(&self) -> usize {
-        self.availability.available_bucketed_len()
+        self.availability.bucketed_len()
     }
 
     fn take_from_started(&mut self, conn: ConnId, count: usize, picked: &mut Vec<BlockRef>) {
@@ -501,6 +613,13 @@ impl Picker {
         ctx: &mut Ctx<'_>,
     ) {
         let piece = block.piece.get();
+        let before = self.requestable(piece);
+        self.take_block(conn, block, data, ctx);
+        self.requestable_changed(piece, before, ctx);
+    }
+
+    fn take_block(&mut self, conn: ConnId, block: BlockRef, data: bytes::Bytes, ctx: &mut Ctx<'_>) {
+        let piece = block.piece.get();
         let Some(partial) = self.partial.get_mut(&piece) else {
             return; // not wanted any more (verified, or reset): drop it
         };
@@ -538,6 +657,7 @@ impl Picker {
         if self.state[p as usize] == PieceState::Verified {
             return;
         }
+        let (before, was_endgame) = (self.requestable(p), self.availability.bucketed_len() == 0);
         self.state[p as usize] = PieceState::Verified;
         self.partial.remove(&p);
         self.refetch_single_source.remove(&p);
@@ -549,12 +669,14 @@ impl Picker {
             .filter(|(_, peer)| peer.has.get(p))
             .map(|(&conn, peer)| {
                 peer.useful -= 1;
+                peer.requestable -= u32::from(before);
                 conn
             })
             .collect();
         for conn in conns {
             self.update_interest(conn, ctx);
         }
+        self.endgame_changed(was_endgame, ctx);
     }
 
     /// A verified piece failed its check before serving: missing, and wanted from peers.
@@ -562,6 +684,7 @@ impl Picker {
         if self.state[p as usize] != PieceState::Verified {
             return;
         }
+        let was_endgame = self.availability.bucketed_len() == 0;
         self.state[p as usize] = PieceState::Missing;
         self.verified_count -= 1;
         self.availability.insert(p);
@@ -571,86 +694,54 @@ impl Picker {
             .filter(|(_, peer)| peer.has.get(p))
             .map(|(&conn, peer)| {
                 peer.useful += 1;
+                peer.requestable += 1;
                 conn
             })
             .collect();
         for conn in conns {
             self.update_interest(conn, ctx);
         }
+        self.endgame_changed(was_endgame, ctx);
     }
 
     /// Back to missing, to be fetched again from a single peer: the data failed its hash or
     /// could not be written.
-    fn reset_piece(&mut self, piece: PieceIndex) {
+    fn reset_piece(&mut self, piece: PieceIndex, ctx: &mut Ctx<'_>) {
         let p = piece.get();
         if self.state[p as usize] == PieceState::Verified {
             return;
         }
+        let (before, was_endgame) = (self.requestable(p), self.availability.bucketed_len() == 0);
         self.partial.remove(&p);
         self.state[p as usize] = PieceState::Missing;
         self.availability.insert(p);
         self.refetch_single_source.insert(p);
+        self.requestable_changed(p, before, ctx);
+        self.endgame_changed(was_endgame, ctx);
     }
 
-    /// Origin mode: keep `origin_reveal_per_peer` pieces advertised to `conn` that it lacks,
-    /// choosing pieces never revealed before (in a seeded random order), then the least
-    /// revealed and rarest ones.
-    fn reveal(&mut self, conn: ConnId, ctx: &mut Ctx<'_>) {
-        let pieces = self.geometry.piece_count();
-        if self.reveal_order.is_empty() && pieces > 0 {
-            self.reveal_count = vec![0; pieces as usize];
-            self.reveal_order = (0..pieces).collect();
-            for i in (1..self.reveal_order.len()).rev() {
-                let j = ctx.rng.gen_range(0..=i);
-                self.reveal_order.swap(i, j);
-            }
+    /// Origin mode: gives free turns to waiting peers and shows them their pieces.
+    fn reveal(&mut self, ctx: &mut Ctx<'_>) {
+        let config = ctx.config();
+        let (slots, per_turn) = (config.origin_slots, config.origin_reveal_per_peer);
+        let shown = self.reveals.fill(
+            slots,
+            per_turn,
+            ctx.now,
+            &mut self.peers,
+            &self.availability,
+            ctx.rng,
+        );
+        for (conn, pieces) in shown {
+            let pieces = pieces
+                .into_iter()
+                .map(|p| self.geometry.piece(p).expect("in range"))
+                .collect();
+            ctx.send(Envelope::Peer(conn, PeerMsg::Reveal(pieces)));
         }
-        let want = ctx.config().origin_reveal_per_peer;
-        let mut new = Vec::new();
-        while self
-            .peers
-            .get(&conn)
-            .is_some_and(|p| p.revealed.len() < want && !p.has.is_full())
-        {
-            let Some(piece) = self.next_reveal(conn) else {
-                break;
-            };
-            self.reveal_count[piece as usize] += 1;
-            self.peers
-                .get_mut(&conn)
-                .expect("checked")
-                .revealed
-                .insert(piece);
-            new.push(self.geometry.piece(piece).expect("in range"));
+        if self.reveals.should_watch() {
+            ctx.command(Command::WatchUplink);
         }
-        if !new.is_empty() {
-            ctx.send(Envelope::Peer(conn, PeerMsg::Reveal(new)));
-        }
-    }
-
-    fn next_reveal(&mut self, conn: ConnId) -> Option<u32> {
-        let peer = &self.peers[&conn];
-        let lacks = |p: u32| !peer.has.get(p) && !peer.revealed.contains(&p);
-        while self.reveal_cursor < self.reveal_order.len() {
-            let piece = self.reveal_order[self.reveal_cursor];
-            if self.reveal_count[piece as usize] > 0 {
-                self.reveal_cursor += 1;
-                continue;
-            }
-            if lacks(piece) {
-                return Some(piece);
-            }
-            break;
-        }
-        let first_unrevealed = self.reveal_order[self.reveal_cursor..]
-            .iter()
-            .copied()
-            .find(|&p| self.reveal_count[p as usize] == 0 && lacks(p));
-        first_unrevealed.or_else(|| {
-            (0..self.geometry.piece_count())
-                .filter(|&p| lacks(p))
-                .min_by_key(|&p| (self.reveal_count[p as usize], self.availability.count(p), p))
-        })
     }
 
     /// Whether endgame may start (no startable piece left); for tests.

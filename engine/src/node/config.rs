@@ -2,6 +2,28 @@
 
 use std::time::Duration;
 
+/// How a node chooses the peers it uploads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChokePolicy {
+    /// Cohen's tit-for-tat: rank by rate every rechoke, one optimistic unchoke.
+    TitForTat,
+    /// A trusted fleet: `upload_slots` peers are served a piece's worth each, then the
+    /// longest-waiting interested peer takes the slot.
+    #[default]
+    Rotation,
+}
+
+impl ChokePolicy {
+    /// Parses `tit-for-tat` or `rotation`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "tit-for-tat" => Some(ChokePolicy::TitForTat),
+            "rotation" => Some(ChokePolicy::Rotation),
+            _ => None,
+        }
+    }
+}
+
 /// Settings of one node. Every limit has a unit in its name or its doc.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeConfig {
@@ -12,10 +34,16 @@ pub struct NodeConfig {
     /// swarm should (the simulator measured 1.10 × the bound this way against 1.54 with 8
     /// slots on 30 peers); set 4 for the classic internet behaviour.
     pub upload_slots: usize,
+    /// Who gets the upload slots.
+    pub choke_policy: ChokePolicy,
     /// Origin protection: reveal distinct pieces to different peers (super-seeding style)
     /// so the origin sends each piece about once while unsent pieces remain.
     pub origin_mode: bool,
-    /// Pieces revealed to one peer at a time in origin mode.
+    /// Origin mode: peers served at a time. The origin shows each of them
+    /// `origin_reveal_per_peer` pieces, and gives the turn to the next waiting peer once they
+    /// hold them (see `actors/reveal.rs`).
+    pub origin_slots: usize,
+    /// Pieces revealed to one peer per turn in origin mode.
     pub origin_reveal_per_peer: usize,
     /// Upload cap in bytes per second, if any.
     pub max_upload_bytes_per_s: Option<u64>,
@@ -57,10 +85,12 @@ impl NodeConfig {
         NodeConfig {
             peer_id,
             upload_slots: 50,
+            choke_policy: ChokePolicy::Rotation,
             origin_mode: false,
-            origin_reveal_per_peer: 2,
+            origin_slots: 64,
+            origin_reveal_per_peer: 1,
             max_upload_bytes_per_s: None,
-            max_connections: 50,
+            max_connections: 200,
             rechoke_interval: Duration::from_secs(10),
             optimistic_interval: Duration::from_secs(30),
             snub_timeout: Duration::from_secs(60),
@@ -70,7 +100,7 @@ impl NodeConfig {
             max_pipeline_blocks: 8,
             max_served_queue: 1024,
             ban_after_failures: 2,
-            announce_numwant: 50,
+            announce_numwant: 200,
             tick_interval: Duration::from_secs(1),
             default_announce_interval: Duration::from_secs(30),
         }

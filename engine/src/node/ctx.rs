@@ -204,6 +204,13 @@ pub(crate) enum ChokerMsg {
     Interest { conn: ConnId, interested: bool },
     Rechoke(Vec<ChokeCandidate>),
     RotateOptimistic(Vec<ChokeCandidate>),
+    /// The unchoked peer on `conn` was sent a piece's worth since it was unchoked (or since
+    /// it last said so), or asked nothing for a tick: under rotation its slot may pass on.
+    TurnServed(ConnId),
+    /// The uplink ran out of work (the answer to `Command::WatchUplink`).
+    UplinkIdle,
+    /// Unchoked peers that asked for nothing since the previous turn check.
+    IdleTurns(Vec<ConnId>),
 }
 
 /// Messages to the picker.
@@ -243,6 +250,13 @@ pub(crate) enum PickerMsg {
     },
     /// Storage failed: stop handing out blocks.
     Pause,
+    /// Housekeeping (origin mode: turns that ran too long end).
+    Tick,
+    /// Origin mode: the uplink ran out of work (the answer to `Command::WatchUplink`).
+    UplinkIdle,
+    /// Origin mode: `conn` was sent a piece's worth since it was unchoked or last said so:
+    /// its turn is over as far as the uplink goes (the rest is on its way).
+    TurnServed(ConnId),
 }
 
 /// Messages to the torrent actor.

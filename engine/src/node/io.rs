@@ -134,6 +134,11 @@ pub enum Command {
     Announce(AnnounceRequest),
     /// Something worth logging or recording.
     Report(Report),
+    /// Answer with one [`Input::UplinkIdle`] the first time, after this command, that the
+    /// node has sent payload (piece messages) and has nothing left queued on any connection. The
+    /// node sizes its upload fan-out by it (see `actors/choker.rs`); a runtime must answer
+    /// it, or the node keeps serving one peer at a time.
+    WatchUplink,
 }
 
 /// Events from the runtime to the node.
@@ -178,4 +183,6 @@ pub enum Input {
     AnnounceFailed { reason: String },
     /// Peers learned another way (given on the command line, or by the harness).
     AddPeers { peers: Vec<PeerAddr> },
+    /// The answer to [`Command::WatchUplink`]: everything sent, nothing left queued.
+    UplinkIdle,
 }

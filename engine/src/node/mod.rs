@@ -31,13 +31,18 @@ use crate::metainfo::InfoHash;
 use crate::piece::Geometry;
 use crate::time::Time;
 
-use self::config::NodeConfig;
+use self::config::{ChokePolicy, NodeConfig};
 use self::conns::ConnMap;
 use self::ctx::{ChokerMsg, Commons, Envelope, PeerMsg, PickerMsg, Shared, TorrentMsg};
 use self::io::{CloseReason, Command, ConnId, Input};
 use self::timers::{TimerKey, TimerTable};
 
 pub use self::ctx::PieceVerified;
+
+/// How often a rotating choker looks for served peers that asked for nothing since the
+/// last look (their slots go to waiting peers): short next to a piece's time on a fast
+/// link, so that a slot held by a peer busy elsewhere is soon passed on.
+const TURN_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What a node needs to know of its torrent.
 #[derive(Debug, Clone)]
@@ -125,6 +130,11 @@ impl Node {
             .timers
             .set(TimerKey::Tick, now + config.tick_interval);
         self.commons.timers.set(TimerKey::Announce, now);
+        if config.choke_policy == ChokePolicy::Rotation && !config.origin_mode {
+            self.commons
+                .timers
+                .set(TimerKey::TurnCheck, now + TURN_CHECK_INTERVAL);
+        }
         self.handle_timeout(now);
     }
 
@@ -171,6 +181,10 @@ impl Node {
             }
             Input::AnnounceFailed { .. } => Envelope::Torrent(TorrentMsg::AnnounceFailed),
             Input::AddPeers { peers } => Envelope::Torrent(TorrentMsg::AddPeers(peers)),
+            Input::UplinkIdle if self.commons.shared.config.origin_mode => {
+                Envelope::Picker(PickerMsg::UplinkIdle)
+            }
+            Input::UplinkIdle => Envelope::Choker(ChokerMsg::UplinkIdle),
         };
         self.dispatch(now, envelope);
         self.drain(now);
@@ -233,11 +247,29 @@ impl Node {
                     self.commons
                         .queue
                         .push_back(Envelope::Torrent(TorrentMsg::Tick));
+                    if config.origin_mode {
+                        self.commons
+                            .queue
+                            .push_back(Envelope::Picker(PickerMsg::Tick));
+                    }
                     for &conn in self.peers.keys() {
                         self.commons
                             .queue
                             .push_back(Envelope::Peer(conn, PeerMsg::Tick));
                     }
+                }
+                TimerKey::TurnCheck => {
+                    self.commons
+                        .timers
+                        .set(TimerKey::TurnCheck, now + TURN_CHECK_INTERVAL);
+                    let conns = self
+                        .peers
+                        .iter_mut()
+                        .filter_map(|(&conn, peer)| peer.take_idle_turn().then_some(conn))
+                        .collect();
+                    self.commons
+                        .queue
+                        .push_back(Envelope::Choker(ChokerMsg::IdleTurns(conns)));
                 }
                 TimerKey::UploadBudget => {
                     for &conn in self.peers.keys() {

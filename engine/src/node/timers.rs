@@ -16,16 +16,19 @@ pub enum TimerKey {
     Tick,
     /// Upload cap: serving may resume.
     UploadBudget,
+    /// Choker (rotation): served peers that asked for nothing lately give their slots up.
+    TurnCheck,
 }
 
 impl TimerKey {
     /// Every key, in the order expired timers are returned.
-    const ALL: [TimerKey; 5] = [
+    const ALL: [TimerKey; 6] = [
         TimerKey::Rechoke,
         TimerKey::OptimisticUnchoke,
         TimerKey::Announce,
         TimerKey::Tick,
         TimerKey::UploadBudget,
+        TimerKey::TurnCheck,
     ];
 }
 

@@ -252,6 +252,7 @@ impl Interpret for NetRuntime {
                 }
             }
             Command::Report(report) => self.on_report(report),
+            Command::WatchUplink => {} // TODO(fan-out): answer from the writers' queues
         }
     }
 }

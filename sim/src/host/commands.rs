@@ -157,6 +157,8 @@ impl<'a> Host<'a> {
                 }
             }
             Command::Report(_) => {}
+            // Answered once payload sent from now on leaves the uplink with nothing queued.
+            Command::WatchUplink => self.slots[i].watch_uplink = Some(false),
         }
     }
 }

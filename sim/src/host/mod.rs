@@ -21,7 +21,7 @@ use swarm_engine::time::Time;
 use swarm_engine::wire::Message;
 
 use self::tracker::SimTracker;
-use crate::net::{remote, Net, NetOutput};
+use crate::net::{remote, Net, NetOutput, COALESCE_MAX_BYTES};
 use crate::record::NodeOutcome;
 use crate::run_loop::{drive, next_of, step_net, Driven, EventQueue, Source, Traced, World};
 use crate::scenario::Scenario;
@@ -117,6 +117,11 @@ impl Carried {
     }
 }
 
+/// The runtime says the uplink runs low (`Input::UplinkIdle`) once fewer bytes than this
+/// are queued behind the unit on the wire: two blocks, so that a peer unchoked then has its
+/// requests in before the uplink runs dry.
+const LOW_WATER: u64 = 2 * 16 * 1024;
+
 /// One node of the scenario: its engine while it is up, and what the host keeps across
 /// restarts.
 #[derive(Debug)]
@@ -132,6 +137,9 @@ struct NodeSlot {
     tainted: BTreeSet<u32>,
     base_up: u64,
     base_down: u64,
+    /// The node asked to hear when its uplink next runs dry (`Command::WatchUplink`), and
+    /// whether it has sent payload since.
+    watch_uplink: Option<bool>,
 }
 
 /// One `bittorrent` run.
@@ -249,6 +257,7 @@ impl<'a> Host<'a> {
                 tainted: BTreeSet::new(),
                 base_up: 0,
                 base_down: 0,
+                watch_uplink: None,
             });
         }
         let mut host = Host {
@@ -308,13 +317,29 @@ impl<'a> Host<'a> {
 
     /// Hands the frames of a delivered unit to the receiving node.
     fn on_net(&mut self, output: NetOutput) {
-        if let NetOutput::Delivered { node, end, count } = output {
-            for _ in 0..count {
-                let Some(carried) = self.net.take_delivered(end) else {
-                    break; // the connection closed while delivering
-                };
-                self.deliver(node, end, carried);
+        match output {
+            NetOutput::Delivered { node, end, count } => {
+                for _ in 0..count {
+                    let Some(carried) = self.net.take_delivered(end) else {
+                        break; // the connection closed while delivering
+                    };
+                    self.deliver(node, end, carried);
+                }
             }
+            NetOutput::Sent { node, len, .. } => {
+                let slot = &mut self.slots[node];
+                let Some(payload_sent) = &mut slot.watch_uplink else {
+                    return;
+                };
+                // Only a block (a piece message) counts as payload; control messages
+                // travel in small units.
+                *payload_sent |= len > COALESCE_MAX_BYTES;
+                if *payload_sent && self.net.uplink_queued_bytes(node) < LOW_WATER {
+                    slot.watch_uplink = None;
+                    self.feed(node, Input::UplinkIdle);
+                }
+            }
+            NetOutput::Nothing => {}
         }
     }
 
@@ -381,6 +406,7 @@ impl<'a> Host<'a> {
             slot.joined = Some(self.now);
         }
         slot.timer_at = None;
+        slot.watch_uplink = None;
         self.drive(i, |driver, node, runtime| driver.start(node, runtime));
     }
 
