@@ -11,7 +11,7 @@
 //! [`MAX_WRITER_QUEUE_FRAMES`]: the frame beyond either closes the connection.
 
 use std::io::IoSlice;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -85,6 +85,7 @@ pub(crate) fn spawn(
     events: mpsc::Sender<Event>,
     low_water_bytes: usize,
     gate: Arc<WriteGate>,
+    uplink_watch: Arc<AtomicBool>,
 ) -> ConnHandle {
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
@@ -106,6 +107,7 @@ pub(crate) fn spawn(
         queued_frames: Arc::clone(&queued_frames),
         events,
         low_water_bytes,
+        uplink_watch,
     };
     let (overflowed, reader) = (Arc::clone(&overflow), reader_task.abort_handle());
     tokio::spawn(async move {
@@ -204,6 +206,8 @@ struct Writer {
     queued_frames: Arc<AtomicUsize>,
     events: mpsc::Sender<Event>,
     low_water_bytes: usize,
+    /// Set while the node waits to hear that its uplink runs low: an emptied queue says so.
+    uplink_watch: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -242,7 +246,8 @@ impl Writer {
             self.queued_frames.fetch_sub(batch_frames, Ordering::AcqRel);
             let before = queued_bytes.fetch_sub(batch_bytes, Ordering::AcqRel);
             let after = before.saturating_sub(batch_bytes);
-            if before >= low_water_bytes && after < low_water_bytes {
+            let emptied = after == 0 && self.uplink_watch.load(Ordering::Acquire);
+            if (before >= low_water_bytes && after < low_water_bytes) || emptied {
                 let _ = events.try_send(Event::Drained(conn));
             }
         }

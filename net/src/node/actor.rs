@@ -153,7 +153,12 @@ impl NodeActor {
                     self.feed(Input::Disconnected { conn });
                 }
             }
-            Event::Drained(conn) => tracing::trace!(conn = conn.0, "writer drained"),
+            Event::Drained(conn) => {
+                tracing::trace!(conn = conn.0, "writer drained");
+                if let Some(input) = self.runtime.uplink_low() {
+                    self.feed(input);
+                }
+            }
         }
     }
 

@@ -10,15 +10,16 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use swarm_engine::node::driver::Interpret;
-use swarm_engine::node::io::{Command, ConnId, Direction, Input, Report};
+use swarm_engine::node::io::{Command, ConnId, Direction, Frame, Input, Report};
 use swarm_engine::piece::BlockRef;
 use swarm_engine::time::Time;
+use swarm_engine::wire::Message;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -31,6 +32,8 @@ use crate::node::options::Status;
 
 /// Bytes a connection's writer may hold before we stop reading blocks for that peer.
 pub const HIGH_WATER_BYTES: usize = 4 << 20;
+/// The writers of one node holding less than this between them: its uplink runs low.
+const UPLINK_LOW_BYTES: usize = 32 << 10;
 /// How long dialling a peer may take.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -51,6 +54,10 @@ pub(crate) struct NetRuntime {
     pub(crate) announcer: Option<Announcer>,
     /// What the reports said so far (the counters are filled in when published).
     pub(crate) status: Status,
+    /// The node asked to hear when its uplink runs low (`Command::WatchUplink`), and
+    /// whether a block was sent since; the writers see the flag.
+    uplink_watch: Arc<AtomicBool>,
+    block_sent_since_watch: bool,
 }
 
 impl NetRuntime {
@@ -74,7 +81,29 @@ impl NetRuntime {
             writes: Vec::new(),
             announcer: None,
             status,
+            uplink_watch: Arc::new(AtomicBool::new(false)),
+            block_sent_since_watch: false,
         }
+    }
+
+    /// The answer to `Command::WatchUplink`, once a block was sent since and the writers
+    /// hold less than [`UPLINK_LOW_BYTES`] between them. The writers' queues are what this
+    /// process still has to send; the kernel's socket buffers beyond them are not seen, so
+    /// on fast links the node hears of a low uplink early and serves more peers at once.
+    pub(crate) fn uplink_low(&mut self) -> Option<Input> {
+        if !self.uplink_watch.load(Ordering::Acquire) || !self.block_sent_since_watch {
+            return None;
+        }
+        let queued: usize = self
+            .conns
+            .values()
+            .map(|c| c.queued_bytes.load(Ordering::Acquire))
+            .sum();
+        if queued >= UPLINK_LOW_BYTES {
+            return None;
+        }
+        self.uplink_watch.store(false, Ordering::Release);
+        Some(Input::UplinkIdle)
     }
 
     /// The wall-clock instant of the engine time `time`.
@@ -101,6 +130,7 @@ impl NetRuntime {
             self.events_tx.clone(),
             HIGH_WATER_BYTES / 2,
             Arc::clone(&self.gate),
+            Arc::clone(&self.uplink_watch),
         );
         self.conns.insert(conn, handle);
         let addr = to_peer_addr(addr);
@@ -217,6 +247,9 @@ impl Interpret for NetRuntime {
     fn execute(&mut self, command: Command, ready: &mut VecDeque<Input>) {
         match command {
             Command::Transmit { conn, frame } => {
+                if matches!(frame, Frame::Message(Message::Piece { .. })) {
+                    self.block_sent_since_watch = true;
+                }
                 if let Some(c) = self.conns.get(&conn) {
                     c.queued_bytes.fetch_add(frame.wire_len(), Ordering::AcqRel);
                     let _ = c.frames.send(frame);
@@ -252,7 +285,10 @@ impl Interpret for NetRuntime {
                 }
             }
             Command::Report(report) => self.on_report(report),
-            Command::WatchUplink => {} // TODO(fan-out): answer from the writers' queues
+            Command::WatchUplink => {
+                self.block_sent_since_watch = false;
+                self.uplink_watch.store(true, Ordering::Release);
+            }
         }
     }
 }
