@@ -74,6 +74,19 @@ impl FrameSender {
     }
 }
 
+/// What a connection's tasks share with their node.
+#[derive(Debug)]
+pub(crate) struct NodeLinks {
+    pub(crate) piece_count: u32,
+    /// Where the reader and the writer report.
+    pub(crate) events: mpsc::Sender<Event>,
+    /// The writer tells the node it drained under this many queued bytes.
+    pub(crate) low_water_bytes: usize,
+    pub(crate) gate: Arc<WriteGate>,
+    /// Set while the node waits to hear that its uplink runs low.
+    pub(crate) uplink_watch: Arc<AtomicBool>,
+}
+
 /// Splits `stream` into a reader and a writer task; returns the handle the node keeps.
 /// `handshake_read`: the listener already read the remote's handshake (the reader starts
 /// with messages).
@@ -81,12 +94,15 @@ pub(crate) fn spawn(
     conn: ConnId,
     stream: TcpStream,
     handshake_read: bool,
-    piece_count: u32,
-    events: mpsc::Sender<Event>,
-    low_water_bytes: usize,
-    gate: Arc<WriteGate>,
-    uplink_watch: Arc<AtomicBool>,
+    links: NodeLinks,
 ) -> ConnHandle {
+    let NodeLinks {
+        piece_count,
+        events,
+        low_water_bytes,
+        gate,
+        uplink_watch,
+    } = links;
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -311,6 +327,16 @@ mod tests {
 
     use super::*;
 
+    fn test_links(events: mpsc::Sender<Event>) -> NodeLinks {
+        NodeLinks {
+            piece_count: 4,
+            events,
+            low_water_bytes: 1 << 20,
+            gate: Arc::new(WriteGate::default()),
+            uplink_watch: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
     /// Regression (issue 15, item 2): the writer's queue was unbounded, so a peer that never
     /// reads grew our memory for as long as we had frames for it. The frame beyond the byte
     /// limit is refused and the connection closes.
@@ -322,8 +348,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (events_tx, mut events) = mpsc::channel(16);
-        let gate = Arc::new(WriteGate::default());
-        let handle = spawn(ConnId(7), server, false, 4, events_tx, 1 << 20, gate);
+        let handle = spawn(ConnId(7), server, false, test_links(events_tx));
         let block = Bytes::from(vec![0u8; 16 * 1024]);
         let mut queued = 0usize;
         let refused = loop {
@@ -367,8 +392,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (events_tx, _events) = mpsc::channel(16);
-        let gate = Arc::new(WriteGate::default());
-        let handle = spawn(ConnId(8), server, false, 4, events_tx, 1 << 20, gate);
+        let handle = spawn(ConnId(8), server, false, test_links(events_tx));
         // Held by the test: the writer never drains them, as with a peer that never reads.
         handle
             .frames

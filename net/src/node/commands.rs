@@ -126,11 +126,13 @@ impl NetRuntime {
             conn,
             stream,
             handshake_read,
-            self.piece_count,
-            self.events_tx.clone(),
-            HIGH_WATER_BYTES / 2,
-            Arc::clone(&self.gate),
-            Arc::clone(&self.uplink_watch),
+            conn::NodeLinks {
+                piece_count: self.piece_count,
+                events: self.events_tx.clone(),
+                low_water_bytes: HIGH_WATER_BYTES / 2,
+                gate: Arc::clone(&self.gate),
+                uplink_watch: Arc::clone(&self.uplink_watch),
+            },
         );
         self.conns.insert(conn, handle);
         let addr = to_peer_addr(addr);
