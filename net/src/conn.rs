@@ -5,11 +5,14 @@
 //! (its cap bounds every frame); it waits for room in the node's bounded input queue before
 //! reading more, so a slow node slows its peers down through TCP. The writer encodes small
 //! messages into one buffer and hands piece payloads to the kernel as they are, with
-//! vectored writes: block data is never copied. It counts the bytes it still holds, which
+//! vectored writes: block data is never copied. Control messages pass the blocks queued
+//! before them (two lanes), and the kernel holds little unsent data (`TCP_NOTSENT_LOWAT`),
+//! so a request or a `have` waits for at most a burst of blocks, not for the whole queue. It counts the bytes it still holds, which
 //! the node uses to stop reading blocks for a peer that does not keep up; a peer that does
 //! not read at all cannot grow that queue past [`MAX_WRITER_QUEUE_BYTES`] or
 //! [`MAX_WRITER_QUEUE_FRAMES`]: the frame beyond either closes the connection.
 
+use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -29,6 +32,12 @@ use crate::event::Event;
 const READ_CHUNK_BYTES: usize = 256 * 1024;
 /// Slices handed to one `writev`.
 const MAX_IOVECS: usize = 64;
+/// Block payload bytes a writer hands the kernel between two looks at its control lane.
+const BLOCK_BURST_BYTES: usize = 256 * 1024;
+/// Unsent bytes the kernel may hold for a socket (`TCP_NOTSENT_LOWAT`). Blocks beyond it
+/// wait in the writer, where control messages can still pass them, and the writer's queue
+/// is then what the node sees of its uplink's backlog.
+const KERNEL_UNSENT_BYTES: u32 = 128 * 1024;
 /// Wire bytes a writer may hold; a frame queued beyond it closes the connection. Above the
 /// runner's high-water mark (block reads stop there) plus the reads in flight, so only a
 /// peer that stopped reading crosses it.
@@ -104,6 +113,7 @@ pub(crate) fn spawn(
         uplink_watch,
     } = links;
     let _ = stream.set_nodelay(true);
+    let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(KERNEL_UNSENT_BYTES);
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
     let queued_bytes = Arc::new(AtomicUsize::new(0));
@@ -239,22 +249,20 @@ impl Writer {
     ) {
         let (conn, queued_bytes) = (self.conn, &self.queued_bytes);
         let (events, low_water_bytes) = (&self.events, self.low_water_bytes);
+        let mut lanes = Lanes::default();
         let mut chunks: Vec<Bytes> = Vec::new();
         let mut small = BytesMut::new();
-        while let Some(frame) = frames.recv().await {
-            let (mut batch_bytes, mut batch_frames) = (0usize, 0usize);
-            let mut next = Some(frame);
-            while let Some(frame) = next.take() {
-                batch_bytes += frame.wire_len();
-                batch_frames += 1;
-                encode(frame, &mut small, &mut chunks);
-                if chunks.len() < MAX_IOVECS * 4 {
-                    next = frames.try_recv().ok();
+        loop {
+            if lanes.is_empty() {
+                match frames.recv().await {
+                    Some(frame) => lanes.push(frame),
+                    None => break,
                 }
             }
-            if !small.is_empty() {
-                chunks.push(small.split().freeze());
+            while let Ok(frame) = frames.try_recv() {
+                lanes.push(frame);
             }
+            let (batch_bytes, batch_frames) = lanes.next_batch(&mut small, &mut chunks);
             if let Err(error) = write_all_chunks(write, &mut chunks).await {
                 tracing::debug!(conn = conn.0, %error, "write failed");
                 break;
@@ -267,6 +275,54 @@ impl Writer {
                 let _ = events.try_send(Event::Drained(conn));
             }
         }
+    }
+}
+
+/// A writer's frames in two lanes: control messages (handshake, have, request, choke, ...)
+/// pass the block payloads queued before them, so a peer's requests and announcements are
+/// not stuck behind megabytes of blocks. Each lane keeps its own order.
+#[derive(Default)]
+struct Lanes {
+    control: VecDeque<Frame>,
+    blocks: VecDeque<Frame>,
+}
+
+impl Lanes {
+    fn is_empty(&self) -> bool {
+        self.control.is_empty() && self.blocks.is_empty()
+    }
+
+    fn push(&mut self, frame: Frame) {
+        match frame {
+            Frame::Message(Message::Piece { .. }) => self.blocks.push_back(frame),
+            other => self.control.push_back(other),
+        }
+    }
+
+    /// Encodes every control frame, then block frames up to [`BLOCK_BURST_BYTES`], into
+    /// `chunks`; returns the wire bytes and frames taken.
+    fn next_batch(&mut self, small: &mut BytesMut, chunks: &mut Vec<Bytes>) -> (usize, usize) {
+        let (mut bytes, mut count) = (0usize, 0usize);
+        let mut take = |frame: Frame, small: &mut BytesMut, chunks: &mut Vec<Bytes>| {
+            bytes += frame.wire_len();
+            count += 1;
+            encode(frame, small, chunks);
+        };
+        while let Some(frame) = self.control.pop_front() {
+            take(frame, small, chunks);
+        }
+        let mut burst = 0usize;
+        while burst < BLOCK_BURST_BYTES {
+            let Some(frame) = self.blocks.pop_front() else {
+                break;
+            };
+            burst += frame.wire_len();
+            take(frame, small, chunks);
+        }
+        if !small.is_empty() {
+            chunks.push(small.split().freeze());
+        }
+        (bytes, count)
     }
 }
 
@@ -335,6 +391,43 @@ mod tests {
             gate: Arc::new(WriteGate::default()),
             uplink_watch: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    fn piece(index: u32) -> Frame {
+        Frame::Message(Message::Piece {
+            index,
+            begin: 0,
+            data: Bytes::from(vec![0u8; 16 * 1024]),
+        })
+    }
+
+    /// Control frames queued after a megabyte of blocks leave first, in their own order,
+    /// and the blocks follow in theirs, a burst at a time.
+    #[test]
+    fn control_frames_pass_queued_blocks_and_each_lane_keeps_its_order() {
+        let mut lanes = Lanes::default();
+        for index in 0..64 {
+            lanes.push(piece(index));
+        }
+        lanes.push(Frame::Message(Message::Have { piece: 7 }));
+        lanes.push(Frame::Message(Message::Interested));
+        let (mut small, mut chunks) = (BytesMut::new(), Vec::new());
+        let (bytes, frames) = lanes.next_batch(&mut small, &mut chunks);
+        let burst_blocks = BLOCK_BURST_BYTES / (16 * 1024 + 13);
+        assert_eq!(frames, 2 + burst_blocks + 1);
+        let wire: Vec<u8> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+        assert_eq!(wire.len(), bytes);
+        // have (9 bytes), interested (5 bytes), then the first block's header.
+        assert_eq!(&wire[..9], &[0, 0, 0, 5, 4, 0, 0, 0, 7]);
+        assert_eq!(&wire[9..14], &[0, 0, 0, 1, 2]);
+        assert_eq!(&wire[14..18], &(16 * 1024 + 9u32).to_be_bytes());
+        assert_eq!(&wire[18..23], &[7, 0, 0, 0, 0]);
+        let mut rest = 0;
+        while !lanes.is_empty() {
+            chunks.clear();
+            rest += lanes.next_batch(&mut small, &mut chunks).1;
+        }
+        assert_eq!(frames + rest, 66);
     }
 
     /// Regression (issue 15, item 2): the writer's queue was unbounded, so a peer that never
