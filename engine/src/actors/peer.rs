@@ -17,7 +17,7 @@ use crate::bitfield::Bitfield;
 use crate::node::ctx::{ChokeCandidate, ChokerMsg, Ctx, Envelope, PeerMsg, PickerMsg, TorrentMsg};
 use crate::node::io::{CloseReason, Command, ConnId, Direction, DiskError, Frame};
 use crate::node::timers::TimerKey;
-use crate::piece::{BlockRef, BLOCK_LENGTH};
+use crate::piece::{BlockRef, PieceIndex, BLOCK_LENGTH};
 use crate::rate::RateEstimator;
 use crate::time::Time;
 use crate::wire::{
@@ -351,23 +351,7 @@ impl Peer {
             | Message::Port(_)
             | Message::Suggest { .. }
             | Message::AllowedFast { .. } => {}
-            Message::Choke => {
-                self.peer_choking = true;
-                if self.features.is_some_and(|f| f.fast) {
-                    // BEP 6: a choke no longer drops our requests; each is rejected (or
-                    // served, if we are unchoked again before it arrives). Releasing them
-                    // here had them fetched twice after a quick re-unchoke.
-                    return Ok(());
-                }
-                let dropped = self.outstanding.take_all();
-                if !dropped.is_empty() {
-                    ctx.send(Envelope::Picker(PickerMsg::Released {
-                        conn: self.conn,
-                        blocks: dropped,
-                    }));
-                }
-                self.settle_interest(ctx);
-            }
+            Message::Choke => self.on_choke(ctx),
             Message::Unchoke => {
                 self.peer_choking = false;
                 self.request_more(ctx);
@@ -381,17 +365,7 @@ impl Peer {
             }
             Message::Have { piece } => {
                 let piece = validate_piece(&geometry, piece)?;
-                if self.remote_have.get(piece.get()) {
-                    return Ok(()); // a duplicate `have`: neither counted nor passed on
-                }
-                self.remote_have.set(piece.get());
-                self.remote_pieces += 1;
-                self.renew_interest(ctx);
-                ctx.send(Envelope::Picker(PickerMsg::PeerHave {
-                    conn: self.conn,
-                    piece,
-                }));
-                self.request_more(ctx);
+                self.on_have(piece, ctx);
             }
             Message::Bitfield(bytes) => {
                 let bitfield = validate_bitfield(&geometry, &bytes)?;
@@ -451,6 +425,38 @@ impl Peer {
             }
         }
         Ok(())
+    }
+
+    fn on_choke(&mut self, ctx: &mut Ctx<'_>) {
+        self.peer_choking = true;
+        if self.features.is_some_and(|f| f.fast) {
+            // BEP 6: a choke no longer drops our requests; each is rejected (or served, if
+            // we are unchoked again before it arrives). Releasing them here had them fetched
+            // twice after a quick re-unchoke.
+            return;
+        }
+        let dropped = self.outstanding.take_all();
+        if !dropped.is_empty() {
+            ctx.send(Envelope::Picker(PickerMsg::Released {
+                conn: self.conn,
+                blocks: dropped,
+            }));
+        }
+        self.settle_interest(ctx);
+    }
+
+    fn on_have(&mut self, piece: PieceIndex, ctx: &mut Ctx<'_>) {
+        if self.remote_have.get(piece.get()) {
+            return; // a duplicate `have`: neither counted nor passed on
+        }
+        self.remote_have.set(piece.get());
+        self.remote_pieces += 1;
+        self.renew_interest(ctx);
+        ctx.send(Envelope::Picker(PickerMsg::PeerHave {
+            conn: self.conn,
+            piece,
+        }));
+        self.request_more(ctx);
     }
 
     fn announce_remote_pieces(&mut self, bitfield: Bitfield, ctx: &mut Ctx<'_>) {
