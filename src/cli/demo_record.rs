@@ -139,15 +139,14 @@ fn origin_reason(record: &RunRecord, links: Links) -> String {
     }
     let why = match links.upload_bps {
         None => {
-            "on unshaped loopback the origin is as fast as any peer, so once every piece has \
-             gone out once (origin mode avoids repeats only until then) peers keep fetching \
-             from it; where the origin's uplink is the bottleneck (--rate, swarm sim, \
-             scripts/netns-run) it stays near one copy"
+            "on unshaped loopback the origin is as fast as any peer, and once every piece has \
+             gone out it serves again a piece fewer than two peers hold and any peer that \
+             announced nothing for 5 s; where the origin's uplink is the bottleneck (--rate, \
+             swarm sim, scripts/netns-run) it stays nearer one copy"
         }
         Some(_) => {
-            "with every uplink capped alike, peers that lack a piece the others are still \
-             fetching ask the origin for it again once every piece has gone out once \
-             (origin mode avoids repeats only until then)"
+            "once every piece has gone out, the origin serves again a piece fewer than two \
+             peers hold and any peer that announced nothing for 5 s"
         }
     };
     format!(": {why}")
