@@ -344,7 +344,8 @@ impl<M> Net<M> {
         if at == state.units.len() {
             return Some(msg);
         }
-        let joins = at > first_queued && state.units[at - 1].unit.len + len_bytes <= COALESCE_MAX_BYTES;
+        let joins =
+            at > first_queued && state.units[at - 1].unit.len + len_bytes <= COALESCE_MAX_BYTES;
         if joins {
             let behind: u32 = state.units.range(..at).map(|q| q.unit.count - 1).sum();
             self.frames[end as usize].insert(behind as usize, msg);

@@ -13,9 +13,9 @@ use std::collections::{BTreeSet, VecDeque};
 
 use rand::seq::SliceRandom;
 
+use crate::actors::fan_out::FanOut;
 use crate::node::config::ChokePolicy;
 use crate::node::ctx::{ChokeCandidate, ChokerMsg, Ctx, Envelope, PeerMsg};
-use crate::actors::fan_out::FanOut;
 use crate::node::io::{Command, ConnId};
 
 /// The choker actor.
@@ -60,8 +60,7 @@ impl Choker {
             ChokerMsg::Rechoke(candidates) => self.rechoke(candidates, ctx),
             ChokerMsg::RotateOptimistic(candidates) => self.rotate_optimistic(candidates, ctx),
             ChokerMsg::TurnServed(conn) => {
-                if Self::rotating(ctx) && !self.waiting.is_empty() && self.unchoked.remove(&conn)
-                {
+                if Self::rotating(ctx) && !self.waiting.is_empty() && self.unchoked.remove(&conn) {
                     ctx.send(Envelope::Peer(conn, PeerMsg::Choke));
                     self.waiting.push_back(conn);
                     self.fan_out.turn_ended();

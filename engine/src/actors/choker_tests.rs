@@ -126,7 +126,10 @@ fn regression_a_slot_freed_by_a_peer_that_lost_interest_goes_to_the_longest_wait
 #[test]
 fn rotation_serves_one_peer_until_the_uplink_runs_low_then_passes_turns_on() {
     let mut world = TestWorld::new(4, Bitfield::new(4), NodeConfig::new([1; 20]));
-    assert_eq!(world.commons.shared.config.choke_policy, ChokePolicy::Rotation);
+    assert_eq!(
+        world.commons.shared.config.choke_policy,
+        ChokePolicy::Rotation
+    );
     let mut choker = Choker::default();
     let mut open = BTreeSet::new();
     for conn in 0..4 {
@@ -140,22 +143,45 @@ fn rotation_serves_one_peer_until_the_uplink_runs_low_then_passes_turns_on() {
         .drain(..)
         .filter(|c| *c == Command::WatchUplink)
         .count();
-    assert_eq!(watches, 1, "peers wait: the choker asks to hear when the uplink runs low");
+    assert_eq!(
+        watches, 1,
+        "peers wait: the choker asks to hear when the uplink runs low"
+    );
     choker.handle(ChokerMsg::UplinkIdle, &mut world.ctx());
     unchoked(world.take_messages(), &mut open);
-    assert_eq!(open, BTreeSet::from([0, 1]), "ran low while peers wait: one more");
+    assert_eq!(
+        open,
+        BTreeSet::from([0, 1]),
+        "ran low while peers wait: one more"
+    );
     choker.handle(ChokerMsg::TurnServed(ConnId(0)), &mut world.ctx());
     unchoked(world.take_messages(), &mut open);
-    assert_eq!(open, BTreeSet::from([1]), "a turn ended: its peer queues, one fewer served");
+    assert_eq!(
+        open,
+        BTreeSet::from([1]),
+        "a turn ended: its peer queues, one fewer served"
+    );
     choker.handle(ChokerMsg::TurnServed(ConnId(1)), &mut world.ctx());
     unchoked(world.take_messages(), &mut open);
-    assert_eq!(open, BTreeSet::from([2]), "the longest-waiting peer is next");
+    assert_eq!(
+        open,
+        BTreeSet::from([2]),
+        "the longest-waiting peer is next"
+    );
     choker.handle(ChokerMsg::IdleTurns(vec![ConnId(2)]), &mut world.ctx());
     unchoked(world.take_messages(), &mut open);
-    assert_eq!(open, BTreeSet::from([3]), "a served peer that asks nothing gives way");
+    assert_eq!(
+        open,
+        BTreeSet::from([3]),
+        "a served peer that asks nothing gives way"
+    );
     for _ in 0..3 {
         choker.handle(ChokerMsg::Rechoke(vec![]), &mut world.ctx());
     }
     unchoked(world.take_messages(), &mut open);
-    assert_eq!(open, BTreeSet::from([3]), "rotation ignores tit-for-tat's rechokes");
+    assert_eq!(
+        open,
+        BTreeSet::from([3]),
+        "rotation ignores tit-for-tat's rechokes"
+    );
 }

@@ -69,7 +69,10 @@ mod tests {
     fn grows_when_the_uplink_runs_low_and_shrinks_when_a_turn_ends() {
         let mut fan_out = FanOut::default();
         assert_eq!(fan_out.slots(8), 1);
-        assert!(!fan_out.should_watch(false), "nobody waits: nothing to grow for");
+        assert!(
+            !fan_out.should_watch(false),
+            "nobody waits: nothing to grow for"
+        );
         assert!(fan_out.should_watch(true));
         assert!(!fan_out.should_watch(true), "one watch at a time");
         fan_out.uplink_idle(true, 8);

@@ -2,9 +2,9 @@
 
 pub(crate) mod availability;
 pub(crate) mod choker;
-pub(crate) mod fan_out;
 #[cfg(test)]
 mod choker_tests;
+pub(crate) mod fan_out;
 mod outstanding;
 pub(crate) mod peer;
 #[cfg(test)]

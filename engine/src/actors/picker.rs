@@ -48,8 +48,7 @@ impl BlockState {
     /// Not requested from anyone (a requested block whose last requester is gone is free).
     const FREE: BlockState = BlockState(Requesters([NO_CONN; MAX_REQUESTERS_PER_BLOCK]));
     /// Received (who sent it is the torrent actor's business).
-    const RECEIVED: BlockState =
-        BlockState(Requesters([RECEIVED_MARK; MAX_REQUESTERS_PER_BLOCK]));
+    const RECEIVED: BlockState = BlockState(Requesters([RECEIVED_MARK; MAX_REQUESTERS_PER_BLOCK]));
 
     fn requested(conn: ConnId) -> Self {
         BlockState(Requesters::one(conn))
@@ -263,7 +262,8 @@ impl Picker {
                 // (endgame blocks were requested before). Interest changes go out after the
                 // assignment, so the peer learns of its requests before it may hear that
                 // there is nothing more to ask.
-                let mut taken_from: Vec<u32> = blocks[..fresh].iter().map(|b| b.piece.get()).collect();
+                let mut taken_from: Vec<u32> =
+                    blocks[..fresh].iter().map(|b| b.piece.get()).collect();
                 taken_from.dedup();
                 ctx.send(Envelope::Peer(conn, PeerMsg::Assign(blocks)));
                 for piece in taken_from {
@@ -436,7 +436,11 @@ impl Picker {
             return;
         };
         let index = block.block_index() as usize;
-        if let Some(requesters) = partial.blocks.get_mut(index).and_then(BlockState::requesters) {
+        if let Some(requesters) = partial
+            .blocks
+            .get_mut(index)
+            .and_then(BlockState::requesters)
+        {
             if requesters.remove(conn) {
                 partial.blocks[index] = BlockState::FREE;
                 partial.free += 1;

@@ -212,8 +212,7 @@ impl Reveals {
         let (has, revealed) = peer.shown();
         let revealed = &*revealed;
         let lacks = |p: u32| !has.get(p) && !revealed.contains(&p);
-        while self.cursor < self.order.len() && self.count[self.order[self.cursor] as usize] > 0
-        {
+        while self.cursor < self.order.len() && self.count[self.order[self.cursor] as usize] > 0 {
             self.cursor += 1;
         }
         let first_unrevealed = self.order[self.cursor..]
@@ -295,7 +294,13 @@ mod tests {
         assert_eq!(shown, vec![(ConnId(1), shown[0].1.clone())]);
         assert_eq!(reveals.turns(), 2);
         // Peer 0 receives its piece: its turn ends and it queues behind peer 2.
-        let piece = *peers.get(&ConnId(0)).expect("peer").revealed.iter().next().expect("shown");
+        let piece = *peers
+            .get(&ConnId(0))
+            .expect("peer")
+            .revealed
+            .iter()
+            .next()
+            .expect("shown");
         let peer = peers.get_mut(&ConnId(0)).expect("peer");
         peer.has.set(piece);
         peer.revealed.remove(&piece);
@@ -304,7 +309,10 @@ mod tests {
         reveals.should_watch();
         reveals.uplink_idle(4);
         let shown = reveals.fill(4, 1, now, &mut peers, &availability, &mut rng);
-        assert_eq!(shown.iter().map(|s| s.0).collect::<Vec<_>>(), vec![ConnId(2)]);
+        assert_eq!(
+            shown.iter().map(|s| s.0).collect::<Vec<_>>(),
+            vec![ConnId(2)]
+        );
         let mut seen = BTreeSet::new();
         for _ in 0..pieces {
             for conn in 0..3 {
@@ -336,10 +344,17 @@ mod tests {
             reveals.served(ConnId(0));
         }
         let shown = reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
-        assert!(shown.is_empty(), "every piece is held by enough peers: nothing resent");
+        assert!(
+            shown.is_empty(),
+            "every piece is held by enough peers: nothing resent"
+        );
         let later = Time::ZERO + STARVED_AFTER;
         let shown = reveals.fill(1, 1, later, &mut peers, &availability, &mut rng);
-        assert_eq!(shown.len(), 1, "a peer that got nothing for long is served anyway");
+        assert_eq!(
+            shown.len(),
+            1,
+            "a peer that got nothing for long is served anyway"
+        );
         let peer = peers.get_mut(&ConnId(0)).expect("peer");
         peer.revealed.clear();
         reveals.served(ConnId(0));
@@ -363,6 +378,9 @@ mod tests {
         assert!(shown.is_empty(), "turn still running");
         reveals.expire(Time::ZERO + TURN_TIMEOUT);
         let shown = reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
-        assert_eq!(shown.iter().map(|s| s.0).collect::<Vec<_>>(), vec![ConnId(1)]);
+        assert_eq!(
+            shown.iter().map(|s| s.0).collect::<Vec<_>>(),
+            vec![ConnId(1)]
+        );
     }
 }

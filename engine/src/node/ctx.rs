@@ -201,7 +201,10 @@ pub(crate) struct ChokeCandidate {
 #[derive(Debug)]
 pub(crate) enum ChokerMsg {
     PeerGone(ConnId),
-    Interest { conn: ConnId, interested: bool },
+    Interest {
+        conn: ConnId,
+        interested: bool,
+    },
     Rechoke(Vec<ChokeCandidate>),
     RotateOptimistic(Vec<ChokeCandidate>),
     /// The unchoked peer on `conn` was sent a piece's worth since it was unchoked (or since

@@ -92,7 +92,10 @@ mod tests {
         assert_eq!(timers.next_deadline(), Some(Time::from_nanos(50)));
         timers.set(TimerKey::Announce, Time::from_nanos(70)); // re-armed later
         assert_eq!(timers.next_deadline(), Some(Time::from_nanos(70)));
-        assert_eq!(timers.pop_expired(Time::from_nanos(70)), Some(TimerKey::Announce));
+        assert_eq!(
+            timers.pop_expired(Time::from_nanos(70)),
+            Some(TimerKey::Announce)
+        );
         assert_eq!(timers.next_deadline(), None);
     }
 }
