@@ -88,8 +88,9 @@ impl NetRuntime {
 
     /// The answer to `Command::WatchUplink`, once a block was sent since and the writers
     /// hold less than [`UPLINK_LOW_BYTES`] between them. The writers' queues are what this
-    /// process still has to send; the kernel's socket buffers beyond them are not seen, so
-    /// on fast links the node hears of a low uplink early and serves more peers at once.
+    /// process still has to send; beyond them each socket holds up to 128 KiB unsent
+    /// (`TCP_NOTSENT_LOWAT`, see `conn`) and the bytes in flight, which are not seen, so on
+    /// fast links the node hears of a low uplink a little early and serves more peers.
     pub(crate) fn uplink_low(&mut self) -> Option<Input> {
         if !self.uplink_watch.load(Ordering::Acquire) || !self.block_sent_since_watch {
             return None;
