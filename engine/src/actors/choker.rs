@@ -10,6 +10,7 @@
 //! origin and keep it from sending a piece twice.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
 
 use rand::seq::SliceRandom;
 
@@ -17,6 +18,12 @@ use crate::actors::fan_out::FanOut;
 use crate::node::config::ChokePolicy;
 use crate::node::ctx::{ChokeCandidate, ChokerMsg, Ctx, Envelope, PeerMsg};
 use crate::node::io::{Command, ConnId};
+use crate::node::timers::TimerKey;
+
+/// How often a rotating choker looks for served peers that asked for nothing since the
+/// last look (their slots go to waiting peers): short next to a piece's time on a fast
+/// link, so that a slot held by a peer busy elsewhere is soon passed on.
+const TURN_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The choker actor.
 #[derive(Debug, Default)]
@@ -77,8 +84,16 @@ impl Choker {
                 self.fill_free_slots(ctx);
             }
         }
-        if Self::rotating(ctx) && self.fan_out.should_watch(!self.waiting.is_empty()) {
-            ctx.command(Command::WatchUplink);
+        if Self::rotating(ctx) {
+            if self.fan_out.should_watch(!self.waiting.is_empty()) {
+                ctx.command(Command::WatchUplink);
+            }
+            // Slots are looked at only while someone waits for one: a node nobody asks
+            // (an agent holding releases) sets no timer and stays asleep.
+            let someone_waits = !self.waiting.is_empty() && !self.unchoked.is_empty();
+            if someone_waits && !ctx.timer_is_set(TimerKey::TurnCheck) {
+                ctx.set_timer(TimerKey::TurnCheck, ctx.now + TURN_CHECK_INTERVAL);
+            }
         }
     }
 

@@ -185,3 +185,31 @@ fn rotation_serves_one_peer_until_the_uplink_runs_low_then_passes_turns_on() {
         "rotation ignores tit-for-tat's rechokes"
     );
 }
+
+#[test]
+fn rotation_looks_at_idle_slots_only_while_a_peer_waits_for_one() {
+    use crate::node::timers::TimerKey;
+    let mut world = TestWorld::new(4, Bitfield::new(4), NodeConfig::new([1; 20]));
+    let mut choker = Choker::default();
+    interest(&mut choker, &mut world, 0, true);
+    assert!(
+        !world.commons.timers.is_set(TimerKey::TurnCheck),
+        "one peer served, nobody waits: no timer (a held release costs no wakeups)"
+    );
+    interest(&mut choker, &mut world, 1, true);
+    assert!(
+        world.commons.timers.is_set(TimerKey::TurnCheck),
+        "a peer waits: the slots are looked at"
+    );
+    while world
+        .commons
+        .timers
+        .pop_expired(crate::time::Time::from_nanos(u64::MAX))
+        .is_some()
+    {}
+    interest(&mut choker, &mut world, 1, false);
+    assert!(
+        !world.commons.timers.is_set(TimerKey::TurnCheck),
+        "nobody waits any more: not armed again"
+    );
+}

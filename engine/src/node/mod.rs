@@ -31,18 +31,13 @@ use crate::metainfo::InfoHash;
 use crate::piece::Geometry;
 use crate::time::Time;
 
-use self::config::{ChokePolicy, NodeConfig};
+use self::config::NodeConfig;
 use self::conns::ConnMap;
 use self::ctx::{ChokerMsg, Commons, Envelope, PeerMsg, PickerMsg, Shared, TorrentMsg};
 use self::io::{CloseReason, Command, ConnId, Input};
 use self::timers::{TimerKey, TimerTable};
 
 pub use self::ctx::PieceVerified;
-
-/// How often a rotating choker looks for served peers that asked for nothing since the
-/// last look (their slots go to waiting peers): short next to a piece's time on a fast
-/// link, so that a slot held by a peer busy elsewhere is soon passed on.
-const TURN_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What a node needs to know of its torrent.
 #[derive(Debug, Clone)]
@@ -130,11 +125,6 @@ impl Node {
             .timers
             .set(TimerKey::Tick, now + config.tick_interval);
         self.commons.timers.set(TimerKey::Announce, now);
-        if config.choke_policy == ChokePolicy::Rotation && !config.origin_mode {
-            self.commons
-                .timers
-                .set(TimerKey::TurnCheck, now + TURN_CHECK_INTERVAL);
-        }
         self.handle_timeout(now);
     }
 
@@ -259,9 +249,6 @@ impl Node {
                     }
                 }
                 TimerKey::TurnCheck => {
-                    self.commons
-                        .timers
-                        .set(TimerKey::TurnCheck, now + TURN_CHECK_INTERVAL);
                     let conns = self
                         .peers
                         .iter_mut()
