@@ -56,22 +56,31 @@ impl Traced for HostEvent {
 }
 
 /// A frame as the network model carries it. Frames queue by the thousand on a busy swarm's
-/// links, so the ones of the block path take 16 bytes instead of a [`Frame`]'s 56: a
-/// piece's data is rebuilt on delivery from the zero buffer every block is read from
-/// (payload is length-only); any other frame is boxed.
+/// links, so the ones of the block path and the small control messages take 16 bytes and no
+/// allocation instead of a boxed [`Frame`]: a piece's data is rebuilt on delivery from the
+/// zero buffer every block is read from (payload is length-only); any other frame is boxed.
 #[derive(Debug)]
 pub(crate) enum Carried {
     Piece { index: u32, begin: u32, len: u32 },
     Request { index: u32, begin: u32, length: u32 },
+    Cancel { index: u32, begin: u32, length: u32 },
+    Reject { index: u32, begin: u32, length: u32 },
     Have { piece: u32 },
+    Choke,
+    Unchoke,
+    Interested,
+    NotInterested,
     Other(Box<Frame>),
 }
 
 impl Carried {
     fn new(frame: Frame) -> Self {
-        match frame {
+        let Frame::Message(message) = frame else {
+            return Carried::Other(Box::new(frame));
+        };
+        match message {
             // Blocks are read from the zero buffer (its address says so).
-            Frame::Message(Message::Piece { index, begin, data })
+            Message::Piece { index, begin, data }
                 if data.as_ptr() == commands::ZEROS.as_ptr()
                     && data.len() <= commands::ZEROS.len() =>
             {
@@ -81,39 +90,84 @@ impl Carried {
                     len: data.len() as u32,
                 }
             }
-            Frame::Message(Message::Request {
+            Message::Request {
                 index,
                 begin,
                 length,
-            }) => Carried::Request {
+            } => Carried::Request {
                 index,
                 begin,
                 length,
             },
-            Frame::Message(Message::Have { piece }) => Carried::Have { piece },
-            frame => Carried::Other(Box::new(frame)),
+            Message::Cancel {
+                index,
+                begin,
+                length,
+            } => Carried::Cancel {
+                index,
+                begin,
+                length,
+            },
+            Message::Reject {
+                index,
+                begin,
+                length,
+            } => Carried::Reject {
+                index,
+                begin,
+                length,
+            },
+            Message::Have { piece } => Carried::Have { piece },
+            Message::Choke => Carried::Choke,
+            Message::Unchoke => Carried::Unchoke,
+            Message::Interested => Carried::Interested,
+            Message::NotInterested => Carried::NotInterested,
+            message => Carried::Other(Box::new(Frame::Message(message))),
         }
     }
 
     fn into_frame(self) -> Frame {
-        match self {
-            Carried::Piece { index, begin, len } => Frame::Message(Message::Piece {
+        let message = match self {
+            Carried::Piece { index, begin, len } => Message::Piece {
                 index,
                 begin,
                 data: Bytes::from_static(&commands::ZEROS[..len as usize]),
-            }),
+            },
             Carried::Request {
                 index,
                 begin,
                 length,
-            } => Frame::Message(Message::Request {
+            } => Message::Request {
                 index,
                 begin,
                 length,
-            }),
-            Carried::Have { piece } => Frame::Message(Message::Have { piece }),
-            Carried::Other(frame) => *frame,
-        }
+            },
+            Carried::Cancel {
+                index,
+                begin,
+                length,
+            } => Message::Cancel {
+                index,
+                begin,
+                length,
+            },
+            Carried::Reject {
+                index,
+                begin,
+                length,
+            } => Message::Reject {
+                index,
+                begin,
+                length,
+            },
+            Carried::Have { piece } => Message::Have { piece },
+            Carried::Choke => Message::Choke,
+            Carried::Unchoke => Message::Unchoke,
+            Carried::Interested => Message::Interested,
+            Carried::NotInterested => Message::NotInterested,
+            Carried::Other(frame) => return *frame,
+        };
+        Frame::Message(message)
     }
 }
 
@@ -463,5 +517,62 @@ impl<'a> Host<'a> {
         self.drive(i, |driver, node, runtime| {
             driver.handle(node, input, runtime)
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carried_frames_come_back_as_sent_and_stay_small() {
+        assert!(std::mem::size_of::<Carried>() <= 16);
+        let block = |index| (index, 16_384, 16_384);
+        let messages = [
+            Message::Piece {
+                index: 3,
+                begin: 0,
+                data: Bytes::from_static(&commands::ZEROS[..100]),
+            },
+            {
+                let (index, begin, length) = block(1);
+                Message::Request {
+                    index,
+                    begin,
+                    length,
+                }
+            },
+            {
+                let (index, begin, length) = block(2);
+                Message::Cancel {
+                    index,
+                    begin,
+                    length,
+                }
+            },
+            {
+                let (index, begin, length) = block(3);
+                Message::Reject {
+                    index,
+                    begin,
+                    length,
+                }
+            },
+            Message::Have { piece: 9 },
+            Message::Choke,
+            Message::Unchoke,
+            Message::Interested,
+            Message::NotInterested,
+            Message::KeepAlive,
+            Message::Piece {
+                index: 4,
+                begin: 0,
+                data: Bytes::from_static(b"not from the zero buffer"),
+            },
+        ];
+        for message in messages {
+            let frame = Frame::Message(message);
+            assert_eq!(Carried::new(frame.clone()).into_frame(), frame);
+        }
     }
 }
