@@ -47,10 +47,19 @@ pub fn free_port() -> u16 {
 /// # Panics
 /// When it does not hold within `timeout`.
 #[track_caller]
-pub fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+pub fn wait_for(what: &str, timeout: Duration, check: impl FnMut() -> bool) {
+    assert!(wait_until(timeout, check), "timed out waiting for {what}");
+}
+
+/// Polls `check` every 250 ms until it holds (true) or `timeout` passes (false), for
+/// callers that explain a timeout themselves.
+pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while !check() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        if start.elapsed() >= timeout {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(250));
     }
+    true
 }
