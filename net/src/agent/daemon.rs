@@ -2,7 +2,9 @@
 //! report every release's state about once a second (each report also registers the host
 //! and answers its desired state), and turn desired states into running release tasks:
 //! start what is wanted, stop seeding and delete what retention dropped. Releases this host
-//! is the origin of are seeded in place and never deleted.
+//! is the origin of are seeded in place and never deleted. Once its releases have moved and
+//! then stayed still for a few reports, it gives what the transfer freed back to the system
+//! ([`super::memory`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -16,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::client::{ClientError, ManagerClient};
 use super::config::AgentConfig;
 use super::disk::{free_bytes, release_path, remove_release};
+use super::memory::{self, Quiet};
 use super::metrics::release_sample;
 use super::node::{NodeHost, NodeSpec};
 use super::release::{self, ReleaseJob, ReleaseStatus};
@@ -129,6 +132,7 @@ pub async fn run(
         releases,
     };
     let mut ticker = tokio::time::interval(REPORT_INTERVAL);
+    let mut quiet = Quiet::default();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -140,6 +144,9 @@ pub async fn run(
                     agent.apply(desired).await;
                 }
                 agent.retry_failed().await;
+                if quiet.settled(agent.activity()) {
+                    memory::give_back();
+                }
             }
         }
     }
@@ -182,6 +189,18 @@ async fn keep_channel(client: ManagerClient, name: String, desired: mpsc::Sender
 }
 
 impl Agent {
+    /// A counter that changes whenever a release moves bytes, gains or loses a peer, or is
+    /// started or removed (for [`Quiet`]).
+    fn activity(&self) -> u64 {
+        let mut activity = ((self.tasks.len() as u64) << 32) + self.deleted.len() as u64;
+        for task in self.tasks.values() {
+            let s = task.status.borrow();
+            let moved = s.have_bytes + s.downloaded_bytes + s.uploaded_bytes;
+            activity = activity.wrapping_add(moved + u64::from(s.peers));
+        }
+        activity
+    }
+
     /// Posts a report; returns the answer's desired state.
     async fn report(&mut self) -> Option<Desired> {
         let now = Instant::now();

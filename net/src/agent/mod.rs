@@ -14,6 +14,7 @@
 //! - [`origin`]: seeding a release in place on the host it was published from.
 //! - [`node`]: the one file that knows the runtime's API.
 //! - [`disk`]: paths, free space, deleting.
+//! - [`memory`]: giving what a finished transfer freed back to the system.
 //! - [`on_complete`]: `--on-complete PROGRAM`, once per downloaded copy.
 //! - [`metrics`](mod@metrics): the agent's `/metrics`.
 
@@ -21,6 +22,7 @@ pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod disk;
+pub mod memory;
 pub mod metrics;
 pub mod node;
 pub mod on_complete;
