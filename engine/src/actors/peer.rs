@@ -21,9 +21,9 @@ use crate::piece::{BlockRef, PieceIndex, BLOCK_LENGTH};
 use crate::rate::RateEstimator;
 use crate::time::Time;
 use crate::wire::{
-    validate_bitfield, validate_negotiated, validate_piece, validate_request, ExtendedHandshake,
-    Features, Handshake, Message, WireError, EXTENDED_HANDSHAKE_ID, MAX_REQUEST_SENT_LEN,
-    MAX_REQUEST_SERVED_LEN,
+    validate_bitfield, validate_negotiated, validate_piece, validate_request, BlockMessage,
+    ExtendedHandshake, Features, Handshake, Message, WireError, EXTENDED_HANDSHAKE_ID,
+    MAX_REQUEST_SENT_LEN, MAX_REQUEST_SERVED_LEN,
 };
 
 /// Storage reads in flight for one connection.
@@ -653,24 +653,7 @@ impl Peer {
 
     fn send_block_message(&mut self, kind: BlockMessage, block: BlockRef, ctx: &mut Ctx<'_>) {
         let (index, begin, length) = wire_block(block);
-        let message = match kind {
-            BlockMessage::Request => Message::Request {
-                index,
-                begin,
-                length,
-            },
-            BlockMessage::Cancel => Message::Cancel {
-                index,
-                begin,
-                length,
-            },
-            BlockMessage::Reject => Message::Reject {
-                index,
-                begin,
-                length,
-            },
-        };
-        self.send(Frame::Message(message), ctx);
+        self.send(Frame::Message(kind.message(index, begin, length)), ctx);
     }
 
     /// Tells a BEP 6 peer that a request will not be served (others learn it from the choke).
@@ -715,14 +698,6 @@ impl Peer {
         }
         self.request_more(ctx);
     }
-}
-
-/// The wire messages that name one block.
-#[derive(Debug, Clone, Copy)]
-enum BlockMessage {
-    Request,
-    Cancel,
-    Reject,
 }
 
 /// `x.ceil() as u32`, without the call to `ceil` that baseline x86-64 makes of it (this

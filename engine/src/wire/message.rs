@@ -126,6 +126,40 @@ pub const fn piece_wire_len(data_len: usize) -> usize {
     PIECE_HEADER_LEN + data_len
 }
 
+/// The messages that name one block by its address: request, cancel and reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockMessage {
+    /// `request`.
+    Request,
+    /// `cancel`.
+    Cancel,
+    /// `reject request` (fast extension).
+    Reject,
+}
+
+impl BlockMessage {
+    /// The message of this kind for the block at `index`, `begin`, `length`.
+    pub fn message(self, index: u32, begin: u32, length: u32) -> Message {
+        match self {
+            BlockMessage::Request => Message::Request {
+                index,
+                begin,
+                length,
+            },
+            BlockMessage::Cancel => Message::Cancel {
+                index,
+                begin,
+                length,
+            },
+            BlockMessage::Reject => Message::Reject {
+                index,
+                begin,
+                length,
+            },
+        }
+    }
+}
+
 impl Message {
     /// A bitfield message for our pieces (copies the bytes).
     pub fn bitfield(field: &Bitfield) -> Message {

@@ -27,7 +27,8 @@ pub use error::{ErrorKind, Incompatible, Malformed, Misbehaving, WireError};
 pub use extension::{ExtendedHandshake, CLIENT_VERSION, EXTENDED_HANDSHAKE_ID};
 pub use handshake::{Features, Handshake, HandshakeStart, HANDSHAKE_LEN, PROTOCOL};
 pub use message::{
-    encode, encode_piece_header, piece_wire_len, Message, LENGTH_PREFIX_LEN, PIECE_HEADER_LEN,
+    encode, encode_piece_header, piece_wire_len, BlockMessage, Message, LENGTH_PREFIX_LEN,
+    PIECE_HEADER_LEN,
 };
 pub use validate::{
     features_needed, validate_bitfield, validate_negotiated, validate_piece, validate_request,

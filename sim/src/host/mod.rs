@@ -18,7 +18,7 @@ use swarm_engine::node::io::{ConnId, Frame, Input};
 use swarm_engine::node::{Node, TorrentSpec};
 use swarm_engine::piece::Geometry;
 use swarm_engine::time::Time;
-use swarm_engine::wire::Message;
+use swarm_engine::wire::{BlockMessage, Message};
 
 use self::tracker::SimTracker;
 use crate::net::{remote, Net, NetOutput, COALESCE_MAX_BYTES};
@@ -61,11 +61,21 @@ impl Traced for HostEvent {
 /// zero buffer every block is read from (payload is length-only); any other frame is boxed.
 #[derive(Debug)]
 pub(crate) enum Carried {
-    Piece { index: u32, begin: u32, len: u32 },
-    Request { index: u32, begin: u32, length: u32 },
-    Cancel { index: u32, begin: u32, length: u32 },
-    Reject { index: u32, begin: u32, length: u32 },
-    Have { piece: u32 },
+    Piece {
+        index: u32,
+        begin: u32,
+        len: u32,
+    },
+    /// A request, cancel or reject: one block's address.
+    Block {
+        kind: BlockMessage,
+        index: u32,
+        begin: u32,
+        length: u32,
+    },
+    Have {
+        piece: u32,
+    },
     Choke,
     Unchoke,
     Interested,
@@ -94,35 +104,32 @@ impl Carried {
                 index,
                 begin,
                 length,
-            } => Carried::Request {
-                index,
-                begin,
-                length,
-            },
+            } => Carried::block(BlockMessage::Request, index, begin, length),
             Message::Cancel {
                 index,
                 begin,
                 length,
-            } => Carried::Cancel {
-                index,
-                begin,
-                length,
-            },
+            } => Carried::block(BlockMessage::Cancel, index, begin, length),
             Message::Reject {
                 index,
                 begin,
                 length,
-            } => Carried::Reject {
-                index,
-                begin,
-                length,
-            },
+            } => Carried::block(BlockMessage::Reject, index, begin, length),
             Message::Have { piece } => Carried::Have { piece },
             Message::Choke => Carried::Choke,
             Message::Unchoke => Carried::Unchoke,
             Message::Interested => Carried::Interested,
             Message::NotInterested => Carried::NotInterested,
             message => Carried::Other(Box::new(Frame::Message(message))),
+        }
+    }
+
+    fn block(kind: BlockMessage, index: u32, begin: u32, length: u32) -> Self {
+        Carried::Block {
+            kind,
+            index,
+            begin,
+            length,
         }
     }
 
@@ -133,33 +140,12 @@ impl Carried {
                 begin,
                 data: Bytes::from_static(&commands::ZEROS[..len as usize]),
             },
-            Carried::Request {
+            Carried::Block {
+                kind,
                 index,
                 begin,
                 length,
-            } => Message::Request {
-                index,
-                begin,
-                length,
-            },
-            Carried::Cancel {
-                index,
-                begin,
-                length,
-            } => Message::Cancel {
-                index,
-                begin,
-                length,
-            },
-            Carried::Reject {
-                index,
-                begin,
-                length,
-            } => Message::Reject {
-                index,
-                begin,
-                length,
-            },
+            } => kind.message(index, begin, length),
             Carried::Have { piece } => Message::Have { piece },
             Carried::Choke => Message::Choke,
             Carried::Unchoke => Message::Unchoke,
