@@ -96,6 +96,9 @@ pub(crate) struct Peer {
     /// Whether the remote asked for a block since it was unchoked or last checked
     /// ([`Peer::take_idle_turn`]).
     requested_since_check: bool,
+    /// The remote asked for a `have` even for pieces it announced (an origin counting
+    /// holders); other remotes get none for those.
+    remote_wants_all_haves: bool,
 }
 
 const _: () = {
@@ -138,6 +141,7 @@ impl Peer {
             refused_requests: 0,
             served_in_turn_bytes: 0,
             requested_since_check: false,
+            remote_wants_all_haves: false,
         };
         if direction == Direction::Outbound {
             peer.send_handshake(ctx);
@@ -228,7 +232,11 @@ impl Peer {
                 }
             }
             PeerMsg::Have(piece) => {
-                self.send(Frame::Message(Message::Have { piece: piece.get() }), ctx);
+                // A `have` for a piece the remote announced tells it nothing it uses: in a
+                // 300-peer swarm half of all haves were such. An origin asks for them all.
+                if self.remote_wants_all_haves || !self.remote_have.get(piece.get()) {
+                    self.send(Frame::Message(Message::Have { piece: piece.get() }), ctx);
+                }
                 if ctx.shared.is_complete() && self.remote_is_seed(ctx) {
                     self.close(CloseReason::BothSeeds, ctx);
                 }
@@ -311,7 +319,10 @@ impl Peer {
         self.features = Some(features);
         self.send_have_set(features, ctx);
         if features.extension_protocol {
-            let ours = ExtendedHandshake::ours(ctx.config().max_served_queue as u32, None);
+            let mut ours = ExtendedHandshake::ours(ctx.config().max_served_queue as u32, None);
+            if ctx.config().origin_mode {
+                ours = ours.wanting_all_haves();
+            }
             self.send(Frame::Message(ours.to_message()), ctx);
         }
         ctx.send(Envelope::Torrent(TorrentMsg::PeerIdentified {
@@ -420,7 +431,8 @@ impl Peer {
             }
             Message::Extended { id, payload } => {
                 if id == EXTENDED_HANDSHAKE_ID {
-                    ExtendedHandshake::from_payload(&payload)?;
+                    let handshake = ExtendedHandshake::from_payload(&payload)?;
+                    self.remote_wants_all_haves = handshake.all_haves;
                 }
             }
         }

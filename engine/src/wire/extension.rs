@@ -2,6 +2,9 @@
 //!
 //! swarm speaks no extension message yet, so ours is `{"m": {}, "reqq": N, "v": "swarm/0.1"}`
 //! (plus `"p"` when we listen): it tells the peer how many requests we queue and what we are.
+//! An origin adds `"swarm_all_haves": 1`: it counts who holds what from `have` messages,
+//! so it asks for them even for pieces it has shown (a swarm peer sends no `have` for a
+//! piece the remote already announced; in a big swarm half of all haves were such).
 //! A peer's handshake is first proven well-formed by the bounded scanner of
 //! [`crate::bencode`] (depth limit), then typed by serde_bencode. Unknown keys are ignored;
 //! a known key of the wrong type or out of range makes the whole handshake
@@ -34,6 +37,9 @@ pub struct ExtendedHandshake {
     pub reqq: Option<u32>,
     /// `p`: the sender's listening port.
     pub listen_port: Option<u16>,
+    /// `swarm_all_haves`: the sender wants a `have` for every piece we verify, even one it
+    /// announced itself (a swarm origin, which reveals pieces gradually and counts holders).
+    pub all_haves: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,6 +50,8 @@ struct RawExtendedHandshake {
     p: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reqq: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    swarm_all_haves: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     v: Option<ByteBuf>,
 }
@@ -63,6 +71,15 @@ impl ExtendedHandshake {
             client: Some(CLIENT_VERSION.to_string()),
             reqq: Some(reqq),
             listen_port,
+            all_haves: false,
+        }
+    }
+
+    /// The same, asking for every `have` (see [`ExtendedHandshake::all_haves`]).
+    pub fn wanting_all_haves(self) -> Self {
+        ExtendedHandshake {
+            all_haves: true,
+            ..self
         }
     }
 
@@ -76,6 +93,7 @@ impl ExtendedHandshake {
                 .collect(),
             p: self.listen_port.map(i64::from),
             reqq: self.reqq.map(i64::from),
+            swarm_all_haves: self.all_haves.then_some(1),
             v: self
                 .client
                 .as_ref()
@@ -121,11 +139,17 @@ impl ExtendedHandshake {
             .map(|q| u32::try_from(q).map_err(|_| malformed(format!("reqq {q} out of range"))))
             .transpose()?;
         let client = raw.v.map(|v| String::from_utf8_lossy(&v).into_owned());
+        let all_haves = match raw.swarm_all_haves {
+            None | Some(0) => false,
+            Some(1) => true,
+            Some(other) => return Err(malformed(format!("swarm_all_haves {other} is not 0 or 1"))),
+        };
         Ok(ExtendedHandshake {
             messages,
             client,
             reqq,
             listen_port,
+            all_haves,
         })
     }
 }
@@ -145,6 +169,13 @@ mod tests {
             ExtendedHandshake::from_payload(&with_port).unwrap(),
             ExtendedHandshake::ours(250, Some(6881))
         );
+        let origin = ExtendedHandshake::ours(250, None).wanting_all_haves();
+        let payload = origin.to_payload();
+        assert_eq!(
+            &payload[..],
+            b"d1:mde4:reqqi250e15:swarm_all_havesi1e1:v9:swarm/0.1e"
+        );
+        assert_eq!(ExtendedHandshake::from_payload(&payload).unwrap(), origin);
     }
 
     #[test]
@@ -180,6 +211,7 @@ mod tests {
             b"d1:md2:xxi300eee",
             b"d1:mi3ee",
             b"d1:p3:abce",
+            b"d15:swarm_all_havesi2ee",
         ];
         for payload in cases {
             let err = ExtendedHandshake::from_payload(payload).unwrap_err();
