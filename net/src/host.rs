@@ -135,7 +135,10 @@ impl Host {
             geometry: metainfo.geometry,
             piece_hashes: Arc::from(metainfo.piece_hashes.clone()),
         };
-        let node = Node::new(spec, options.config.clone(), verified, options.rng_seed);
+        let mut node = Node::new(spec, options.config.clone(), verified, options.rng_seed);
+        if options.verified_hashed {
+            node.verified_pieces_were_hashed();
+        }
         let status = Status {
             piece_count: metainfo.geometry.piece_count(),
             verified_pieces: node.stats().verified_pieces,

@@ -111,6 +111,7 @@ pub async fn serve_origin(
     }
     let mut options = NodeOptions::new(listen);
     options.config.origin_mode = true;
+    options.verified_hashed = true; // check_pieces just hashed them all
     options.trackers = vec![announce_url];
     drop(listener);
     let verified = Bitfield::full(metainfo.geometry.piece_count());

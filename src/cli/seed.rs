@@ -125,20 +125,23 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn run_seed(args: SeedArgs) -> anyhow::Result<Outcome> {
     let meta = read_torrent(&args.torrent)?;
     let root = content_path(&meta, &args.path)?;
-    if !args.recheck && known_intact(&meta, &root) {
+    let hashed = if !args.recheck && known_intact(&meta, &root) {
         eprintln!(
             "{} is unchanged since it was verified (resume record {}); check skipped, \
              --recheck to force",
             root.display(),
             resume::record_path(&root)?.display()
         );
+        false // each piece is hashed before it is first served
     } else {
         check(&meta, &root, &args)?;
-    }
+        true
+    };
     let storage = Storage::open(&meta, &root, false)?;
     let mut options = NodeOptions::new(SocketAddr::new(args.listen, args.port));
     options.config.origin_mode = args.origin;
     options.config.max_upload_bytes_per_s = args.max_upload.map(|bps| bps / 8);
+    options.verified_hashed = hashed;
     options.trackers = meta.trackers();
     options.trackers.extend(args.trackers);
     if let Some(threads) = args.threads {

@@ -120,6 +120,12 @@ impl Shared {
         self.checked.set(proof.piece().get());
     }
 
+    /// Every verified piece was hashed in this run by the node's owner (a seed's full check
+    /// at start): none needs a check of its own before it is served.
+    pub(crate) fn mark_verified_checked(&mut self) {
+        self.checked = self.verified.clone();
+    }
+
     /// A verified piece's data failed its check before serving: it is missing after all.
     pub(crate) fn mark_missing(&mut self, piece: PieceIndex) {
         self.verified.clear(piece.get());

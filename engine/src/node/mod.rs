@@ -91,6 +91,14 @@ impl Node {
         }
     }
 
+    /// The node's owner hashed every verified piece in this run (a seed that checked its
+    /// copy in full at start), so no piece is hashed again before it is first served. A
+    /// node started from a resume record must not be told so: its pieces are checked one
+    /// by one as they are first asked for.
+    pub fn verified_pieces_were_hashed(&mut self) {
+        self.commons.shared.mark_verified_checked();
+    }
+
     /// Whether every piece is verified.
     pub fn is_complete(&self) -> bool {
         self.commons.shared.is_complete()

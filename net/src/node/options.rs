@@ -26,6 +26,10 @@ pub struct NodeOptions {
     pub rng_seed: u64,
     /// The origin's peer id: what it sends is counted in [`Status::from_origin_bytes`].
     pub origin_peer_id: Option<[u8; 20]>,
+    /// Every piece of `verified` was hashed in this run by the caller (a full check at
+    /// start): the node serves them without hashing each again first. Leave it false for
+    /// pieces taken from a resume record.
+    pub verified_hashed: bool,
 }
 
 impl NodeOptions {
@@ -41,6 +45,7 @@ impl NodeOptions {
             disk_threads: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             rng_seed: seed,
             origin_peer_id: None,
+            verified_hashed: false,
         }
     }
 }
