@@ -135,6 +135,8 @@ pub(crate) struct Torrent {
     hashing: BTreeMap<PieceIndex, Vec<PeerAddr>>,
     /// Held pieces being hashed before they are first served.
     checking: BTreeSet<PieceIndex>,
+    /// Check ahead: no piece below this index waits for a check of its own.
+    check_cursor: u32,
     storage_failed: bool,
     announced_started: bool,
     announce_failures: u32,
@@ -157,6 +159,7 @@ impl Torrent {
             awaiting_writes: BTreeMap::new(),
             hashing: BTreeMap::new(),
             checking: BTreeSet::new(),
+            check_cursor: 0,
             storage_failed: false,
             announced_started: false,
             announce_failures: 0,
@@ -219,13 +222,15 @@ impl Torrent {
                 self.hash_if_written(piece, ctx);
             }
             TorrentMsg::PieceHashed { piece, digest } if self.checking.remove(&piece) => {
-                self.checked_before_serving(piece, digest, ctx)
+                self.checked_before_serving(piece, digest, ctx);
+                self.check_ahead(ctx);
             }
             TorrentMsg::PieceHashed { piece, digest } => self.piece_hashed(piece, digest, ctx),
             TorrentMsg::CheckBeforeServing(piece) => {
                 if !ctx.shared.is_checked(piece) && self.checking.insert(piece) {
                     ctx.command(Command::HashPiece { piece });
                 }
+                self.check_ahead(ctx);
             }
             TorrentMsg::AnnounceDone { peers, interval } => {
                 self.announce_failures = 0;
@@ -429,6 +434,27 @@ impl Torrent {
 
     /// A held piece hashed before its first block is served: it passed, and every peer may
     /// serve it; or it failed, and it is missing (reported, fetched again, never sent).
+    /// Once serving has begun, keeps `check_ahead_pieces` checks in flight over the held
+    /// pieces not checked yet, in index order, so that a request seldom waits for its
+    /// piece's check (one check per first request put a seed's 2 GiB loopback transfer at
+    /// half the speed of a seed that checks nothing).
+    fn check_ahead(&mut self, ctx: &mut Ctx<'_>) {
+        let want = ctx.config().check_ahead_pieces;
+        let pieces = ctx.shared.geometry.piece_count();
+        while self.checking.len() < want && self.check_cursor < pieces {
+            let Some(piece) = ctx.shared.geometry.piece(self.check_cursor) else {
+                break;
+            };
+            self.check_cursor += 1;
+            if ctx.shared.verified().get(piece.get())
+                && !ctx.shared.is_checked(piece)
+                && self.checking.insert(piece)
+            {
+                ctx.command(Command::HashPiece { piece });
+            }
+        }
+    }
+
     fn checked_before_serving(
         &mut self,
         piece: PieceIndex,

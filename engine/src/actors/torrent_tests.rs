@@ -1,4 +1,4 @@
-//! Unit tests of the torrent actor's blame and ban rules (issue 15).
+//! Unit tests of the torrent actor: blame and ban rules (issue 15), checks before serving.
 
 use std::sync::Arc;
 
@@ -245,4 +245,51 @@ fn inbound_connection_beyond_the_cap_is_closed() {
         })
         .collect();
     assert_eq!(closed, vec![ConnId(MAX_INBOUND_CONNECTIONS as u64)]);
+}
+
+fn hashes_asked(world: &TestWorld) -> Vec<u32> {
+    world
+        .commons
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::HashPiece { piece } => Some(piece.get()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A seed serving a copy it did not hash in this run checks the first piece asked for,
+/// and with `check_ahead_pieces` keeps that many checks going over the others, in order,
+/// so later requests seldom wait for one; without it, only what is asked for is hashed.
+#[test]
+fn serving_checks_ahead_of_the_requests_when_asked_to() {
+    for (ahead, first, after_one) in [(0, vec![2], vec![2]), (2, vec![2, 0], vec![2, 0, 1])] {
+        let config = NodeConfig {
+            check_ahead_pieces: ahead,
+            ..NodeConfig::new([9; 20])
+        };
+        let mut world = TestWorld::new(PIECES, Bitfield::full(PIECES), config);
+        let hashes: Vec<[u8; 20]> = vec![[0xab; 20]; PIECES as usize];
+        let mut torrent = Torrent::new(Arc::from(hashes), true);
+        let piece = |i| world.commons.shared.geometry.piece(i).expect("in range");
+        let (asked, first_ahead) = (piece(2), piece(0));
+        torrent.handle(TorrentMsg::CheckBeforeServing(asked), &mut world.ctx());
+        assert_eq!(hashes_asked(&world), first, "check_ahead_pieces {ahead}");
+        let digest = Ok([0xab; 20]);
+        let done = if ahead == 0 { asked } else { first_ahead };
+        torrent.handle(
+            TorrentMsg::PieceHashed {
+                piece: done,
+                digest,
+            },
+            &mut world.ctx(),
+        );
+        assert!(world.commons.shared.is_checked(done));
+        assert_eq!(
+            hashes_asked(&world),
+            after_one,
+            "check_ahead_pieces {ahead}"
+        );
+    }
 }

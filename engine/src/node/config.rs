@@ -71,6 +71,10 @@ pub struct NodeConfig {
     /// deeper pipeline let one source hoard a piece's blocks and cost 15–30 % of makespan on
     /// 30 peers. Raise it for high-latency links.
     pub max_pipeline_blocks: u32,
+    /// Held pieces not yet checked in this run that are hashed ahead of their first
+    /// request, once serving has begun (0: each only when first asked for). The real
+    /// runtime sets 4; the simulator keeps 0, so its records are those of a lazy check.
+    pub check_ahead_pieces: usize,
     /// Requests from one peer we queue for serving; more are rejected or dropped.
     pub max_served_queue: usize,
     /// Hash failures a peer may contribute to before it is banned.
@@ -102,6 +106,7 @@ impl NodeConfig {
             random_first_pieces: 4,
             min_pipeline_blocks: 8,
             max_pipeline_blocks: 8,
+            check_ahead_pieces: 0,
             max_served_queue: 1024,
             ban_after_failures: 2,
             announce_numwant: 200,

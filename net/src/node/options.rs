@@ -32,6 +32,11 @@ pub struct NodeOptions {
     pub verified_hashed: bool,
 }
 
+/// Pieces a node hashes ahead of their first request when it serves a copy it did not hash
+/// in this run (resumed from a record): two per disk lane of a 2-core machine. Loopback,
+/// 2 GiB: see the engine's `check_ahead_pieces`.
+const CHECK_AHEAD_PIECES: usize = 4;
+
 impl NodeOptions {
     /// Defaults: listen on `listen`, a random peer id, no peers, no tracker.
     pub fn new(listen: SocketAddr) -> Self {
@@ -40,7 +45,10 @@ impl NodeOptions {
             listen,
             peers: Vec::new(),
             trackers: Vec::new(),
-            config: NodeConfig::new(peer_id(seed)),
+            config: NodeConfig {
+                check_ahead_pieces: CHECK_AHEAD_PIECES,
+                ..NodeConfig::new(peer_id(seed))
+            },
             exit_when_done: false,
             disk_threads: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             rng_seed: seed,
