@@ -432,8 +432,6 @@ impl Torrent {
         }
     }
 
-    /// A held piece hashed before its first block is served: it passed, and every peer may
-    /// serve it; or it failed, and it is missing (reported, fetched again, never sent).
     /// Once serving has begun, keeps `check_ahead_pieces` checks in flight over the held
     /// pieces not checked yet, in index order, so that a request seldom waits for its
     /// piece's check (one check per first request put a seed's 2 GiB loopback transfer at
@@ -455,6 +453,8 @@ impl Torrent {
         }
     }
 
+    /// A held piece hashed before its first block is served: it passed, and every peer may
+    /// serve it; or it failed, and it is missing (reported, fetched again, never sent).
     fn checked_before_serving(
         &mut self,
         piece: PieceIndex,
