@@ -25,8 +25,10 @@ use super::{hash_config, read_torrent, Outcome};
 /// The copy is hashed first, piece by piece; only a complete, intact copy is served (use
 /// `swarm get -o DIR` to complete a partial one). A copy found intact is recorded in
 /// `DIR/.NAME.swarm-resume`; while every file keeps the recorded size and modification
-/// time, later starts skip the check (an edit that keeps both is not seen: use
-/// `--recheck`). Announces to the torrent's trackers and accepts peers until interrupted.
+/// time, later starts skip the check and serve at once, hashing each piece the first time
+/// it is asked for (a piece changed on disk since, even with size and time kept, is never
+/// sent: it is logged as failed and no longer offered). `--recheck` hashes the whole copy
+/// before serving. Announces to the torrent's trackers and accepts peers until interrupted.
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     /// The .torrent file.
