@@ -160,6 +160,8 @@ struct RawBittorrent {
     origin_mode: Option<bool>,
     /// Pieces the origin reveals to one peer at a time.
     origin_reveal_per_peer: Option<usize>,
+    /// Waiting peers per extra piece's worth in a rotation turn (0: one piece always).
+    turn_waiting_per_piece: Option<usize>,
     /// Connections a node keeps at most.
     max_connections: Option<usize>,
     /// Smallest request pipeline, blocks.
@@ -203,6 +205,8 @@ pub struct BittorrentSettings {
     pub origin_mode: Option<bool>,
     /// Pieces the origin reveals to one peer at a time.
     pub origin_reveal_per_peer: Option<usize>,
+    /// Waiting peers per extra piece's worth in a rotation turn (0: one piece always).
+    pub turn_waiting_per_piece: Option<usize>,
     /// Connections a node keeps at most.
     pub max_connections: Option<usize>,
     /// Smallest request pipeline, blocks.
@@ -235,6 +239,10 @@ impl BittorrentSettings {
             set(&mut config.upload_slots, self.upload_slots);
             set(&mut config.choke_policy, self.choke_policy);
         }
+        set(
+            &mut config.turn_waiting_per_piece,
+            self.turn_waiting_per_piece,
+        );
         set(&mut config.max_connections, self.max_connections);
         set(&mut config.min_pipeline_blocks, self.min_pipeline_blocks);
         set(&mut config.max_pipeline_blocks, self.max_pipeline_blocks);
@@ -695,6 +703,7 @@ fn bittorrent_settings(
             .transpose()?,
         origin_mode: raw.origin_mode,
         origin_reveal_per_peer: raw.origin_reveal_per_peer,
+        turn_waiting_per_piece: raw.turn_waiting_per_piece,
         max_connections: raw.max_connections,
         min_pipeline_blocks: raw.min_pipeline_blocks,
         max_pipeline_blocks: raw.max_pipeline_blocks,

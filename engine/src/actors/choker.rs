@@ -16,6 +16,7 @@ use rand::seq::SliceRandom;
 
 use crate::actors::fan_out::FanOut;
 use crate::node::config::ChokePolicy;
+use crate::node::conns::ConnMap;
 use crate::node::ctx::{ChokeCandidate, ChokerMsg, Ctx, Envelope, PeerMsg};
 use crate::node::io::{Command, ConnId};
 use crate::node::timers::TimerKey;
@@ -40,6 +41,9 @@ pub(crate) struct Choker {
     waiting: VecDeque<ConnId>,
     /// Rotation: how many peers are served at once.
     fan_out: FanOut,
+    /// Rotation: pieces' worth each served peer was sent in its current turn while others
+    /// waited (see `NodeConfig::turn_waiting_per_piece`).
+    turn_pieces: ConnMap<u32>,
 }
 
 impl Choker {
@@ -59,6 +63,7 @@ impl Choker {
                 self.fill_free_slots(ctx);
             }
             ChokerMsg::PeerGone(conn) => {
+                self.turn_pieces.remove(&conn);
                 self.interested.remove(&conn);
                 self.unchoked.remove(&conn);
                 self.waiting.retain(|&c| c != conn);
@@ -71,7 +76,12 @@ impl Choker {
             ChokerMsg::Rechoke(candidates) => self.rechoke(candidates, ctx),
             ChokerMsg::RotateOptimistic(candidates) => self.rotate_optimistic(candidates, ctx),
             ChokerMsg::TurnServed(conn) => {
-                if Self::rotating(ctx) && !self.waiting.is_empty() && self.unchoked.remove(&conn) {
+                if Self::rotating(ctx)
+                    && !self.waiting.is_empty()
+                    && self.unchoked.contains(&conn)
+                    && self.turn_is_over(conn, ctx)
+                {
+                    self.unchoked.remove(&conn);
                     ctx.send(Envelope::Peer(conn, PeerMsg::Choke));
                     self.waiting.push_back(conn);
                     self.fan_out.turn_ended();
@@ -115,6 +125,25 @@ impl Choker {
         }
     }
 
+    /// Rotation: `conn` was sent one more piece's worth; whether its turn is over. A turn
+    /// lasts one piece's worth, and one more for every `turn_waiting_per_piece` peers
+    /// waiting: while a served peer holds what many want, it keeps its slot a little
+    /// longer (measured in `NodeConfig::turn_waiting_per_piece`).
+    fn turn_is_over(&mut self, conn: ConnId, ctx: &Ctx<'_>) -> bool {
+        let per_piece = ctx.config().turn_waiting_per_piece;
+        let due = match per_piece {
+            0 => 1,
+            n => 1 + self.waiting.len() / n,
+        };
+        let served = self.turn_pieces.get_or_insert_with(conn, || 0);
+        *served += 1;
+        if (*served as usize) < due {
+            return false;
+        }
+        self.turn_pieces.remove(&conn);
+        true
+    }
+
     fn rotating(ctx: &Ctx<'_>) -> bool {
         ctx.config().choke_policy == ChokePolicy::Rotation && !ctx.config().origin_mode
     }
@@ -147,6 +176,7 @@ impl Choker {
                 self.optimistic = None;
             }
             self.unchoked.insert(conn);
+            self.turn_pieces.remove(&conn);
             if !already {
                 ctx.send(Envelope::Peer(conn, PeerMsg::Unchoke));
             }

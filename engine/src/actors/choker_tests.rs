@@ -213,3 +213,39 @@ fn rotation_looks_at_idle_slots_only_while_a_peer_waits_for_one() {
         "nobody waits any more: not armed again"
     );
 }
+
+#[test]
+fn rotation_turns_last_longer_while_many_peers_wait() {
+    let mut world = TestWorld::new(4, Bitfield::new(4), NodeConfig::new([1; 20]));
+    world.commons.shared.config.turn_waiting_per_piece = 2;
+    let mut choker = Choker::default();
+    let mut open = BTreeSet::new();
+    for conn in 0..5 {
+        interest(&mut choker, &mut world, conn, true);
+    }
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([0]));
+    // Four wait: a turn lasts 1 + 4 / 2 = 3 pieces' worth.
+    for _ in 0..2 {
+        choker.handle(ChokerMsg::TurnServed(ConnId(0)), &mut world.ctx());
+        unchoked(world.take_messages(), &mut open);
+        assert_eq!(open, BTreeSet::from([0]), "the turn goes on");
+    }
+    choker.handle(ChokerMsg::TurnServed(ConnId(0)), &mut world.ctx());
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(
+        open,
+        BTreeSet::from([1]),
+        "three pieces' worth: the next peer"
+    );
+    // Peer 1's turn counts from zero. Peers 3 and 4 stop waiting, leaving 2 and 0:
+    // 1 + 2 / 2 = 2 pieces' worth.
+    interest(&mut choker, &mut world, 3, false);
+    interest(&mut choker, &mut world, 4, false);
+    choker.handle(ChokerMsg::TurnServed(ConnId(1)), &mut world.ctx());
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([1]));
+    choker.handle(ChokerMsg::TurnServed(ConnId(1)), &mut world.ctx());
+    unchoked(world.take_messages(), &mut open);
+    assert_eq!(open, BTreeSet::from([2]), "two waiting: two pieces' worth");
+}

@@ -248,7 +248,8 @@ impl Picker {
                 }
             }
             PickerMsg::TurnServed(conn) => {
-                self.reveals.served(conn);
+                self.reveals
+                    .served(conn, ctx.config().turn_waiting_per_piece);
                 self.reveal(ctx);
             }
             PickerMsg::UplinkIdle => {

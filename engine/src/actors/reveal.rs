@@ -4,10 +4,11 @@
 //! at once (as many as keep its uplink busy, at most `origin_slots`: see `fan_out.rs`), each
 //! shown `origin_reveal_per_peer` pieces it lacks (pieces never revealed first, in a seeded
 //! random order; then the rarest, least revealed). A turn ends when the peer holds every
-//! piece it was shown, or after [`TURN_TIMEOUT`]; the peer then queues again behind every
-//! peer waiting, longest-waiting first. Once every piece was shown once, a piece is shown
-//! again only while fewer than [`RESEND_BELOW_HOLDERS`] connected peers hold it, or to a peer
-//! that announced nothing for [`STARVED_AFTER`].
+//! piece it was shown, once a piece's worth was sent to it (more while many peers wait:
+//! `NodeConfig::turn_waiting_per_piece`), or after [`TURN_TIMEOUT`]; the peer then queues
+//! again behind every peer waiting, longest-waiting first. Once every piece was shown once,
+//! a piece is shown again only while fewer than [`RESEND_BELOW_HOLDERS`] connected peers
+//! hold it, or to a peer that announced nothing for [`STARVED_AFTER`].
 //!
 //! Why turns: a peer can only pass a piece on once it holds all of it, so the origin sends
 //! whole pieces to a few peers at full rate rather than slices of many pieces to everybody
@@ -59,6 +60,8 @@ pub(crate) struct Reveals {
     waiting: VecDeque<ConnId>,
     /// Peers holding a turn, with the time it began.
     turns: BTreeMap<ConnId, Time>,
+    /// Pieces' worth sent to each peer holding a turn (see [`Reveals::served`]).
+    served_in_turn: BTreeMap<ConnId, usize>,
     /// How many turns run at once.
     fan_out: FanOut,
     /// When each peer last announced a piece (or joined).
@@ -77,6 +80,7 @@ impl Reveals {
     /// A peer left.
     pub fn leave(&mut self, conn: ConnId) {
         self.turns.remove(&conn);
+        self.served_in_turn.remove(&conn);
         self.waiting.retain(|&c| c != conn);
         self.progress.remove(&conn);
     }
@@ -89,10 +93,22 @@ impl Reveals {
         }
     }
 
-    /// `conn` was sent a piece's worth in its turn: the turn ends (what it was shown is on
-    /// its way), so that the next peer's turn starts before this one's data has arrived.
-    pub fn served(&mut self, conn: ConnId) {
-        if self.turns.contains_key(&conn) {
+    /// `conn` was sent a piece's worth in its turn. The turn ends (what it was shown is on
+    /// its way, so the next peer's turn starts before this one's data has arrived) once it
+    /// was sent `1 + waiting / waiting_per_piece` pieces' worth (always one when
+    /// `waiting_per_piece` is 0): with many peers waiting, a turn more often ends when the
+    /// peer announces what it was shown (see `NodeConfig::turn_waiting_per_piece`).
+    pub fn served(&mut self, conn: ConnId, waiting_per_piece: usize) {
+        if !self.turns.contains_key(&conn) {
+            return;
+        }
+        let due = match waiting_per_piece {
+            0 => 1,
+            n => 1 + self.waiting.len() / n,
+        };
+        let served = self.served_in_turn.entry(conn).or_insert(0);
+        *served += 1;
+        if *served >= due {
             self.end_turn(conn);
         }
     }
@@ -112,6 +128,7 @@ impl Reveals {
 
     fn end_turn(&mut self, conn: ConnId) {
         self.turns.remove(&conn);
+        self.served_in_turn.remove(&conn);
         self.waiting.push_back(conn);
         self.fan_out.turn_ended();
     }
@@ -316,7 +333,7 @@ mod tests {
         let mut seen = BTreeSet::new();
         for _ in 0..pieces {
             for conn in 0..3 {
-                reveals.served(ConnId(conn));
+                reveals.served(ConnId(conn), 0);
             }
             for (_, new) in reveals.fill(4, 1, now, &mut peers, &availability, &mut rng) {
                 for piece in new {
@@ -341,7 +358,7 @@ mod tests {
             reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
             let peer = peers.get_mut(&ConnId(0)).expect("peer");
             peer.revealed.clear(); // it lost them (say, they failed)
-            reveals.served(ConnId(0));
+            reveals.served(ConnId(0), 0);
         }
         let shown = reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
         assert!(
@@ -357,7 +374,7 @@ mod tests {
         );
         let peer = peers.get_mut(&ConnId(0)).expect("peer");
         peer.revealed.clear();
-        reveals.served(ConnId(0));
+        reveals.served(ConnId(0), 0);
         reveals.have(ConnId(0), peer, later);
         let rare = held_by(pieces, RESEND_BELOW_HOLDERS - 1);
         let shown = reveals.fill(1, 1, Time::ZERO, &mut peers, &rare, &mut rng);
@@ -382,5 +399,29 @@ mod tests {
             shown.iter().map(|s| s.0).collect::<Vec<_>>(),
             vec![ConnId(1)]
         );
+    }
+
+    #[test]
+    fn a_turn_lasts_a_piece_more_for_every_so_many_peers_waiting() {
+        let mut peers = swarm(3, 4);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let availability = held_by(4, 0);
+        let mut reveals = Reveals::default();
+        for conn in 0..3 {
+            reveals.join(ConnId(conn), Time::ZERO);
+        }
+        reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
+        assert_eq!(reveals.turns(), 1);
+        // Two wait, one per extra piece: 1 + 2 / 1 = 3 pieces' worth.
+        reveals.served(ConnId(0), 1);
+        reveals.served(ConnId(0), 1);
+        assert_eq!(reveals.turns(), 1, "the turn goes on");
+        reveals.served(ConnId(0), 1);
+        assert_eq!(reveals.turns(), 0, "three pieces' worth: over");
+        // Without the rule, one piece's worth ends a turn.
+        reveals.fill(1, 1, Time::ZERO, &mut peers, &availability, &mut rng);
+        assert_eq!(reveals.turns(), 1);
+        reveals.served(ConnId(1), 0);
+        assert_eq!(reveals.turns(), 0);
     }
 }
