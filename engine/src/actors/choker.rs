@@ -15,8 +15,8 @@ use std::time::Duration;
 use rand::seq::SliceRandom;
 
 use crate::actors::fan_out::FanOut;
+use crate::actors::turn_length::TurnLength;
 use crate::node::config::ChokePolicy;
-use crate::node::conns::ConnMap;
 use crate::node::ctx::{ChokeCandidate, ChokerMsg, Ctx, Envelope, PeerMsg};
 use crate::node::io::{Command, ConnId};
 use crate::node::timers::TimerKey;
@@ -41,9 +41,8 @@ pub(crate) struct Choker {
     waiting: VecDeque<ConnId>,
     /// Rotation: how many peers are served at once.
     fan_out: FanOut,
-    /// Rotation: pieces' worth each served peer was sent in its current turn while others
-    /// waited (see `NodeConfig::turn_waiting_per_piece`).
-    turn_pieces: ConnMap<u32>,
+    /// Rotation: how long each served peer's turn has run.
+    turn_length: TurnLength,
 }
 
 impl Choker {
@@ -63,7 +62,7 @@ impl Choker {
                 self.fill_free_slots(ctx);
             }
             ChokerMsg::PeerGone(conn) => {
-                self.turn_pieces.remove(&conn);
+                self.turn_length.forget(conn);
                 self.interested.remove(&conn);
                 self.unchoked.remove(&conn);
                 self.waiting.retain(|&c| c != conn);
@@ -79,7 +78,11 @@ impl Choker {
                 if Self::rotating(ctx)
                     && !self.waiting.is_empty()
                     && self.unchoked.contains(&conn)
-                    && self.turn_is_over(conn, ctx)
+                    && self.turn_length.served(
+                        conn,
+                        self.waiting.len(),
+                        ctx.config().turn_waiting_per_piece,
+                    )
                 {
                     self.unchoked.remove(&conn);
                     ctx.send(Envelope::Peer(conn, PeerMsg::Choke));
@@ -125,25 +128,6 @@ impl Choker {
         }
     }
 
-    /// Rotation: `conn` was sent one more piece's worth; whether its turn is over. A turn
-    /// lasts one piece's worth, and one more for every `turn_waiting_per_piece` peers
-    /// waiting: while a served peer holds what many want, it keeps its slot a little
-    /// longer (measured in `NodeConfig::turn_waiting_per_piece`).
-    fn turn_is_over(&mut self, conn: ConnId, ctx: &Ctx<'_>) -> bool {
-        let per_piece = ctx.config().turn_waiting_per_piece;
-        let due = match per_piece {
-            0 => 1,
-            n => 1 + self.waiting.len() / n,
-        };
-        let served = self.turn_pieces.get_or_insert_with(conn, || 0);
-        *served += 1;
-        if (*served as usize) < due {
-            return false;
-        }
-        self.turn_pieces.remove(&conn);
-        true
-    }
-
     fn rotating(ctx: &Ctx<'_>) -> bool {
         ctx.config().choke_policy == ChokePolicy::Rotation && !ctx.config().origin_mode
     }
@@ -176,7 +160,7 @@ impl Choker {
                 self.optimistic = None;
             }
             self.unchoked.insert(conn);
-            self.turn_pieces.remove(&conn);
+            self.turn_length.forget(conn);
             if !already {
                 ctx.send(Envelope::Peer(conn, PeerMsg::Unchoke));
             }

@@ -18,3 +18,4 @@ pub(crate) mod reveal;
 pub(crate) mod torrent;
 #[cfg(test)]
 mod torrent_tests;
+pub(crate) mod turn_length;

@@ -24,6 +24,7 @@ use rand::Rng;
 
 use crate::actors::availability::Availability;
 use crate::actors::fan_out::FanOut;
+use crate::actors::turn_length::TurnLength;
 use crate::bitfield::Bitfield;
 use crate::node::conns::ConnMap;
 use crate::node::io::ConnId;
@@ -60,8 +61,8 @@ pub(crate) struct Reveals {
     waiting: VecDeque<ConnId>,
     /// Peers holding a turn, with the time it began.
     turns: BTreeMap<ConnId, Time>,
-    /// Pieces' worth sent to each peer holding a turn (see [`Reveals::served`]).
-    served_in_turn: BTreeMap<ConnId, usize>,
+    /// How long each turn has run (see [`Reveals::served`]).
+    turn_length: TurnLength,
     /// How many turns run at once.
     fan_out: FanOut,
     /// When each peer last announced a piece (or joined).
@@ -80,7 +81,7 @@ impl Reveals {
     /// A peer left.
     pub fn leave(&mut self, conn: ConnId) {
         self.turns.remove(&conn);
-        self.served_in_turn.remove(&conn);
+        self.turn_length.forget(conn);
         self.waiting.retain(|&c| c != conn);
         self.progress.remove(&conn);
     }
@@ -95,20 +96,14 @@ impl Reveals {
 
     /// `conn` was sent a piece's worth in its turn. The turn ends (what it was shown is on
     /// its way, so the next peer's turn starts before this one's data has arrived) once it
-    /// was sent `1 + waiting / waiting_per_piece` pieces' worth (always one when
-    /// `waiting_per_piece` is 0): with many peers waiting, a turn more often ends when the
-    /// peer announces what it was shown (see `NodeConfig::turn_waiting_per_piece`).
+    /// lasted long enough (see `turn_length.rs`): with many peers waiting, a turn more often
+    /// ends when the peer announces what it was shown.
     pub fn served(&mut self, conn: ConnId, waiting_per_piece: usize) {
-        if !self.turns.contains_key(&conn) {
-            return;
-        }
-        let due = match waiting_per_piece {
-            0 => 1,
-            n => 1 + self.waiting.len() / n,
-        };
-        let served = self.served_in_turn.entry(conn).or_insert(0);
-        *served += 1;
-        if *served >= due {
+        if self.turns.contains_key(&conn)
+            && self
+                .turn_length
+                .served(conn, self.waiting.len(), waiting_per_piece)
+        {
             self.end_turn(conn);
         }
     }
@@ -128,7 +123,7 @@ impl Reveals {
 
     fn end_turn(&mut self, conn: ConnId) {
         self.turns.remove(&conn);
-        self.served_in_turn.remove(&conn);
+        self.turn_length.forget(conn);
         self.waiting.push_back(conn);
         self.fan_out.turn_ended();
     }
