@@ -12,6 +12,7 @@
 //! Whether namespace tests run at all is [`swarm_testsupport::tools::netns`]'s call.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -30,6 +31,33 @@ pub fn run(program: &str, args: &[&str]) -> Output {
         .args(args)
         .stdin(Stdio::null())
         .output()
+        .unwrap_or_else(|e| panic!("{program} {args:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// [`run`] with `input` on the command's standard input.
+#[track_caller]
+fn run_with_input(program: &str, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} {args:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.as_bytes())
+        .unwrap_or_else(|e| panic!("{program} {args:?}: {e}"));
+    let output = child
+        .wait_with_output()
         .unwrap_or_else(|e| panic!("{program} {args:?}: {e}"));
     assert!(
         output.status.success(),
@@ -105,11 +133,12 @@ impl Lab {
         let host = Host { ns, ip, port };
         self.hosts.push(host.clone());
         let br = self.bridge.as_str();
+        let mac = mac_of(index);
         run(
             "ip",
             &[
                 "-n", br, "link", "add", &host.port, "type", "veth", "peer", "name", "eth0",
-                "netns", &host.ns,
+                "address", &mac, "netns", &host.ns,
             ],
         );
         run(
@@ -130,7 +159,41 @@ impl Lab {
         if download_bps > 0 {
             shape(&self.bridge, &host.port, download_bps);
         }
+        self.pin_neighbours(&host, &mac);
         host
+    }
+
+    /// Permanent neighbour entries between `host` and every host before it. The kernel's
+    /// ARP table is one for all namespaces (labs of concurrent tests add up), and past
+    /// gc_thresh3 entries (1024 by default) it refuses new ones, so a host cannot even
+    /// send a SYN; permanent entries are outside that count.
+    fn pin_neighbours(&self, host: &Host, mac: &str) {
+        let others = &self.hosts[..self.hosts.len() - 1];
+        let mut lines = String::new();
+        for (index, other) in others.iter().enumerate() {
+            let other_mac = mac_of(index + 1);
+            lines.push_str(&format!(
+                "neigh replace {} lladdr {other_mac} dev eth0 nud permanent\n",
+                other.ip
+            ));
+            run(
+                "ip",
+                &[
+                    "-n",
+                    &other.ns,
+                    "neigh",
+                    "replace",
+                    &host.ip,
+                    "lladdr",
+                    mac,
+                    "dev",
+                    "eth0",
+                    "nud",
+                    "permanent",
+                ],
+            );
+        }
+        run_with_input("ip", &["-n", &host.ns, "-batch", "-"], &lines);
     }
 
     /// Mounts a tmpfs of `size` (`8m`) at `dir`, unmounted when the lab is dropped.
@@ -177,6 +240,11 @@ impl Drop for Lab {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
     }
+}
+
+/// A locally administered MAC for host `index` (as netns-run), so neighbours can be pinned.
+fn mac_of(index: usize) -> String {
+    format!("02:5a:00:00:{:02x}:{:02x}", index / 256, index % 256)
 }
 
 /// tbf at `bps`, with a burst of at least 4 ms of traffic and 64 KiB (as netns-run).
