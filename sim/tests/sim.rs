@@ -272,3 +272,46 @@ mod files {
         );
     }
 }
+
+mod slow_paths {
+    use super::*;
+
+    /// Twelve peers 100 ms from the bridge (a peer-to-peer round trip of 400 ms), 10 Mbit/s.
+    const SLOW: &str = r#"
+file_size = "32MiB"
+piece_size = "1MiB"
+strategy = "bittorrent"
+
+[origin]
+upload = "10Mbps"
+download = "10Mbps"
+latency = "100ms"
+
+[[groups]]
+name = "peers"
+count = 12
+upload = "10Mbps"
+download = "10Mbps"
+latency = "100ms"
+"#;
+
+    /// A served peer's slot went to the next in line when it asked for nothing within the
+    /// 250 ms between two looks, which on this path is before its first request can arrive:
+    /// uploaders served almost nobody (3.8-3.9 × the bound, the origin sending 2.3-2.5
+    /// copies). Now it has two of its round trips to ask (1.65 ×).
+    #[test]
+    fn a_long_round_trip_does_not_cost_a_peer_its_turn() {
+        let scenario = Scenario::parse(SLOW, "slow-12").expect("parses");
+        for seed in 1..=3 {
+            let r = go(&scenario, seed, None).record;
+            let ratio = r.makespan_over_bound().expect("finished");
+            let repro = format!("seed {seed} of the scenario in sim/tests/sim.rs::slow_paths");
+            assert!(ratio < 2.2, "makespan/bound {ratio}; {repro}");
+            assert!(
+                r.origin_copies() < 1.7,
+                "origin {}; {repro}",
+                r.origin_copies()
+            );
+        }
+    }
+}

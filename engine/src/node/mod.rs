@@ -260,7 +260,7 @@ impl Node {
                     let conns = self
                         .peers
                         .iter_mut()
-                        .filter_map(|(&conn, peer)| peer.take_idle_turn().then_some(conn))
+                        .filter_map(|(&conn, peer)| peer.take_idle_turn(now).then_some(conn))
                         .collect();
                     self.commons
                         .queue
