@@ -27,20 +27,10 @@ const SUBNET: &str = "10.178";
 /// Runs a command to completion; panics with its stderr if it fails.
 #[track_caller]
 pub fn run(program: &str, args: &[&str]) -> Output {
-    let output = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{program} {args:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    run_with_input(program, args, "")
 }
 
-/// [`run`] with `input` on the command's standard input.
+/// [`run`] with `input` on the command's standard input (then closed).
 #[track_caller]
 fn run_with_input(program: &str, args: &[&str], input: &str) -> Output {
     let mut child = Command::new(program)
