@@ -52,11 +52,6 @@ pub(crate) struct ConnHandle {
     pub(crate) frames: FrameSender,
     pub(crate) queued_bytes: Arc<AtomicUsize>,
     pub(crate) reader: tokio::task::AbortHandle,
-    /// The socket's descriptor, to ask the kernel what it still holds.
-    pub(crate) socket: std::os::fd::RawFd,
-    /// A block went to this socket since the node last asked the kernel about it, or the
-    /// kernel held some of its bytes then: it is asked next time.
-    pub(crate) kernel_may_hold: bool,
 }
 
 /// The writer's queue was over a limit: the frame was dropped and the connection closes.
@@ -118,7 +113,6 @@ pub(crate) fn spawn(
         uplink_watch,
     } = links;
     let _ = stream.set_nodelay(true);
-    let socket = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(KERNEL_UNSENT_BYTES);
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -162,8 +156,6 @@ pub(crate) fn spawn(
         frames,
         queued_bytes,
         reader: reader_task.abort_handle(),
-        socket,
-        kernel_may_hold: false,
     }
 }
 

@@ -5,6 +5,5 @@
 pub(crate) mod actor;
 pub(crate) mod announces;
 pub(crate) mod commands;
-pub(crate) mod kernel_backlog;
 pub mod options;
 pub(crate) mod sources;
