@@ -190,7 +190,8 @@ impl Peer {
         idle
     }
 
-    /// Two of the longest round trips measured to the remote (zero before any).
+    /// Twice the longer of the remote's two round trips, its smallest block round trip and
+    /// its last answer round trip (zero before either is measured).
     fn answer_grace(&self) -> Duration {
         let longest = [self.min_rtt_ns, self.answer_rtt_ns]
             .into_iter()
