@@ -35,8 +35,9 @@ const MAX_IOVECS: usize = 64;
 /// Block payload bytes a writer hands the kernel between two looks at its control lane.
 const BLOCK_BURST_BYTES: usize = 256 * 1024;
 /// Unsent bytes the kernel may hold for a socket (`TCP_NOTSENT_LOWAT`). Blocks beyond it
-/// wait in the writer, where control messages can still pass them, and the writer's queue
-/// is then what the node sees of its uplink's backlog.
+/// wait in the writer, where control messages can still pass them. The node adds what the
+/// kernel holds to the writers' queues when it asks whether its uplink runs low
+/// (`node::kernel_backlog`).
 const KERNEL_UNSENT_BYTES: u32 = 128 * 1024;
 /// Wire bytes a writer may hold; a frame queued beyond it closes the connection. Above the
 /// runner's high-water mark (block reads stop there) plus the reads in flight, so only a
@@ -52,6 +53,11 @@ pub(crate) struct ConnHandle {
     pub(crate) frames: FrameSender,
     pub(crate) queued_bytes: Arc<AtomicUsize>,
     pub(crate) reader: tokio::task::AbortHandle,
+    /// The socket's descriptor, to ask the kernel what it still holds.
+    pub(crate) socket: std::os::fd::RawFd,
+    /// A block went to this socket since the node last asked the kernel about it, or the
+    /// kernel held some of its bytes then: it is asked next time.
+    pub(crate) kernel_may_hold: bool,
 }
 
 /// The writer's queue was over a limit: the frame was dropped and the connection closes.
@@ -113,6 +119,7 @@ pub(crate) fn spawn(
         uplink_watch,
     } = links;
     let _ = stream.set_nodelay(true);
+    let socket = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let _ = socket2::SockRef::from(&stream).set_tcp_notsent_lowat(KERNEL_UNSENT_BYTES);
     let (read, write) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
@@ -156,6 +163,8 @@ pub(crate) fn spawn(
         frames,
         queued_bytes,
         reader: reader_task.abort_handle(),
+        socket,
+        kernel_may_hold: false,
     }
 }
 

@@ -39,6 +39,9 @@ use crate::node::sources::Sources;
 pub const EVENT_QUEUE: usize = 256;
 /// Events handled in one turn of a node, at most, before its commands go out.
 pub const EVENT_BATCH: usize = 256;
+/// How soon the uplink is looked at again when only the kernel's backlog kept it from
+/// running low.
+const UPLINK_RECHECK: Duration = Duration::from_millis(10);
 /// How often a status whose only change is in its byte counters is published, at most.
 const COUNTER_PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -103,6 +106,8 @@ pub(crate) struct NodeActor {
     supervisor: Recipient<NodeStopped>,
     /// Bytes from the origin, told apart from bytes from peers.
     sources: Sources,
+    /// A look at the uplink is scheduled ([`NodeActor::schedule_uplink_recheck`]).
+    uplink_recheck_pending: bool,
 }
 
 impl NodeActor {
@@ -121,6 +126,7 @@ impl NodeActor {
             done: Some(parts.done),
             supervisor: parts.supervisor,
             sources: parts.sources,
+            uplink_recheck_pending: false,
         }
     }
 
@@ -159,6 +165,22 @@ impl NodeActor {
                     self.feed(input);
                 }
             }
+        }
+    }
+
+    /// Looks at the uplink again after [`UPLINK_RECHECK`] if the kernel's backlog kept it
+    /// from answering a watch.
+    fn schedule_uplink_recheck(&mut self, ctx: &mut Context<Self>) {
+        if self.runtime.take_uplink_recheck() && !self.uplink_recheck_pending {
+            self.uplink_recheck_pending = true;
+            ctx.run_later(UPLINK_RECHECK, |act, ctx| {
+                act.uplink_recheck_pending = false;
+                if let Some(input) = act.runtime.uplink_low() {
+                    act.feed(input);
+                    act.end_turn();
+                }
+                act.schedule_uplink_recheck(ctx);
+            });
         }
     }
 
@@ -350,6 +372,7 @@ impl ActorFuture<NodeActor> for Turns {
                 return Poll::Pending;
             }
             act.end_turn();
+            act.schedule_uplink_recheck(ctx);
             if handled == EVENT_BATCH {
                 task.waker().wake_by_ref(); // more may be waiting: let other actors run first
                 return Poll::Pending;

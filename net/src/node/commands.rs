@@ -28,6 +28,7 @@ use crate::conn::{self, ConnHandle};
 use crate::disk::{DiskPool, WriteGate};
 use crate::event::Event;
 use crate::node::announces::Announcer;
+use crate::node::kernel_backlog::KernelBacklog;
 use crate::node::options::Status;
 
 /// Bytes a connection's writer may hold before we stop reading blocks for that peer.
@@ -58,6 +59,7 @@ pub(crate) struct NetRuntime {
     /// whether a block was sent since; the writers see the flag.
     uplink_watch: Arc<AtomicBool>,
     block_sent_since_watch: bool,
+    uplink_recheck: bool,
 }
 
 impl NetRuntime {
@@ -83,14 +85,16 @@ impl NetRuntime {
             status,
             uplink_watch: Arc::new(AtomicBool::new(false)),
             block_sent_since_watch: false,
+            uplink_recheck: false,
         }
     }
 
-    /// The answer to `Command::WatchUplink`, once a block was sent since and the writers
-    /// hold less than [`UPLINK_LOW_BYTES`] between them. The writers' queues are what this
-    /// process still has to send; beyond them each socket holds up to 128 KiB unsent
-    /// (`TCP_NOTSENT_LOWAT`, see `conn`) and the bytes in flight, which are not seen, so on
-    /// fast links the node hears of a low uplink a little early and serves more peers.
+    /// The answer to `Command::WatchUplink`, once a block was sent since and the uplink's
+    /// backlog, what the writers hold and what the kernel holds unsent, is under
+    /// [`UPLINK_LOW_BYTES`] and under what is in flight (about the link's rate times the
+    /// round trip): a peer served from now on gets its first blocks about a round trip
+    /// later, when what is queued now has gone. When only the kernel's share keeps it from
+    /// answering, `uplink_recheck` is set: no writer will say when the kernel drains.
     pub(crate) fn uplink_low(&mut self) -> Option<Input> {
         if !self.uplink_watch.load(Ordering::Acquire) || !self.block_sent_since_watch {
             return None;
@@ -103,8 +107,23 @@ impl NetRuntime {
         if queued >= UPLINK_LOW_BYTES {
             return None;
         }
+        let mut kernel = KernelBacklog::default();
+        for c in self.conns.values_mut().filter(|c| c.kernel_may_hold) {
+            let held = KernelBacklog::of(c.socket);
+            c.kernel_may_hold = !held.is_empty();
+            kernel += held;
+        }
+        if queued + kernel.unsent >= UPLINK_LOW_BYTES.max(kernel.in_flight) {
+            self.uplink_recheck = true;
+            return None;
+        }
         self.uplink_watch.store(false, Ordering::Release);
         Some(Input::UplinkIdle)
+    }
+
+    /// Whether the uplink should be looked at again shortly (see [`Self::uplink_low`]).
+    pub(crate) fn take_uplink_recheck(&mut self) -> bool {
+        std::mem::take(&mut self.uplink_recheck)
     }
 
     /// The wall-clock instant of the engine time `time`.
@@ -250,10 +269,10 @@ impl Interpret for NetRuntime {
     fn execute(&mut self, command: Command, ready: &mut VecDeque<Input>) {
         match command {
             Command::Transmit { conn, frame } => {
-                if matches!(frame, Frame::Message(Message::Piece { .. })) {
-                    self.block_sent_since_watch = true;
-                }
-                if let Some(c) = self.conns.get(&conn) {
+                let block = matches!(frame, Frame::Message(Message::Piece { .. }));
+                self.block_sent_since_watch |= block;
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.kernel_may_hold |= block;
                     c.queued_bytes.fetch_add(frame.wire_len(), Ordering::AcqRel);
                     let _ = c.frames.send(frame);
                 }

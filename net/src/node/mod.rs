@@ -5,5 +5,6 @@
 pub(crate) mod actor;
 pub(crate) mod announces;
 pub(crate) mod commands;
+pub(crate) mod kernel_backlog;
 pub mod options;
 pub(crate) mod sources;
