@@ -8,13 +8,18 @@
 //! `BTreeMap`'s, so the actors' decisions do not change.
 //!
 //! A lookup first tries the position a small table remembers for the key's low bits (one
-//! cache line, usually right), and binary-searches only when it is not: with a simulated
-//! swarm's state far larger than the caches, each step of a search is a miss.
+//! cache line is read, and it is usually right), and binary-searches only when it is not:
+//! with a simulated swarm's state far larger than the caches, each step of a search is a
+//! miss.
 
 use crate::node::io::ConnId;
 
-/// Entries of the position table (a power of two).
-const HINTS: usize = 64;
+/// Entries of the position table (a power of two), over three times the connections a
+/// node keeps by default (`max_connections`, 80), so that few keys share an entry: the
+/// simulator numbers connections across the whole swarm, so a node's keys have scattered
+/// low bits, and in a table of 64 entries 80 such keys find their own about 57 % of the
+/// time (86 % in 256).
+const HINTS: usize = 256;
 /// A table entry that remembers no position.
 const NO_HINT: u16 = u16::MAX;
 
