@@ -33,7 +33,8 @@ use crate::node::options::Status;
 
 /// Bytes a connection's writer may hold before we stop reading blocks for that peer.
 pub const HIGH_WATER_BYTES: usize = 4 << 20;
-/// The writers of one node holding less than this between them: its uplink runs low.
+/// The least backlog (writers' queues and the kernel's unsent bytes) under which a node's
+/// uplink runs low; more while more is in flight (see [`NetRuntime::uplink_low`]).
 const UPLINK_LOW_BYTES: usize = 32 << 10;
 /// How long dialling a peer may take.
 pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -90,10 +91,10 @@ impl NetRuntime {
     }
 
     /// The answer to `Command::WatchUplink`, once a block was sent since and the uplink's
-    /// backlog, what the writers hold and what the kernel holds unsent, is under
-    /// [`UPLINK_LOW_BYTES`] and under what is in flight (about the link's rate times the
-    /// round trip): a peer served from now on gets its first blocks about a round trip
-    /// later, when what is queued now has gone. When only the kernel's share keeps it from
+    /// backlog, what the writers hold and what the kernel holds unsent, is under the larger
+    /// of [`UPLINK_LOW_BYTES`] and what is in flight (about the link's rate times the round
+    /// trip): a peer served from now on gets its first blocks about a round trip later,
+    /// when what is queued now has gone. When only the kernel's share keeps it from
     /// answering, `uplink_recheck` is set: no writer will say when the kernel drains.
     pub(crate) fn uplink_low(&mut self) -> Option<Input> {
         if !self.uplink_watch.load(Ordering::Acquire) || !self.block_sent_since_watch {
