@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use actix::prelude::*;
 use swarm_engine::bitfield::Bitfield;
 use swarm_engine::metainfo::{InfoHash, Metainfo};
+use swarm_engine::node::config::NodeConfig;
 use swarm_engine::node::io::Input;
 use swarm_engine::node::{Node, TorrentSpec};
 use swarm_engine::wire::Handshake;
@@ -135,7 +136,11 @@ impl Host {
             geometry: metainfo.geometry,
             piece_hashes: Arc::from(metainfo.piece_hashes.clone()),
         };
-        let mut node = Node::new(spec, options.config.clone(), verified, options.rng_seed);
+        let config = NodeConfig {
+            listen_port: Some(self.local_addr.port()),
+            ..options.config.clone()
+        };
+        let mut node = Node::new(spec, config, verified, options.rng_seed);
         if options.verified_hashed {
             node.verified_pieces_were_hashed();
         }

@@ -356,8 +356,10 @@ impl Peer {
         self.features = Some(features);
         self.send_have_set(features, ctx);
         if features.extension_protocol {
-            let mut ours = ExtendedHandshake::ours(ctx.config().max_served_queue as u32, None);
-            if ctx.config().origin_mode {
+            let config = ctx.config();
+            let mut ours =
+                ExtendedHandshake::ours(config.max_served_queue as u32, config.listen_port);
+            if config.origin_mode {
                 ours = ours.wanting_all_haves();
             }
             self.send(Frame::Message(ours.to_message()), ctx);
@@ -470,6 +472,10 @@ impl Peer {
                 if id == EXTENDED_HANDSHAKE_ID {
                     let handshake = ExtendedHandshake::from_payload(&payload)?;
                     self.remote_wants_all_haves = handshake.all_haves;
+                    if let Some(port) = handshake.listen_port.filter(|&p| p != 0) {
+                        let conn = self.conn;
+                        ctx.send(Envelope::Torrent(TorrentMsg::PeerListens { conn, port }));
+                    }
                 }
             }
         }

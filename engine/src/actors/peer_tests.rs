@@ -1,5 +1,6 @@
 //! Tests of the peer actor's hostile-input rules (issue 15), through the node's interface:
-//! who speaks first, timeouts that free slots, and the refused-request limit.
+//! who speaks first, timeouts that free slots, and the refused-request limit; and of the
+//! listening port its extended handshake tells and learns.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,12 +16,16 @@ use crate::node::io::{CloseReason, Command, ConnId, Direction, Frame, Input};
 use crate::node::{Node, TorrentSpec};
 use crate::piece::Geometry;
 use crate::time::Time;
-use crate::wire::{Features, Handshake, Message};
+use crate::wire::{ExtendedHandshake, Features, Handshake, Message, EXTENDED_HANDSHAKE_ID};
 
 const PIECES: u32 = 4;
 const CONN: ConnId = ConnId(1);
 
 fn node(seed: bool) -> Node {
+    node_with(seed, NodeConfig::new([9; 20]))
+}
+
+fn node_with(seed: bool, config: NodeConfig) -> Node {
     let spec = TorrentSpec {
         info_hash: InfoHash([7; 20]),
         geometry: Geometry::new(u64::from(PIECES) * 32 * 1024, 32 * 1024).expect("geometry"),
@@ -31,7 +36,7 @@ fn node(seed: bool) -> Node {
     } else {
         Bitfield::new(PIECES)
     };
-    let mut node = Node::new(spec, NodeConfig::new([9; 20]), verified, 1);
+    let mut node = Node::new(spec, config, verified, 1);
     node.start(Time::ZERO);
     drain(&mut node);
     node
@@ -242,4 +247,79 @@ fn a_copy_hashed_by_the_owner_is_served_without_a_check_of_each_piece() {
     assert!(hash(&lazy) && !read(&lazy), "{lazy:?}");
     let hashed = first_request_for_a_block(true);
     assert!(!hash(&hashed) && read(&hashed), "{hashed:?}");
+}
+
+/// An inbound connection from `source` whose remote sends an extended handshake naming
+/// `remote_port`; then the tracker lists `listed`. Returns the extended handshake we sent
+/// and the addresses we dialled.
+fn dials_after_an_inbound_peer(
+    remote_port: Option<u16>,
+    source: PeerAddr,
+    listed: Vec<PeerAddr>,
+) -> (ExtendedHandshake, Vec<PeerAddr>) {
+    let config = NodeConfig {
+        listen_port: Some(7000),
+        ..NodeConfig::new([9; 20])
+    };
+    let mut node = node_with(false, config);
+    let (conn, direction) = (CONN, Direction::Inbound);
+    let connected = Input::Connected {
+        conn,
+        addr: source,
+        direction,
+    };
+    node.handle(at(0), connected);
+    drain(&mut node);
+    let sent = frame(&mut node, at(0), remote_handshake(InfoHash([7; 20]), true));
+    let ours = transmits(&sent)
+        .into_iter()
+        .find_map(|f| match f {
+            Frame::Message(Message::Extended { id, payload }) if *id == EXTENDED_HANDSHAKE_ID => {
+                Some(ExtendedHandshake::from_payload(payload).expect("ours parses"))
+            }
+            _ => None,
+        })
+        .expect("an extended handshake is sent");
+    let theirs = ExtendedHandshake::ours(250, remote_port).to_message();
+    frame(&mut node, at(0), Frame::Message(theirs));
+    let interval = Duration::from_secs(30);
+    node.handle(
+        at(1),
+        Input::AnnounceDone {
+            peers: listed,
+            interval,
+        },
+    );
+    let dialled = drain(&mut node)
+        .into_iter()
+        .filter_map(|c| match c {
+            Command::Connect { addr } => Some(addr),
+            _ => None,
+        })
+        .collect();
+    (ours, dialled)
+}
+
+/// Regression (issue 13): a peer knew of a peer that dialled it only the source port, so
+/// every announce it dialled that peer's listening address too, and the duplicate rule
+/// closed one connection of each pair (in a real 24-peer swarm, about 23 per peer a few
+/// seconds into the run, established ones among them). Our extended handshake now says
+/// where we listen (BEP 10 `p`), and an address a connection listens on is not dialled.
+#[test]
+fn a_peer_that_named_its_listening_port_is_not_dialled_again() {
+    let source = PeerAddr::v4([10, 0, 0, 2], 51_000);
+    let listening = PeerAddr::v4([10, 0, 0, 2], 6881);
+    let other = PeerAddr::v4([10, 0, 0, 3], 6881);
+    let listed = vec![listening, other];
+
+    let (ours, dialled) = dials_after_an_inbound_peer(Some(6881), source, listed.clone());
+    assert_eq!(ours.listen_port, Some(7000), "we tell where we listen");
+    assert_eq!(dialled, vec![other]);
+
+    let (_, dialled) = dials_after_an_inbound_peer(None, source, listed);
+    assert_eq!(
+        dialled.len(),
+        2,
+        "without `p` the source port is all we know"
+    );
 }

@@ -96,6 +96,11 @@ pub struct NodeConfig {
     pub tick_interval: Duration,
     /// Tracker interval used until the tracker says otherwise, and retry backoff base.
     pub default_announce_interval: Duration,
+    /// Our listening port, sent as `p` in the extended handshake (BEP 10) so that a peer
+    /// which accepted our connection knows where we listen and does not dial us again;
+    /// `None` when we do not listen (the simulator, whose inbound connections come from
+    /// the listening address already).
+    pub listen_port: Option<u16>,
 }
 
 impl NodeConfig {
@@ -124,6 +129,7 @@ impl NodeConfig {
             announce_numwant: 200,
             tick_interval: Duration::from_secs(1),
             default_announce_interval: Duration::from_secs(30),
+            listen_port: None,
         }
     }
 }

@@ -281,6 +281,11 @@ pub(crate) enum TorrentMsg {
         peer_id: [u8; 20],
         direction: Direction,
     },
+    /// The remote of `conn` listens on `port` (its extended handshake's `p`).
+    PeerListens {
+        conn: ConnId,
+        port: u16,
+    },
     PeerGone(ConnId),
     AddPeers(Vec<PeerAddr>),
     ConnectFailed(PeerAddr),
