@@ -192,7 +192,13 @@ impl Torrent {
                 direction,
             } => self.peer_identified(conn, peer_id, direction, ctx),
             TorrentMsg::PeerListens { conn, port } => {
-                if let Some(connection) = self.connections.get_mut(&conn) {
+                // A dialled connection keeps the address that reached it (behind a port
+                // mapping, `p` may name another).
+                if let Some(connection) = self
+                    .connections
+                    .get_mut(&conn)
+                    .filter(|c| c.direction == Direction::Inbound)
+                {
                     connection.listen = PeerAddr {
                         port,
                         ..connection.addr
